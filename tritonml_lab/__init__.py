@@ -1,1 +1,24 @@
 """tritonml-lab: a JupyterLab extension that makes a Slurm GPU cluster feel interactive."""
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never built
+    import warnings
+
+    warnings.warn("Importing 'tritonml_lab' outside a proper installation.", stacklevel=2)
+    __version__ = "dev"
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "tritonml-lab"}]
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "tritonml_lab"}]
+
+
+def _load_jupyter_server_extension(server_app):
+    """Register the API handlers and start the shared services of this server."""
+    from .extension import load
+
+    load(server_app)

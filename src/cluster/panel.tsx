@@ -1,0 +1,90 @@
+/** The "Slurm cluster" sidebar: partitions, their limits and GPUs free now. */
+import { ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { TritonAPI } from '../api';
+import { gpuIcon } from '../icons';
+import { formatGpus, formatTimeLimit, sortPartitions } from './format';
+import { ClusterModel } from './model';
+
+export class ClusterPanel extends ReactWidget {
+  constructor(readonly model: ClusterModel) {
+    super();
+    this.id = 'tritonml-cluster';
+    this.addClass('tml-ClusterPanel');
+    this.title.icon = gpuIcon;
+    this.title.caption = 'Slurm cluster (tritonml-lab)';
+    model.changed.connect(() => this.update(), this);
+  }
+
+  render(): JSX.Element {
+    return <ClusterView model={this.model} />;
+  }
+}
+
+function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
+  const summary = model.summary;
+  const error = model.error;
+  return (
+    <div className="tml-ClusterPanel-body">
+      <div className="tml-PanelHeader">
+        <h2 className="tml-PanelHeader-title">Slurm cluster{summary?.cluster ? `: ${summary.cluster}` : ''}</h2>
+        <ToolbarButtonComponent
+          icon={refreshIcon}
+          tooltip="Refresh now"
+          onClick={() => void model.refresh()}
+          enabled={!model.loading}
+        />
+      </div>
+      {error && (
+        <div className="tml-Banner tml-Banner--error" role="alert">
+          <strong>{error.schedulerUnavailable ? 'Scheduler unavailable' : 'Could not load the cluster'}</strong>
+          <p>{error.message}</p>
+          {summary && <p className="tml-muted">Showing the last known state.</p>}
+        </div>
+      )}
+      {!summary && !error && <p className="tml-muted">Loading the cluster…</p>}
+      {summary && (
+        <>
+          <p className="tml-ClusterPanel-gpus">
+            <strong>{summary.gpus_free}</strong> of {summary.gpus_total} GPUs free now
+            {summary.gpus.length > 0 && <span className="tml-muted"> ({formatGpus(summary.gpus)})</span>}
+          </p>
+          <table className="tml-Table tml-PartitionTable">
+            <thead>
+              <tr>
+                <th>Partition</th>
+                <th>Time limit</th>
+                <th>Nodes</th>
+                <th>GPUs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sortPartitions(summary.partitions).map(p => (
+                <PartitionRow key={p.name} partition={p} />
+              ))}
+            </tbody>
+          </table>
+          {model.updated && (
+            <p className="tml-muted tml-small">Updated {model.updated.toLocaleTimeString()}</p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function PartitionRow({ partition: p }: { partition: TritonAPI.IPartition }): JSX.Element {
+  return (
+    <tr className="tml-PartitionRow" data-partition={p.name}>
+      <td>
+        <span className="tml-PartitionName">{p.name}</span>
+        {p.default && <span className="tml-Badge">default</span>}
+        {p.state !== 'UP' && <span className="tml-Badge tml-Badge--warn">{p.state.toLowerCase()}</span>}
+      </td>
+      <td>{formatTimeLimit(p.time_limit_minutes)}</td>
+      <td title={p.nodes.join(', ')}>{p.node_count}</td>
+      <td>{formatGpus(p.gpus) || <span className="tml-muted">CPU only</span>}</td>
+    </tr>
+  );
+}

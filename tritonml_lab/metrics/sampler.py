@@ -1,0 +1,997 @@
+#!/usr/bin/env python3
+"""tritonml-lab in-job sampler: GPU, CPU and memory of one Slurm job on one node.
+
+ONE self-contained file, standard library only, for any Python >= 3.8. The batch script copies it
+into the job directory and starts it next to the user's program, with whatever Python the job has:
+
+    python sampler.py --out DIR/gpu-samples.{node}.jsonl --interval 1 --pid PID [--gpus 0,1]
+
+``{node}`` in --out is replaced by the short host name (one file per node in multi-node jobs).
+
+Sources, first that works (or --source nvml|nvidia-smi|none):
+  nvml        ``import pynvml`` (package nvidia-ml-py); handles and static data are read once.
+  nvidia-smi  one long-lived ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits -lms MS``
+              whose rows are read by a thread (a fresh nvidia-smi per sample would cost ~25 ms).
+  none        no GPU: CPU and memory only.
+GPUs of the job: --gpus, else CUDA_VISIBLE_DEVICES, else every GPU this process can open.
+Tokens are positions in the list of GPUs this process can open (what CUDA_VISIBLE_DEVICES means;
+equal to the NVML index when all GPUs are visible) or UUIDs / UUID prefixes ("GPU-8c1e...").
+
+FILE FORMAT, version 1: UTF-8 JSON lines, compact, one object per line, "\\n" terminated.
+Line 1 is the header:
+  k:"h"  v: format version (1)   gen: compaction generation (0, 1, ...; the file is rewritten
+  atomically on each compaction, so a reader that sees a new inode or gen starts again at 0)
+  host, pid: watched pid (0: none), spid: sampler pid, iv: interval s, src: "nvml"|"nvidia-smi"|"none"
+  t0: start (unix s), keep: seconds kept at full resolution, bucket: coarse bucket s,
+  tc: null, or unix time before which the file holds coarse buckets only
+  cores: CPUs this process may use, memt: node memory MiB, driver: GPU driver version or null
+  cols: ["u","m","p","T","s"]  (order of the per-GPU arrays below)
+  gpus: [{i: index as selected (NVML index), uuid, name, mt: memory total MiB, pl: power limit W,
+          smax: max SM clock MHz, bus: PCI bus id}]
+Full-resolution sample (no "k"):
+  t: unix time s (0.1 s)
+  g: per GPU, in header order: [u util %, m memory used MiB, p power W, T temperature C,
+     s SM clock MHz]; null where a value is not available. Absent when there are no GPUs.
+  c: CPU of the job, in cores (CPU seconds per second summed over the process tree of --pid)
+  r: resident memory of that tree, MiB (sum of RSS; shared pages count once per process)
+  c and r are absent with --pid 0; c is null on the first sample.
+Coarse sample (older data, one per bucket): the keys above plus d: bucket seconds (t is its
+  start), n: samples in it, cx: max CPU cores; g rows have a 6th column, max util %.
+  u, p, s, c are means; m, T, r are maxima over the bucket.
+Last line when the sampler stops: k:"e", t, why: "pid" (watched process gone) | "signal" |
+  "limit" | "error", n: samples written, cpu: sampler CPU seconds (children included),
+  cpu0: CPU seconds it had used when the first sample was written.
+
+BOUND: samples newer than ``keep`` (3600 s) stay at full resolution; every ``keep`` seconds older
+ones are folded into ``bucket`` (60 s) means and the file is rewritten (write temp + os.replace).
+So the file holds at most 2*keep+bucket s of full samples plus one line per bucket of the job.
+With 8 GPUs a full line is ~245 B and a coarse line ~300 B: 2 h full = 1.8 MB, 5 days of 60 s
+buckets = 2.2 MB, so a 5-day 8-GPU job stays below ~5 MB (benchmarks/sampler_bench.py simulates
+one: 3.7 MB at most); 1 GPU: ~70 B a line, 250 kB an hour before compaction, < 1 MB for 5 days.
+Memory of the sampler grows likewise (it keeps those lines to rewrite the file): a few MB.
+
+NEVER HARMS THE JOB: nice 19; every sample is wrapped in try/except; nothing of the job is locked
+or opened; the file is line-buffered; exits when the watched pid is gone, on SIGTERM/SIGINT/SIGHUP,
+or after --max-seconds. If an existing file is in the way it is renamed to FILE.1, FILE.2, ...
+"""
+
+import argparse
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+
+FORMAT_VERSION = 1
+COLS = ["u", "m", "p", "T", "s"]
+MIB = 1048576.0
+_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _log(msg):
+    try:
+        sys.stderr.write("tritonml-sampler: %s\n" % msg)
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _str(x):
+    return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+
+
+def _num(text):
+    """A number from nvidia-smi's csv ("[N/A]", "[Not Supported]" -> None)."""
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+# --------------------------------------------------------------------------- GPU selection
+def select_gpus(devices, spec):
+    """Pick the job's GPUs from ``devices`` (dicts with "i" and "uuid", in NVML order, only those
+    this process can open). ``spec``: comma list of positions or UUID (prefixes); None = all."""
+    if spec is None:
+        return list(devices)
+    spec = spec.strip()
+    if spec in ("", "-1", "none", "NoDevFiles"):
+        return []
+    if spec == "all":
+        return list(devices)
+    out = []
+    for tok in spec.split(","):
+        tok = tok.strip()
+        if not tok:
+            continue
+        hit = None
+        if tok.lstrip("-").isdigit():
+            k = int(tok)
+            if k < 0:
+                break  # CUDA ignores everything after an invalid entry
+            if k < len(devices):
+                hit = devices[k]
+        else:
+            for d in devices:
+                u = d.get("uuid") or ""
+                if u == tok or (len(tok) >= 5 and u.startswith(tok)):
+                    hit = d
+                    break
+        if hit is None:
+            _log("GPU %r of the selection is not visible here; skipped" % tok)
+        elif hit not in out:
+            out.append(hit)
+    return out
+
+
+def gpu_spec(arg_gpus):
+    if arg_gpus is not None:
+        return arg_gpus
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+# --------------------------------------------------------------------------- sources
+class NoSource(object):
+    name = "none"
+    driver = None
+
+    def __init__(self):
+        self.gpus = []
+
+    def sample(self):
+        return []
+
+    def close(self):
+        pass
+
+
+class NvmlSource(object):
+    """NVML through pynvml. Handles and static data are read once; a sample makes five calls per
+    GPU. A field that answers NOT_SUPPORTED is not asked again."""
+
+    name = "nvml"
+
+    def __init__(self, spec):
+        import pynvml as N  # noqa: N812
+
+        self.N = N
+        N.nvmlInit()
+        try:
+            devices = []
+            for i in range(N.nvmlDeviceGetCount()):
+                try:
+                    h = N.nvmlDeviceGetHandleByIndex(i)
+                    devices.append({"i": i, "uuid": _str(N.nvmlDeviceGetUUID(h)), "_h": h})
+                except N.NVMLError:
+                    continue  # not ours (cgroup) or broken
+            chosen = select_gpus(devices, spec)
+            if spec is not None and not chosen and spec.strip() not in ("", "-1", "none"):
+                _log("GPU selection %r matched nothing; sampling all visible GPUs" % spec)
+                chosen = devices
+            try:
+                self.driver = _str(N.nvmlSystemGetDriverVersion())
+            except Exception:
+                self.driver = None
+            self.gpus = []
+            self.handles = []
+            for d in chosen:
+                h = d.pop("_h")
+                self.handles.append(h)
+                self.gpus.append(self._static(h, d))
+            for d in devices:
+                d.pop("_h", None)
+            self._ok = [[True] * 5 for _ in self.handles]
+            # memory "used" as nvidia-smi shows it (v2: without the driver's reserve, ~600 MiB
+            # on an H200); v1 where the binding or driver lacks v2
+            self._memv2 = getattr(N, "nvmlMemory_v2", None)
+            self._temp = getattr(N, "NVML_TEMPERATURE_GPU", 0)
+            self._sm = getattr(N, "NVML_CLOCK_SM", 1)
+            self._unsup = getattr(N, "NVML_ERROR_NOT_SUPPORTED", 3)
+        except Exception:
+            try:
+                N.nvmlShutdown()
+            except Exception:
+                pass
+            raise
+
+    def _static(self, h, d):
+        N = self.N
+        info = {"i": d["i"], "uuid": d["uuid"], "name": None, "mt": None, "pl": None,
+                "smax": None, "bus": None}
+        calls = (
+            ("name", lambda: _str(N.nvmlDeviceGetName(h))),
+            ("mt", lambda: int(N.nvmlDeviceGetMemoryInfo(h).total // MIB)),
+            ("pl", lambda: round(N.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0, 1)),
+            ("smax", lambda: int(N.nvmlDeviceGetMaxClockInfo(h, getattr(N, "NVML_CLOCK_SM", 1)))),
+            ("bus", lambda: _str(N.nvmlDeviceGetPciInfo(h).busId)),
+        )
+        for key, fn in calls:
+            try:
+                info[key] = fn()
+            except Exception:
+                pass
+        return info
+
+    def sample(self):
+        N = self.N
+        out = []
+        for h, ok in zip(self.handles, self._ok):
+            row = [None, None, None, None, None]
+            for col in range(5):
+                if not ok[col]:
+                    continue
+                try:
+                    if col == 0:
+                        row[0] = N.nvmlDeviceGetUtilizationRates(h).gpu
+                    elif col == 1:
+                        row[1] = int(self._mem(h).used // MIB)
+                    elif col == 2:
+                        row[2] = round(N.nvmlDeviceGetPowerUsage(h) / 1000.0, 1)
+                    elif col == 3:
+                        row[3] = N.nvmlDeviceGetTemperature(h, self._temp)
+                    else:
+                        row[4] = N.nvmlDeviceGetClockInfo(h, self._sm)
+                except N.NVMLError as e:
+                    if getattr(e, "value", None) == self._unsup:
+                        ok[col] = False
+                except Exception:
+                    pass
+            out.append(row)
+        return out
+
+    def _mem(self, h):
+        if self._memv2 is not None:
+            try:
+                return self.N.nvmlDeviceGetMemoryInfo(h, version=self._memv2)
+            except Exception:
+                self._memv2 = None  # not supported here: v1 from now on
+        return self.N.nvmlDeviceGetMemoryInfo(h)
+
+    def close(self):
+        try:
+            self.N.nvmlShutdown()
+        except Exception:
+            pass
+
+
+class SmiSource(object):
+    """nvidia-smi fallback: static data from one call, then one nvidia-smi process that loops
+    (-lms) and whose csv rows a daemon thread keeps as "latest per GPU"."""
+
+    name = "nvidia-smi"
+    STATIC = "index,uuid,name,memory.total,power.limit,clocks.max.sm,pci.bus_id,driver_version"
+    DYNAMIC = "index,utilization.gpu,memory.used,power.draw,temperature.gpu,clocks.sm"
+
+    def __init__(self, spec, interval, exe="nvidia-smi"):
+        self.exe = exe
+        self.interval = max(0.1, float(interval))
+        out = subprocess.check_output(
+            [exe, "--query-gpu=" + self.STATIC, "--format=csv,noheader,nounits"],
+            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        devices = []
+        self.driver = None
+        for line in _str(out).splitlines():
+            f = [x.strip() for x in line.split(",")]
+            if len(f) < 8 or not f[0].isdigit():
+                continue
+            pl = _num(f[4])
+            sm = _num(f[5])
+            mt = _num(f[3])
+            devices.append({"i": int(f[0]), "uuid": f[1], "name": f[2],
+                            "mt": int(mt) if mt is not None else None,
+                            "pl": pl, "smax": int(sm) if sm is not None else None, "bus": f[6]})
+            self.driver = f[7]
+        if not devices:
+            raise RuntimeError("nvidia-smi lists no GPU")
+        chosen = select_gpus(devices, spec)
+        if spec is not None and not chosen and spec.strip() not in ("", "-1", "none"):
+            chosen = devices
+        self.gpus = chosen
+        self.latest = {}
+        self.proc = None
+        self.restart_at = 0.0
+        self._lock = threading.Lock()
+        if self.gpus:
+            self._start()
+
+    def _start(self):
+        cmd = [self.exe, "--query-gpu=" + self.DYNAMIC, "--format=csv,noheader,nounits",
+               "-lms", str(int(self.interval * 1000))]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, bufsize=1,
+                                     universal_newlines=True)
+        t = threading.Thread(target=self._reader, args=(self.proc,), name="nvidia-smi-reader")
+        t.daemon = True
+        t.start()
+
+    def _reader(self, proc):
+        try:
+            for line in proc.stdout:
+                f = line.split(",")
+                if len(f) < 6:
+                    continue
+                try:
+                    idx = int(f[0])
+                except ValueError:
+                    continue
+                v = [_num(x) for x in f[1:6]]
+                row = [None if v[0] is None else int(v[0]), None if v[1] is None else int(v[1]),
+                       v[2], None if v[3] is None else int(v[3]),
+                       None if v[4] is None else int(v[4])]
+                with self._lock:
+                    self.latest[idx] = (time.monotonic(), row)
+        except Exception:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except Exception:
+            pass
+
+    def sample(self):
+        now = time.monotonic()
+        if self.proc is not None and self.proc.poll() is not None and now >= self.restart_at:
+            self.restart_at = now + 60.0
+            try:
+                self._start()
+            except Exception as e:
+                _log("cannot restart nvidia-smi: %s" % e)
+        stale = now - 3 * self.interval - 2.0
+        out = []
+        with self._lock:
+            for g in self.gpus:
+                got = self.latest.get(g["i"])
+                out.append(list(got[1]) if got and got[0] >= stale else [None] * 5)
+        return out
+
+    def close(self):
+        p = self.proc
+        if p is not None and p.poll() is None:
+            try:
+                p.terminate()
+                p.wait(timeout=2)
+            except Exception:
+                try:
+                    p.kill()
+                except Exception:
+                    pass
+
+    def child_pids(self):
+        return [self.proc.pid] if self.proc is not None else []
+
+
+def open_source(kind, spec, interval):
+    kinds = ["nvml", "nvidia-smi", "none"] if kind == "auto" else [kind]
+    for k in kinds:
+        try:
+            if k == "nvml":
+                return NvmlSource(spec)
+            if k == "nvidia-smi":
+                return SmiSource(spec, interval)
+            return NoSource()
+        except Exception as e:
+            if kind != "auto":
+                _log("source %s failed (%s); sampling no GPU" % (k, e))
+            elif k == "nvml" and not isinstance(e, ImportError) and not any(
+                    x in type(e).__name__ for x in ("LibraryNotFound", "DriverNotLoaded")):
+                _log("NVML failed (%s); trying nvidia-smi" % e)  # not on plain CPU nodes
+    return NoSource()
+
+
+# --------------------------------------------------------------------------- /proc accounting
+def _read(path, size=4096):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
+def read_stat(pid, proc="/proc"):
+    """(state, ppid, own ticks, children ticks, starttime ticks, rss pages) or None."""
+    try:
+        data = _read("%s/%d/stat" % (proc, pid))
+    except OSError:
+        return None
+    return _parse_stat(data)
+
+
+def _parse_stat(data):
+    r = data.rfind(b")")
+    if r < 0:
+        return None
+    f = data[r + 2:].split()
+    try:
+        return (f[0], int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14]),
+                int(f[19]), int(f[21]))
+    except (IndexError, ValueError):
+        return None
+
+
+class ProcTree(object):
+    """CPU (cores) and RSS (MiB) of the process tree under ``root``, from /proc.
+
+    Per sample it reads /proc/PID/stat of the known members, and (where the kernel has it)
+    /proc/PID/task/PID/children to find new ones; every ``rescan`` s (adaptive: a full scan of
+    /proc costs ~5 us per process) it scans all of /proc to find children of other threads.
+    CPU of members is counted as deltas of utime+stime; CPU of children that were never seen
+    arrives through the parent's cutime+cstime once reaped; when a member that was counted is
+    reaped, its total is subtracted from the parent's cutime jump (no double counting)."""
+
+    def __init__(self, root, exclude=(), proc="/proc", boottime=None):
+        self.root = int(root)
+        self.proc = proc
+        self.exclude = set(exclude)
+        self.hz = float(os.sysconf("SC_CLK_TCK"))
+        self.page_mib = os.sysconf("SC_PAGE_SIZE") / MIB
+        self._boottime = boottime or _boottime
+        st = read_stat(self.root, proc)
+        self.root_start = st[4] if st else None
+        self.members = {}  # pid -> [start, ppid, own, kids, base]
+        self.credit = {}
+        self.prev_boot = None
+        self.prev_mono = None
+        self.last_scan = None
+        self.rescan = 10.0
+        self.children_file = os.path.exists("%s/%d/task/%d/children" % (proc, self.root, self.root))
+        self.fds = {}  # pid -> open fd of /proc/PID/stat, re-read with pread (1 syscall, not 3)
+        self.root_seen = None  # was the root alive at the last sample (None: not sampled)
+
+    def _stat(self, pid):
+        fd = self.fds.get(pid)
+        if fd is None:
+            try:
+                fd = os.open("%s/%d/stat" % (self.proc, pid), os.O_RDONLY)
+            except OSError:
+                return None
+            self.fds[pid] = fd
+        try:
+            data = os.pread(fd, 4096, 0)
+        except OSError:
+            data = b""
+        if not data:  # the process is gone (an fd never follows a reused pid)
+            self._close(pid)
+            return None
+        return _parse_stat(data)
+
+    def _close(self, pid):
+        fd = self.fds.pop(pid, None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self):
+        for pid in list(self.fds):
+            self._close(pid)
+
+    def _root_alive(self, st):
+        return bool(st) and st[4] == self.root_start and st[0] not in (b"Z", b"X")
+
+    def alive(self):
+        """Is the watched process still there (not gone, not a zombie, not a reused pid)?"""
+        return self._root_alive(self._stat(self.root))
+
+    def _full_scan(self):
+        kids = {}
+        stats = {}
+        t0 = time.process_time()
+        try:
+            names = os.listdir(self.proc)
+        except OSError:
+            names = []
+        for name in names:
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            st = read_stat(pid, self.proc)
+            if st is None:
+                continue
+            stats[pid] = st
+            kids.setdefault(st[1], []).append(pid)
+        found = {}
+        todo = [self.root] if self.root in stats else []
+        while todo:
+            p = todo.pop()
+            if p in found or p in self.exclude:
+                continue
+            found[p] = stats[p]
+            todo.extend(kids.get(p, ()))
+        cost = time.process_time() - t0
+        # spend at most ~25 us/s on scans, at least every 10 s, at most every 120 s
+        self.rescan = min(120.0, max(10.0, cost / 25e-6))
+        return found
+
+    def _children(self, pid):
+        try:
+            return [int(x) for x in _read("%s/%d/task/%d/children" % (self.proc, pid, pid),
+                                          65536).split()]
+        except (OSError, ValueError):
+            return []
+
+    def sample(self, mono):
+        """Returns (cores or None, rss MiB)."""
+        if self.last_scan is None or mono - self.last_scan >= self.rescan:
+            self.last_scan = mono
+            cur = self._full_scan()
+        else:
+            cur = {}
+            todo = list(self.members)
+            if self.root not in self.members:
+                todo.append(self.root)
+            seen = set()
+            while todo:
+                p = todo.pop()
+                if p in seen or p in self.exclude:
+                    continue
+                seen.add(p)
+                st = self._stat(p)
+                if st is None:
+                    continue
+                m = self.members.get(p)
+                if m is not None and m[0] != st[4]:
+                    continue  # pid reused by something else
+                cur[p] = st
+                if self.children_file:
+                    todo.extend(self._children(p))
+        boot = self._boottime()
+        members = self.members
+        # members that vanished (reaped): their parent's cutime jumps by their total
+        for p, m in members.items():
+            if p not in cur or cur[p][4] != m[0]:
+                if m[1] in cur:
+                    self.credit[m[1]] = self.credit.get(m[1], 0) + (m[2] + m[3] - m[4])
+        ticks = 0
+        rss = 0
+        new = {}
+        for p, st in cur.items():
+            state, ppid, own, kids, start, pages = st
+            rss += pages
+            m = members.get(p)
+            if m is not None and m[0] == start:
+                dk = kids - m[3]
+                cr = self.credit.pop(p, 0)
+                if cr:
+                    take = min(cr, max(0, dk))
+                    dk -= take
+                    if cr - take > 0:
+                        self.credit[p] = cr - take
+                ticks += max(0, own - m[2]) + max(0, dk)
+                new[p] = [start, ppid, own, kids, m[4]]
+            else:
+                base = own + kids
+                if self.prev_boot is not None and start / self.hz >= self.prev_boot - 0.05:
+                    base = 0  # born since the last sample: all of its CPU is new
+                ticks += own + kids - base
+                new[p] = [start, ppid, own, kids, base]
+        for p in list(self.credit):
+            if p not in new:
+                del self.credit[p]
+        for p in list(self.fds):
+            if p not in new:
+                self._close(p)
+        self.members = new
+        self.root_seen = self._root_alive(cur.get(self.root))
+        cores = None
+        if self.prev_mono is not None and mono > self.prev_mono:
+            cores = round(ticks / self.hz / (mono - self.prev_mono), 2)
+        self.prev_boot = boot
+        self.prev_mono = mono
+        return cores, round(rss * self.page_mib, 1)
+
+
+def _boottime():
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):
+        try:
+            return float(_read("/proc/uptime", 64).split()[0])
+        except Exception:
+            return time.monotonic()
+
+
+# --------------------------------------------------------------------------- aggregation
+class Bucket(object):
+    """Folds samples (full or coarse) into one coarse sample. Shared with trace.py."""
+
+    def __init__(self, start, length, ngpu):
+        self.start = start
+        self.length = length
+        self.n = 0
+        self.g = [[0.0, 0, None, 0.0, 0, None, 0.0, 0, None, None] for _ in range(ngpu)]
+        # per GPU: u_sum, u_n, m_max, p_sum, p_n, T_max, s_sum, s_n, u_max, spare
+        self.c_sum = 0.0
+        self.c_n = 0
+        self.c_max = None
+        self.r_max = None
+        self.has_c = False
+        self.has_r = False
+
+    def add(self, s):
+        w = s.get("n", 1) or 1
+        self.n += w
+        g = s.get("g")
+        if g:
+            for acc, row in zip(self.g, g):
+                u = row[0]
+                if u is not None:
+                    acc[0] += u * w
+                    acc[1] += w
+                    um = row[5] if len(row) > 5 and row[5] is not None else u
+                    acc[8] = um if acc[8] is None or um > acc[8] else acc[8]
+                m = row[1]
+                if m is not None and (acc[2] is None or m > acc[2]):
+                    acc[2] = m
+                if row[2] is not None:
+                    acc[3] += row[2] * w
+                    acc[4] += w
+                T = row[3]
+                if T is not None and (acc[5] is None or T > acc[5]):
+                    acc[5] = T
+                if row[4] is not None:
+                    acc[6] += row[4] * w
+                    acc[7] += w
+        if "c" in s:
+            self.has_c = True
+            c = s["c"]
+            if c is not None:
+                self.c_sum += c * w
+                self.c_n += w
+                cx = s.get("cx", c)
+                if cx is not None and (self.c_max is None or cx > self.c_max):
+                    self.c_max = cx
+        if "r" in s:
+            self.has_r = True
+            r = s["r"]
+            if r is not None and (self.r_max is None or r > self.r_max):
+                self.r_max = r
+
+    def result(self):
+        out = {"t": self.start, "d": self.length, "n": self.n}
+        if self.g:
+            rows = []
+            for a in self.g:
+                rows.append([round(a[0] / a[1], 1) if a[1] else None, a[2],
+                             round(a[3] / a[4], 1) if a[4] else None, a[5],
+                             int(round(a[6] / a[7])) if a[7] else None, a[8]])
+            out["g"] = rows
+        if self.has_c:
+            out["c"] = round(self.c_sum / self.c_n, 2) if self.c_n else None
+            out["cx"] = self.c_max
+        if self.has_r:
+            out["r"] = self.r_max
+        return out
+
+
+# --------------------------------------------------------------------------- the file
+def _free_name(path):
+    n = 1
+    while os.path.exists("%s.%d" % (path, n)):
+        n += 1
+    return "%s.%d" % (path, n)
+
+
+class Store(object):
+    """Writes the samples file and keeps it bounded (see BOUND in the module docstring)."""
+
+    def __init__(self, path, header, keep=3600.0, bucket=60.0, ngpu=0):
+        self.path = path
+        self.header = dict(header)
+        self.header.setdefault("gen", 0)
+        self.header.setdefault("tc", None)
+        self.keep = float(keep)
+        self.bucket = float(bucket)
+        self.ngpu = ngpu
+        self.full = deque()  # (t, line)
+        self.pending = deque()  # (bucket start, line) finished buckets still covered by full
+        self.coarse = []  # lines
+        self.acc = None
+        self.next_compact = None
+        self.f = None
+        self.write_errors = 0
+        d = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(d):
+            os.makedirs(d)
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            os.replace(path, _free_name(path))  # a requeued job: keep the old file beside
+        self.f = open(path, "w", buffering=1)
+        self.f.write(_DUMPS(self.header) + "\n")
+
+    def _emit(self, line):
+        try:
+            if self.f is None:
+                self.f = open(self.path, "a", buffering=1)
+            self.f.write(line)
+        except Exception as e:
+            self.write_errors += 1
+            if self.write_errors in (1, 10, 100) or self.write_errors % 1000 == 0:
+                _log("write failed (%d times): %s" % (self.write_errors, e))
+            try:
+                if self.f is not None:
+                    self.f.close()
+            except Exception:
+                pass
+            self.f = None
+
+    def add(self, sample):
+        t = sample["t"]
+        line = _DUMPS(sample) + "\n"
+        self._emit(line)
+        self.full.append((t, line))
+        b = math.floor(t / self.bucket) * self.bucket
+        if self.acc is None or self.acc.start != b:
+            if self.acc is not None and self.acc.n:
+                self.pending.append((self.acc.start, _DUMPS(self.acc.result()) + "\n"))
+            self.acc = Bucket(int(b) if b == int(b) else b, int(self.bucket)
+                              if self.bucket == int(self.bucket) else self.bucket, self.ngpu)
+        self.acc.add(sample)
+        if self.next_compact is None:
+            self.next_compact = t + 2 * self.keep
+        elif t >= self.next_compact:
+            self.compact(t)
+
+    def compact(self, now):
+        cutoff = math.floor((now - self.keep) / self.bucket) * self.bucket
+        self.next_compact = now + self.keep
+        if not self.full or self.full[0][0] >= cutoff:
+            return
+        while self.pending and self.pending[0][0] < cutoff:
+            self.coarse.append(self.pending.popleft()[1])
+        while self.full and self.full[0][0] < cutoff:
+            self.full.popleft()
+        self.header["gen"] += 1
+        self.header["tc"] = int(cutoff) if cutoff == int(cutoff) else cutoff
+        tmp = "%s.tmp%d" % (self.path, os.getpid())
+        try:
+            with open(tmp, "w") as g:
+                g.write(_DUMPS(self.header) + "\n")
+                g.write("".join(self.coarse))
+                g.write("".join(line for _, line in self.full))
+            os.replace(tmp, self.path)
+        except Exception as e:
+            _log("compaction failed: %s" % e)
+            try:
+                os.unlink(tmp)
+            except Exception:
+                pass
+            return
+        try:
+            if self.f is not None:
+                self.f.close()
+        except Exception:
+            pass
+        self.f = None
+        try:
+            self.f = open(self.path, "a", buffering=1)
+        except Exception as e:
+            _log("reopen failed: %s" % e)
+
+    def close(self, end=None):
+        if end is not None:
+            self._emit(_DUMPS(end) + "\n")
+        try:
+            if self.f is not None:
+                self.f.close()
+        except Exception:
+            pass
+        self.f = None
+
+
+# --------------------------------------------------------------------------- the sampler
+class _Stop(Exception):
+    pass
+
+
+def _self_cpu(child_pids=()):
+    """CPU seconds of this process (ns resolution), its reaped children and live helpers."""
+    t = os.times()
+    cpu = time.process_time() + t[2] + t[3]
+    for p in child_pids:  # live helpers (nvidia-smi) are not in os.times() until reaped
+        st = read_stat(p)
+        if st:
+            cpu += st[2] / float(os.sysconf("SC_CLK_TCK"))
+    return cpu
+
+
+def _node_mem_mib():
+    try:
+        for line in _read("/proc/meminfo", 8192).split(b"\n"):
+            if line.startswith(b"MemTotal:"):
+                return int(int(line.split()[1]) // 1024)
+    except Exception:
+        pass
+    return None
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except Exception:
+        return os.cpu_count()
+
+
+class Sampler(object):
+    def __init__(self, out, interval=1.0, pid=0, source=None, keep=3600.0, bucket=60.0,
+                 max_seconds=None, clock=time.time, mono=time.monotonic, sleep=time.sleep,
+                 tree=None):
+        self.interval = float(interval)
+        self.pid = int(pid or 0)
+        self.source = source if source is not None else NoSource()
+        self.clock = clock
+        self.mono = mono
+        self.sleep = sleep
+        self.max_seconds = max_seconds
+        self.stop = None
+        self.sleeping = False
+        self.n = 0
+        self.errors = 0
+        excl = [os.getpid()]
+        if hasattr(self.source, "child_pids"):
+            excl += self.source.child_pids()
+        if tree is None and self.pid:
+            tree = ProcTree(self.pid, exclude=excl)
+        self.tree = tree
+        header = {
+            "k": "h", "v": FORMAT_VERSION, "gen": 0, "host": socket.gethostname(),
+            "pid": self.pid, "spid": os.getpid(), "iv": self.interval, "src": self.source.name,
+            "t0": round(clock(), 3), "keep": keep, "bucket": bucket, "tc": None,
+            "cores": _cores(), "memt": _node_mem_mib(),
+            "driver": getattr(self.source, "driver", None), "cols": COLS,
+            "gpus": self.source.gpus,
+        }
+        self.store = Store(out, header, keep=keep, bucket=bucket, ngpu=len(self.source.gpus))
+
+    def _error(self, what, e):
+        self.errors += 1
+        if self.errors in (1, 10, 100) or self.errors % 1000 == 0:
+            _log("%s failed (%d errors so far): %r" % (what, self.errors, e))
+
+    def take(self):
+        """One sample; never raises (a part that fails is written as nulls)."""
+        t = self.clock()
+        s = {"t": round(t, 1)}
+        if self.source.gpus:
+            try:
+                s["g"] = self.source.sample()
+            except Exception as e:
+                s["g"] = [[None] * 5 for _ in self.source.gpus]
+                self._error("GPU sample", e)
+        if self.tree is not None:
+            try:
+                s["c"], s["r"] = self.tree.sample(self.mono())
+            except Exception as e:
+                s["c"] = s["r"] = None
+                self._error("process sample", e)
+        return s
+
+    def _on_signal(self, signum, frame):
+        self.stop = "signal"
+        if self.sleeping:
+            raise _Stop()
+
+    def install_signals(self):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            try:
+                signal.signal(sig, self._on_signal)
+            except Exception:
+                pass
+
+    def run(self):
+        why = "error"
+        cpu0 = None
+        start = self.mono()
+        nxt = start
+        try:
+            while self.stop is None:
+                try:
+                    if self.tree is not None:
+                        self.tree.root_seen = None
+                    s = self.take()
+                    if self.tree is not None:  # gone: stop without a sample of the remains
+                        alive = self.tree.root_seen
+                        if alive is None:
+                            alive = self.tree.alive()
+                        if not alive:
+                            self.stop = "pid"
+                            break
+                    self.store.add(s)
+                    self.n += 1
+                    if cpu0 is None:
+                        cpu0 = _self_cpu()
+                except _Stop:
+                    raise
+                except Exception as e:
+                    self._error("store", e)
+                if self.stop is not None:
+                    break
+                now = self.mono()
+                if self.max_seconds is not None and now - start >= self.max_seconds:
+                    self.stop = "limit"
+                    break
+                nxt += self.interval
+                delay = nxt - now
+                if delay < 0:  # late (suspended, overloaded): skip the missed slots
+                    nxt = now + self.interval
+                    delay = self.interval
+                self.sleeping = True
+                try:
+                    if self.stop is None:
+                        self.sleep(delay)
+                finally:
+                    self.sleeping = False
+            why = self.stop or "error"
+        except _Stop:
+            why = self.stop or "signal"
+        except BaseException as e:  # noqa: B902 - never leave a traceback in the job's log
+            _log("stopped by %r" % (e,))
+            why = "error"
+        finally:
+            kids = self.source.child_pids() if hasattr(self.source, "child_pids") else []
+            end = {"k": "e", "t": round(self.clock(), 1), "why": why, "n": self.n,
+                   "cpu": round(_self_cpu(kids), 6),
+                   "cpu0": round(cpu0, 6) if cpu0 is not None else None}
+            try:
+                self.source.close()
+            except Exception:
+                pass
+            if self.tree is not None and hasattr(self.tree, "close"):
+                self.tree.close()
+            self.store.close(end)
+        return why
+
+
+def _lower_priority():
+    try:
+        os.nice(19)
+    except Exception:
+        pass
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="tritonml-lab in-job GPU/CPU sampler")
+    p.add_argument("--out", required=True, help="samples file; {node} = short host name")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    p.add_argument("--pid", type=int, default=0, help="job process to account and follow; 0: none")
+    p.add_argument("--gpus", default=None, help="GPU positions/UUIDs (default CUDA_VISIBLE_DEVICES)")
+    p.add_argument("--source", default="auto", choices=["auto", "nvml", "nvidia-smi", "none"])
+    p.add_argument("--keep", type=float, default=3600.0, help="seconds kept at full resolution")
+    p.add_argument("--bucket", type=float, default=60.0, help="coarse bucket seconds")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    try:
+        a = parse_args(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 2
+    _lower_priority()
+    node = socket.gethostname().split(".")[0]
+    out = a.out.replace("{node}", node)
+    if a.interval <= 0:
+        a.interval = 1.0
+    try:
+        source = open_source(a.source, gpu_spec(a.gpus), a.interval)
+    except Exception as e:
+        _log("no GPU source: %s" % e)
+        source = NoSource()
+    try:
+        s = Sampler(out, interval=a.interval, pid=a.pid, source=source, keep=a.keep,
+                    bucket=a.bucket, max_seconds=a.max_seconds)
+    except Exception as e:
+        _log("cannot start: %r" % (e,))
+        source.close()
+        return 1
+    s.install_signals()
+    s.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

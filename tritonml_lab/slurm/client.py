@@ -1,0 +1,90 @@
+"""The async Slurm client: one method per Slurm question the product asks.
+
+Every call goes through :func:`runner.run_slurm` (time-outs, clean environment, typed errors) and
+every answer through :mod:`parse` (pure functions, tested on recorded real output).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from typing import Optional
+
+from . import parse
+from .models import ClusterSummary, Job
+from .runner import CommandResult, classify_failure, run_slurm
+
+
+class SlurmClient:
+    def __init__(self, *, bin_dir: Optional[str] = None, timeout: float = 30.0) -> None:
+        self.bin_dir = bin_dir
+        self.timeout = timeout
+        self._cluster_name: Optional[str] = None
+
+    def _cmd(self, name: str) -> str:
+        return os.path.join(self.bin_dir, name) if self.bin_dir else name
+
+    async def _run(self, name: str, *args: str, **kwargs) -> CommandResult:
+        kwargs.setdefault("timeout", self.timeout)
+        return await run_slurm([self._cmd(name), *args], **kwargs)
+
+    # -- submitting and cancelling -------------------------------------------------------------
+    async def submit(
+        self,
+        script_path: str,
+        *,
+        options: Sequence[str] = (),
+        cwd: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """``sbatch --parsable [options] SCRIPT`` and return the job id.
+
+        ``env`` is the environment the job starts from (sbatch's default --export=ALL); it is
+        cleaned of an enclosing job's SLURM_*/SBATCH_*/SRUN_* variables either way.
+        """
+        result = await self._run("sbatch", "--parsable", *options, script_path, cwd=cwd, env=env)
+        return parse.sbatch_job_id(result.stdout)
+
+    async def cancel(self, job_id: str, *, signal: Optional[str] = None) -> None:
+        """``scancel``; cancelling a job that already ended is not an error (idempotent)."""
+        args = [f"--signal={signal}"] if signal else []
+        result = await self._run("scancel", *args, job_id, check=False)
+        if result.returncode != 0 and not parse.is_already_finished_error(result.stderr):
+            raise classify_failure(result.command, result.returncode, result.stderr)
+
+    # -- what is happening ---------------------------------------------------------------------
+    async def my_jobs(self) -> list[Job]:
+        """The user's jobs that slurmctld still knows (``squeue --me --json``)."""
+        result = await self._run("squeue", "--me", "--all", "--json")
+        return parse.squeue_json(result.stdout)
+
+    async def expected_starts(self) -> dict[str, float]:
+        """Expected start times (epoch seconds) of the user's pending jobs (``squeue --start``)."""
+        result = await self._run(
+            "squeue", "--me", "--start", "--noheader", "--format=%i|%S", "--states=PENDING"
+        )
+        return parse.squeue_start(result.stdout)
+
+    async def accounting(self, job_ids: Sequence[str]) -> list[Job]:
+        """Finished (or any) jobs from ``sacct`` in ONE call, whatever the number of ids."""
+        if not job_ids:
+            return []
+        result = await self._run("sacct", "--json", "--jobs", ",".join(job_ids))
+        return parse.sacct_json(result.stdout)
+
+    async def cluster_summary(self) -> ClusterSummary:
+        """Partitions, their limits and nodes, and GPUs by type, total and free now (``sinfo``)."""
+        summary, nodes, name = await asyncio.gather(
+            self._run("sinfo", "--noheader", "--summarize", "--format=%P|%a|%l|%F|%N"),
+            self._run("sinfo", "--json"),
+            self.cluster_name(),
+        )
+        return parse.cluster_summary(summary.stdout, nodes.stdout, cluster=name)
+
+    async def cluster_name(self) -> Optional[str]:
+        """ClusterName from ``scontrol show config``; asked once per process (it never changes)."""
+        if self._cluster_name is None:
+            result = await self._run("scontrol", "show", "config")
+            self._cluster_name = parse.config_value(result.stdout, "ClusterName") or ""
+        return self._cluster_name or None

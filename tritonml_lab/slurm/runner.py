@@ -1,0 +1,123 @@
+"""Running Slurm client commands: async, with time-outs, a clean environment, and typed errors.
+
+Every Slurm CLI call of the project goes through :func:`run_slurm`. Arguments are passed as a list
+to ``create_subprocess_exec``: nothing reaches a shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import SchedulerUnavailable, SlurmCommandMissing, SlurmRejected
+
+# Variables an enclosing job (the Open OnDemand Jupyter server is itself a Slurm job) exports. sbatch
+# and srun read many of them as defaults (SLURM_MEM_PER_NODE, SBATCH_PARTITION, ...), and a child job
+# that inherits SLURM_JOB_ID is misread as a step of the parent. They never leak into what we run.
+_LEAKY_PREFIXES = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_")
+# Site configuration, not job state: keep it so clients find the cluster.
+_KEEP = frozenset({"SLURM_CONF", "SLURM_TIME_FORMAT"})
+
+# stderr of a client that could not talk to slurmctld / slurmdbd, across Slurm versions.
+_UNREACHABLE = re.compile(
+    r"Unable to contact slurm controller|Socket timed out|Connection refused|"
+    r"Zero Bytes were transmitted|Communication connection failure|"
+    r"Unable to establish connection|Slurm backup controller in standby mode|"
+    r"slurmdbd: .*(?:not responding|connect)|Problem talking to the database|"
+    r"Connection to slurmdbd|Unable to connect to database",
+    re.IGNORECASE,
+)
+
+
+def clean_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return ``env`` (default: ``os.environ``) without an enclosing job's Slurm variables."""
+    source = os.environ if env is None else env
+    return {
+        key: value
+        for key, value in source.items()
+        if key in _KEEP or not key.startswith(_LEAKY_PREFIXES)
+    }
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def classify_failure(command: list[str], returncode: int, stderr: str) -> Exception:
+    """Map a failed Slurm command to SchedulerUnavailable or SlurmRejected."""
+    text = stderr.strip() or f"{command[0]} exited with status {returncode}"
+    if _UNREACHABLE.search(text):
+        return SchedulerUnavailable(
+            "The Slurm scheduler cannot be reached right now; try again in a minute. "
+            "If this persists, tell your cluster admins. "
+            f"({command[0]}: {_first_line(text)})",
+            command=command,
+            stderr=stderr,
+        )
+    return SlurmRejected(_strip_prefix(text), command=command, stderr=stderr)
+
+
+async def run_slurm(
+    command: list[str],
+    *,
+    timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    stdin: str | None = None,
+    check: bool = True,
+) -> CommandResult:
+    """Run one Slurm client command without blocking the event loop.
+
+    ``env`` is cleaned of inherited job variables; extra variables for the job go in it explicitly.
+    """
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=clean_environment(env),
+            cwd=cwd,
+        )
+    except FileNotFoundError as exc:
+        raise SlurmCommandMissing(
+            f"The Slurm command '{command[0]}' is not installed on this host "
+            "(is this Jupyter server running on a cluster node?).",
+            command=command,
+        ) from exc
+    try:
+        out, err = await asyncio.wait_for(
+            proc.communicate(stdin.encode() if stdin is not None else None), timeout
+        )
+    except asyncio.TimeoutError as exc:
+        proc.kill()
+        await proc.wait()
+        raise SchedulerUnavailable(
+            f"The Slurm scheduler did not answer within {timeout:g} s ({command[0]}); "
+            "it may be busy. Try again in a minute.",
+            command=command,
+        ) from exc
+    result = CommandResult(
+        command, proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+    )
+    if check and result.returncode != 0:
+        raise classify_failure(command, result.returncode, result.stderr)
+    return result
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _strip_prefix(text: str) -> str:
+    # "sbatch: error: Batch job submission failed: Invalid partition name specified" -> the part a
+    # person needs; keep every line Slurm wrote, without the repeated "sbatch: error:" noise.
+    lines = [re.sub(r"^\w+: (?:error|fatal): ", "", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,24 @@
+import os
+
+import pytest
+
+from .cluster_control import ensure_up
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """The real local Slurm cluster (dev/cluster up), its client environment applied to this process."""
+    env = ensure_up()
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    return {
+        "ServerApp": {"jpserver_extensions": {"tritonml_lab": True}},
+        # Keep 503s quick when a test stops slurmctld; no cache so each request asks Slurm.
+        "TritonML": {"slurm_timeout": 15.0, "cluster_cache_seconds": 0.0},
+    }
