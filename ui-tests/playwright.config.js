@@ -17,6 +17,8 @@ module.exports = {
     ...baseConfig.use,
     baseURL: 'http://localhost:8888',
     trace: 'retain-on-failure',
+    // Video needs Playwright's own ffmpeg download, which these machines cannot fetch.
+    video: 'off',
     launchOptions: {
       executablePath: chromium,
       args: [

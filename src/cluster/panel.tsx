@@ -53,10 +53,8 @@ function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
           <table className="tml-Table tml-PartitionTable">
             <thead>
               <tr>
-                <th>Partition</th>
-                <th>Time limit</th>
-                <th>Nodes</th>
-                <th>GPUs</th>
+                <th>Partition · time limit</th>
+                <th title="free / total">GPUs free</th>
               </tr>
             </thead>
             <tbody>
@@ -75,16 +73,32 @@ function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
 }
 
 function PartitionRow({ partition: p }: { partition: TritonAPI.IPartition }): JSX.Element {
+  const gpus = p.gpus.filter(g => g.total > 0);
   return (
     <tr className="tml-PartitionRow" data-partition={p.name}>
       <td>
         <span className="tml-PartitionName">{p.name}</span>
         {p.default && <span className="tml-Badge">default</span>}
         {p.state !== 'UP' && <span className="tml-Badge tml-Badge--warn">{p.state.toLowerCase()}</span>}
+        <div className="tml-muted tml-small" title={p.nodes.join(', ')}>
+          {formatTimeLimit(p.time_limit_minutes)} · {p.node_count} node{p.node_count === 1 ? '' : 's'}
+        </div>
       </td>
-      <td>{formatTimeLimit(p.time_limit_minutes)}</td>
-      <td title={p.nodes.join(', ')}>{p.node_count}</td>
-      <td>{formatGpus(p.gpus) || <span className="tml-muted">CPU only</span>}</td>
+      <td>
+        {gpus.length > 0 ? (
+          gpus.map(g => (
+            <span
+              key={g.type ?? 'gpu'}
+              className="tml-Gpu"
+              title={`${g.free} of ${g.total} ${g.type ?? ''} GPUs free now`}
+            >
+              {g.type ?? 'gpu'} <strong>{g.free}</strong>/{g.total}
+            </span>
+          ))
+        ) : (
+          <span className="tml-muted">CPU only</span>
+        )}
+      </td>
     </tr>
   );
 }
