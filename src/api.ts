@@ -34,6 +34,102 @@ export namespace TritonAPI {
     gpus_free: number;
   }
 
+  // -- shared datasets and models (tritonml_lab/catalog/models.py) --------------------------
+  export type CatalogKind = 'model' | 'dataset';
+
+  export interface ICatalogEntry {
+    id: string;
+    kind: CatalogKind;
+    name: string;
+    root: string;
+    path: string;
+    source: 'huggingface' | 'folder';
+    /** Apparent size; null while the background scan is computing it. */
+    size_bytes: number | null;
+    disk_bytes: number | null;
+    file_count: number | null;
+    size_status: 'pending' | 'ready' | 'error';
+    description: string | null;
+    license: string | null;
+    tags: string[];
+    formats: string[];
+    repo_id: string | null;
+    num_parameters: number | null;
+  }
+
+  export interface ICatalogListing {
+    entries: ICatalogEntry[];
+    scanning: boolean;
+    pending: number;
+  }
+
+  export interface ICatalogQuery {
+    kind?: CatalogKind;
+    q?: string;
+    tag?: string;
+    min_size?: number;
+    max_size?: number;
+  }
+
+  export interface IHFInfo {
+    repo_id: string;
+    repo_type: 'model' | 'dataset';
+    hub_dir: string;
+    hf_home: string | null;
+    revisions: { commit: string; refs: string[]; file_count: number | null }[];
+    default_revision: string | null;
+    architectures: string[];
+    model_type: string | null;
+    torch_dtype: string | null;
+    context_length: number | null;
+    hidden_size: number | null;
+    num_layers: number | null;
+    vocab_size: number | null;
+    num_parameters: number | null;
+    parameter_source: 'safetensors-index' | 'safetensors-header' | null;
+    files: string[];
+  }
+
+  export interface IDatasetInfo {
+    layouts: string[];
+    formats: { [extension: string]: number };
+    splits: string[];
+    class_dirs: number | null;
+    shards: { directory: string; count: number; pattern: string | null; examples: string[] }[];
+    archives: string[];
+    sampled: boolean;
+  }
+
+  export interface ICatalogSnippets {
+    python: string;
+    batch: string;
+    path: string;
+  }
+
+  export interface ICatalogEntryDetail extends ICatalogEntry {
+    metadata: { [key: string]: unknown } | null;
+    citation: string | null;
+    url: string | null;
+    hf: IHFInfo | null;
+    dataset: IDatasetInfo | null;
+    files: {
+      top_level: { name: string; is_dir: boolean; size_bytes: number | null }[];
+      top_level_truncated: boolean;
+      formats: { [extension: string]: number };
+      formats_exact: boolean;
+      file_count: number | null;
+      dir_count: number | null;
+      size_bytes: number | null;
+      disk_bytes: number | null;
+    };
+    readme: string | null;
+    readme_path: string | null;
+    readme_truncated: boolean;
+    license_path: string | null;
+    snippets: ICatalogSnippets;
+    scanned_at: number | null;
+  }
+
   /** The JSON body of every error the server sends. */
   export interface IErrorBody {
     message: string;
@@ -103,5 +199,29 @@ export async function requestAPI<T>(
 export const TritonClient = {
   cluster(settings?: ServerConnection.ISettings): Promise<TritonAPI.IClusterSummary> {
     return requestAPI<TritonAPI.IClusterSummary>('cluster', {}, settings);
+  },
+
+  catalog(
+    query: TritonAPI.ICatalogQuery = {},
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.ICatalogListing> {
+    return requestAPI<TritonAPI.ICatalogListing>('catalog' + queryString({ ...query }), {}, settings);
+  },
+
+  catalogEntry(
+    id: string,
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.ICatalogEntryDetail> {
+    // Ids are "<root label>/<relative path>": keep the slashes, escape everything else.
+    const path = id.split('/').map(encodeURIComponent).join('/');
+    return requestAPI<TritonAPI.ICatalogEntryDetail>('catalog/' + path, {}, settings);
   }
 };
+
+/** "?a=1&b=x" from the defined values of `params` ("" when none). */
+export function queryString(params: { [key: string]: string | number | boolean | undefined | null }): string {
+  const parts = Object.entries(params)
+    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+  return parts.length ? '?' + parts.join('&') : '';
+}

@@ -7,6 +7,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { catalogPlugin } from './catalog/plugin';
 import { ClusterModel } from './cluster/model';
 import { ClusterPanel } from './cluster/panel';
 
@@ -63,4 +64,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, catalogPlugin];

@@ -22,3 +22,10 @@ def _load_jupyter_server_extension(server_app):
     from .extension import load
 
     load(server_app)
+
+
+def _unload_jupyter_server_extension(server_app):
+    """Stop background work (the catalog's size scan) when the server shuts down."""
+    from .extension import unload
+
+    unload(server_app)

@@ -5,7 +5,7 @@ Settings users may change live belong in the JupyterLab settings registry (schem
 
 from __future__ import annotations
 
-from traitlets import Float, Unicode
+from traitlets import Float, Int, List, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
 
@@ -29,3 +29,33 @@ class TritonML(Configurable):
             "the scheduler is asked at most once per this interval."
         ),
     ).tag(config=True)
+
+    catalog_roots = List(
+        Unicode(),
+        default_value=["dldata=/scratch/shareddata/dldata"],
+        help=(
+            "Shared datasets and models, as 'label=/absolute/path' items. Nothing outside these roots "
+            "is ever listed or read."
+        ),
+    ).tag(config=True)
+
+    catalog_cache_path = Unicode(
+        "",
+        help="Where computed sizes of catalog entries persist across restarts. Empty: ~/.cache/tritonml-lab/.",
+    ).tag(config=True)
+
+    catalog_scan_workers = Int(
+        2,
+        help="Processes that compute catalog sizes in the background (0: one thread in the server).",
+    ).tag(config=True)
+
+    @validate("catalog_roots")
+    def _check_roots(self, proposal):
+        for item in proposal["value"]:
+            label, sep, path = item.partition("=")
+            if not sep or not label or not path.startswith("/"):
+                raise TraitError(f"catalog_roots items look like 'label=/absolute/path', not {item!r}")
+        return proposal["value"]
+
+    def catalog_root_pairs(self) -> list[tuple[str, str]]:
+        return [tuple(item.split("=", 1)) for item in self.catalog_roots]  # type: ignore[misc]

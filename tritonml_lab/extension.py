@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import Optional
 
+from .catalog import Catalog
 from .cluster import ClusterService
 from .config import TritonML
 from .slurm import SlurmClient
@@ -16,6 +19,27 @@ class Services:
     config: TritonML
     slurm: SlurmClient
     cluster: ClusterService
+    _catalog: Optional[Catalog] = None
+    _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The shared-data catalog, created and its background size scan started on first use."""
+        with self._catalog_lock:
+            if self._catalog is None:
+                config = self.config
+                catalog = Catalog(
+                    config.catalog_root_pairs(),
+                    cache_path=config.catalog_cache_path or None,
+                    workers=config.catalog_scan_workers,
+                )
+                catalog.start_background_scan()
+                self._catalog = catalog
+            return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.stop()
 
 
 def build_services(config: TritonML) -> Services:
@@ -36,3 +60,9 @@ def load(server_app) -> None:
     web_app.settings["tritonml"] = services
     setup_handlers(web_app)
     server_app.log.info("tritonml-lab: API registered under %stritonml/", web_app.settings["base_url"])
+
+
+def unload(server_app) -> None:
+    services = server_app.web_app.settings.get("tritonml")
+    if services is not None:
+        services.close()
