@@ -5,6 +5,8 @@ Settings users may change live belong in the JupyterLab settings registry (schem
 
 from __future__ import annotations
 
+import os
+
 from traitlets import Float, Int, List, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
@@ -59,3 +61,40 @@ class TritonML(Configurable):
 
     def catalog_root_pairs(self) -> list[tuple[str, str]]:
         return [tuple(item.split("=", 1)) for item in self.catalog_roots]  # type: ignore[misc]
+
+    jobs_root = Unicode(
+        "",
+        help=(
+            "Where job directories (script, logs, manifest, results) are written; must be on a "
+            "filesystem the compute nodes see. Empty: $WRKDIR/tritonml/jobs when WRKDIR is set, "
+            "else ~/tritonml/jobs."
+        ),
+    ).tag(config=True)
+
+    default_partition = Unicode(
+        "", help="Partition for jobs that name none. Empty: the cluster's default partition."
+    ).tag(config=True)
+
+    default_time = Unicode("01:00:00", help="Time limit for jobs that give none.").tag(config=True)
+
+    default_python = Unicode(
+        "",
+        help=(
+            "Python that runs `code` jobs submitted from the UI when the request names none. "
+            "Empty: python3 on the job's PATH (after its modules are loaded)."
+        ),
+    ).tag(config=True)
+
+    monitor_fast_seconds = Float(2.0, help="Job monitor interval while jobs are pending.").tag(config=True)
+    monitor_normal_seconds = Float(10.0, help="Job monitor interval while jobs run.").tag(config=True)
+    monitor_slow_seconds = Float(60.0, help="Job monitor interval with no active job.").tag(config=True)
+    monitor_idle_after_seconds = Float(
+        120.0, help="Stop polling Slurm when no tab has listened or asked for this long."
+    ).tag(config=True)
+
+    def resolved_jobs_root(self) -> str:
+        if self.jobs_root:
+            return os.path.expanduser(self.jobs_root)
+        wrkdir = os.environ.get("WRKDIR")
+        base = wrkdir if wrkdir else os.path.expanduser("~")
+        return os.path.join(base, "tritonml", "jobs")

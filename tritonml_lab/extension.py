@@ -9,6 +9,7 @@ from typing import Optional
 from .catalog import Catalog
 from .cluster import ClusterService
 from .config import TritonML
+from .jobs import Defaults, JobMonitor, JobService, JobStore
 from .slurm import SlurmClient
 
 
@@ -19,6 +20,7 @@ class Services:
     config: TritonML
     slurm: SlurmClient
     cluster: ClusterService
+    jobs: JobService
     _catalog: Optional[Catalog] = None
     _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -40,14 +42,30 @@ class Services:
     def close(self) -> None:
         if self._catalog is not None:
             self._catalog.stop()
+        self.jobs.monitor.close()
 
 
 def build_services(config: TritonML) -> Services:
     slurm = SlurmClient(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
+    store = JobStore(config.resolved_jobs_root())
+    monitor = JobMonitor(
+        slurm,
+        known_ids=store.job_ids,
+        fast=config.monitor_fast_seconds,
+        normal=config.monitor_normal_seconds,
+        slow=config.monitor_slow_seconds,
+        idle_after=config.monitor_idle_after_seconds,
+    )
+    defaults = Defaults(
+        partition=config.default_partition or None,
+        time=config.default_time or None,
+        python=config.default_python or None,
+    )
     return Services(
         config=config,
         slurm=slurm,
         cluster=ClusterService(slurm, cache_seconds=config.cluster_cache_seconds),
+        jobs=JobService(slurm, store, monitor, defaults),
     )
 
 

@@ -6,13 +6,16 @@ import asyncio
 import json
 from typing import Any, Optional
 
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .catalog import BadEntryId, CatalogError, EntryNotFound, InvalidQuery
 from .extension import Services
+from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors
 from .slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
 
 # Domain errors -> HTTP status, most specific first. The message is always one a person can act on.
@@ -21,6 +24,8 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (SlurmRejected, 422),
     (SlurmOutputError, 502),
     (SlurmError, 500),
+    (BadJobRequest, 400),
+    (JobNotFound, 404),
     (BadEntryId, 400),
     (InvalidQuery, 400),
     (EntryNotFound, 404),
@@ -54,9 +59,22 @@ class BaseHandler(APIHandler):
         else:
             self.finish(json.dumps(model))
 
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"{}")
+        except json.JSONDecodeError as exc:
+            raise BadJobRequest(f"The request body is not JSON: {exc}") from None
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         status = status_for(exc) if exc is not None else None
+        if isinstance(exc, ValidationError):
+            errors = field_errors(exc)
+            self.set_status(400)
+            self.set_header("Content-Type", "application/json")
+            summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            self.finish(json.dumps({"message": f"Invalid job: {summary}", "reason": "invalid", "errors": errors}))
+            return
         if status is not None:
             self.set_status(status)
             self.set_header("Content-Type", "application/json")
@@ -67,7 +85,7 @@ class BaseHandler(APIHandler):
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         # Expected domain failures are not server bugs: one line, no traceback.
-        if status_for(value) is not None and status_for(value) != 500:
+        if isinstance(value, ValidationError) or status_for(value) not in (None, 500):
             self.log.warning("tritonml-lab: %s %s: %s", self.request.method, self.request.uri, value)
             return
         super().log_exception(typ, value, tb)
@@ -79,14 +97,14 @@ class ClusterHandler(BaseHandler):
         self.write_model(await self.services.cluster.summary())
 
 
-def _int_arg(handler: BaseHandler, name: str) -> Optional[int]:
+def _int_arg(handler: BaseHandler, name: str, error: type[Exception] = InvalidQuery) -> Optional[int]:
     value = handler.get_argument(name, None)
     if value in (None, ""):
         return None
     try:
         return int(value)
     except ValueError:
-        raise InvalidQuery(f"{name} must be a whole number of bytes, not {value!r}") from None
+        raise error(f"{name} must be a whole number, not {value!r}") from None
 
 
 class CatalogListHandler(BaseHandler):
@@ -115,8 +133,103 @@ class CatalogEntryHandler(BaseHandler):
         self.write_model(detail)
 
 
-ROUTES: list[tuple[str, type[BaseHandler]]] = [
+def _spec_and_origin(body: Any) -> tuple[JobSpec, Origin]:
+    if not isinstance(body, dict):
+        raise BadJobRequest("The request body must be a JSON object of job fields.")
+    body = dict(body)
+    origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
+    return JobSpec.model_validate(body), origin
+
+
+class JobsHandler(BaseHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        jobs = await self.services.jobs.list()
+        monitor = self.services.jobs.monitor
+        self.write_model({"jobs": [job.model_dump(mode="json") for job in jobs], **monitor.status()})
+
+    @web.authenticated
+    async def post(self) -> None:
+        spec, origin = _spec_and_origin(self.json_body())
+        job = await self.services.jobs.submit(spec, origin)
+        self.set_header("Location", url_path_join(self.base_url, "tritonml", "jobs", job.id))
+        self.write_model(job, status=201)
+
+
+class JobPreviewHandler(BaseHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        spec, origin = _spec_and_origin(self.json_body())
+        self.write_model(self.services.jobs.preview(spec, origin))
+
+
+class JobHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.write_model(await self.services.jobs.detail(job_id))
+
+    @web.authenticated
+    async def delete(self, job_id: str) -> None:
+        self.write_model(await self.services.jobs.cancel(job_id))
+
+
+class JobLogHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        stream = self.get_argument("stream", "stdout")
+        offset = _int_arg(self, "offset", BadJobRequest) or 0
+        limit = _int_arg(self, "limit", BadJobRequest) or 64 * 1024
+        chunk = await asyncio.get_running_loop().run_in_executor(
+            None, self.services.jobs.read_log, job_id, stream, offset, limit
+        )
+        self.write_model(chunk)
+
+
+class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    """The push channel: one WebSocket per tab, job changes from the one shared monitor."""
+
+    @property
+    def services(self) -> Services:
+        return self.settings["tritonml"]
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        if self.current_user is None:
+            raise web.HTTPError(403)
+        await super().get(*args, **kwargs)
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        monitor = self.services.jobs.monitor
+        jobs = await self.services.jobs.list()
+        # Snapshot first, then changes: no await between the two, so nothing falls in between.
+        self._send("snapshot", {"jobs": [job.model_dump(mode="json") for job in jobs], **monitor.status()})
+        self._unsubscribe = monitor.subscribe(self._send)
+
+    def on_message(self, message: str | bytes) -> None:
+        # Clients only listen; a "ping" keeps proxies (Open OnDemand) from closing an idle socket.
+        if message == "ping":
+            self._send("pong", {})
+
+    def on_close(self) -> None:
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe:
+            unsubscribe()
+
+    def _send(self, event: str, data: dict) -> None:
+        if event == "job":
+            data = self.services.jobs.view_dict(data)
+        try:
+            self.write_message(json.dumps({"event": event, "data": data}))
+        except WebSocketClosedError:
+            self.on_close()
+
+
+ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"cluster", ClusterHandler),
+    (r"jobs", JobsHandler),
+    (r"jobs/preview", JobPreviewHandler),
+    (r"jobs/(?P<job_id>[^/]+)", JobHandler),
+    (r"jobs/(?P<job_id>[^/]+)/log", JobLogHandler),
+    (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),
     (r"catalog/(?P<entry_id>.+)", CatalogEntryHandler),
 ]

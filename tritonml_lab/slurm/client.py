@@ -73,6 +73,13 @@ class SlurmClient:
         result = await self._run("sacct", "--json", "--jobs", ",".join(job_ids))
         return parse.sacct_json(result.stdout)
 
+    async def efficiency(self, job_id: str) -> dict:
+        """CPU, memory and time used against what was asked, as Slurm accounted them."""
+        result = await self._run(
+            "sacct", "--jobs", job_id, "--noheader", "--parsable2", f"--format={parse.EFFICIENCY_FORMAT}"
+        )
+        return parse.sacct_efficiency(result.stdout)
+
     async def cluster_summary(self) -> ClusterSummary:
         """Partitions, their limits and nodes, and GPUs by type, total and free now (``sinfo``)."""
         summary, nodes, name = await asyncio.gather(

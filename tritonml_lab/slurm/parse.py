@@ -316,3 +316,79 @@ def _gpu_counts(nodes: list[dict[str, Any]]) -> list[GpuCount]:
     return [
         GpuCount(type=k, total=v[0], free=v[1]) for k, v in sorted(totals.items(), key=lambda kv: str(kv[0]))
     ]
+
+
+# -- efficiency (sacct --parsable2) -----------------------------------------------------------------
+EFFICIENCY_FORMAT = "JobID,State,ElapsedRaw,TotalCPU,AllocCPUS,ReqMem,MaxRSS,TimelimitRaw,AllocTRES"
+
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+
+
+def size_bytes(text: str | None) -> Optional[int]:
+    """'1000M' / '3.5G' / '5120K' / '16000Mn' (per node) / '1000Mc' (per CPU) / '123' -> bytes."""
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9.]+)([KMGTP]?)[nc]?", text.strip())
+    if not match:
+        return None
+    number, unit = match.groups()
+    return int(float(number) * _UNITS.get(unit, 1))
+
+
+def cpu_seconds(text: str | None) -> Optional[float]:
+    """sacct TotalCPU: '[DD-[HH:]]MM:SS[.mmm]' -> seconds."""
+    if not text:
+        return None
+    days = 0
+    if "-" in text:
+        day, text = text.split("-", 1)
+        days = int(day)
+    parts = text.split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    seconds = 0.0
+    for number in numbers:
+        seconds = seconds * 60 + number
+    return days * 86400 + seconds
+
+
+def sacct_efficiency(text: str) -> dict[str, Any]:
+    """Figures for one job (and its steps) from ``sacct --parsable2 --format=EFFICIENCY_FORMAT``."""
+    figures: dict[str, Any] = {}
+    peak = None
+    for line in text.splitlines():
+        fields = line.split("|")
+        if len(fields) < 9:
+            continue
+        job_id, state, elapsed, total_cpu, alloc_cpus, req_mem, max_rss, limit, tres = fields[:9]
+        rss = size_bytes(max_rss)
+        if rss is not None:
+            peak = max(peak or 0, rss)
+        if "." in job_id:  # a step: only its memory peak matters here
+            continue
+        elapsed_s = int(elapsed) if elapsed.isdigit() else None
+        cpus = int(alloc_cpus) if alloc_cpus.isdigit() else None
+        used = cpu_seconds(total_cpu)
+        figures.update(
+            # A record slurmdbd has not finished writing has no time limit and "16?" as ReqMem.
+            complete=limit.isdigit() and size_bytes(req_mem) is not None,
+            state=JobState.parse(state).value,
+            elapsed_seconds=elapsed_s,
+            time_limit_seconds=int(limit) * 60 if limit.isdigit() else None,
+            cpus=cpus,
+            cpu_used_seconds=used,
+            cpu_allocated_seconds=elapsed_s * cpus if elapsed_s is not None and cpus else None,
+            memory_requested_bytes=size_bytes(req_mem),
+            gpus=_gpus_from_tres(tres),
+        )
+    figures["memory_peak_bytes"] = peak
+    alloc = figures.get("cpu_allocated_seconds")
+    used = figures.get("cpu_used_seconds")
+    figures["cpu_efficiency"] = round(used / alloc, 4) if alloc and used is not None else None
+    limit_s, elapsed_s = figures.get("time_limit_seconds"), figures.get("elapsed_seconds")
+    figures["time_fraction"] = round(elapsed_s / limit_s, 4) if limit_s and elapsed_s is not None else None
+    requested = figures.get("memory_requested_bytes")
+    figures["memory_fraction"] = round(peak / requested, 4) if peak is not None and requested else None
+    return figures

@@ -16,9 +16,21 @@ def slurm_cluster():
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
+def jobs_root(tmp_path):
+    root = tmp_path / "jobs"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, jobs_root):
     return {
         "ServerApp": {"jpserver_extensions": {"tritonml_lab": True}},
-        # Keep 503s quick when a test stops slurmctld; no cache so each request asks Slurm.
-        "TritonML": {"slurm_timeout": 15.0, "cluster_cache_seconds": 0.0},
+        "TritonML": {
+            # Keep 503s quick when a test stops slurmctld; no cache so each request asks Slurm.
+            "slurm_timeout": 15.0,
+            "cluster_cache_seconds": 0.0,
+            "jobs_root": str(jobs_root),
+            "monitor_fast_seconds": 0.5,
+        },
     }

@@ -33,11 +33,19 @@ async def test_cluster_summary_lists_real_partitions_and_gpus(jp_fetch):
 async def test_requests_without_a_token_are_refused(jp_fetch, http_server_client, jp_base_url):
     from .. import handlers
 
-    for pattern, _ in handlers.ROUTES:
-        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"\1", pattern)  # a sample URL for each route
-        with pytest.raises(HTTPClientError) as info:
-            await http_server_client.fetch(f"{jp_base_url}tritonml/{path}", raise_error=True)
-        assert info.value.code in (401, 403), path
+    for pattern, handler in handlers.ROUTES:
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", "1", pattern)  # a sample URL for each route
+        methods = [m for m in ("get", "post", "delete") if m in vars(handler)]
+        assert methods, pattern
+        for method in methods:
+            with pytest.raises(HTTPClientError) as info:
+                await http_server_client.fetch(
+                    f"{jp_base_url}tritonml/{path}",
+                    method=method.upper(),
+                    body="{}" if method == "post" else None,
+                    raise_error=True,
+                )
+            assert info.value.code in (401, 403), (method, path)
 
 
 async def test_scheduler_down_gives_503_with_a_readable_message_then_recovers(jp_fetch):

@@ -1,0 +1,166 @@
+"""Jobs as the API and the magics see them: submit, list, detail, cancel, logs.
+
+Domain logic only (no Tornado): handlers and the kernel side call this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+
+from ..slurm import Job, JobState, SlurmClient, SlurmError
+from .monitor import JobMonitor
+from .script import Defaults, render_script
+from .spec import JobSpec
+from .store import BadJobRequest, JobNotFound, JobStore, LogChunk, Manifest, Origin, parse_job_id
+
+
+class JobView(Job):
+    """A job in ``GET jobs``: Slurm's view plus what tritonml-lab knows of it."""
+
+    tracked: bool = Field(False, description="submitted through tritonml-lab (has a job directory)")
+    origin: Optional[Origin] = None
+    directory: Optional[str] = None
+
+
+class JobDetail(JobView):
+    script: Optional[str] = None
+    spec: Optional[JobSpec] = None
+    efficiency: Optional[dict[str, Any]] = None
+
+
+class Preview(BaseModel):
+    script: str
+
+
+class JobService:
+    def __init__(
+        self,
+        slurm: SlurmClient,
+        store: JobStore,
+        monitor: JobMonitor,
+        defaults: Defaults = Defaults(),
+    ) -> None:
+        self.slurm = slurm
+        self.store = store
+        self.monitor = monitor
+        self.defaults = defaults
+        self._manifests: dict[str, Optional[Manifest]] = {}
+
+    async def submit(
+        self,
+        spec: JobSpec,
+        origin: Optional[Origin] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> JobDetail:
+        """Write the job directory, ``sbatch`` it, and tell the monitor. Nothing is left behind
+        when Slurm refuses the job."""
+        loop = asyncio.get_running_loop()
+        job_dir, manifest = await loop.run_in_executor(
+            None, partial(self.store.create, spec, self.defaults, origin)
+        )
+        try:
+            job_id = await self.slurm.submit(str(job_dir.script_path), cwd=str(job_dir.path), env=env)
+        except SlurmError:
+            await loop.run_in_executor(None, partial(shutil.rmtree, job_dir.path, ignore_errors=True))
+            raise
+        manifest = await loop.run_in_executor(None, self.store.attach, job_dir, manifest, job_id)
+        self._manifests[job_id] = manifest
+        self.monitor.poke(submitted=True)
+        return JobDetail(
+            id=job_id,
+            name=spec.name or "tritonml",
+            state=JobState.PENDING,
+            submitted=manifest.submitted_at,
+            partition=spec.partition or self.defaults.partition,
+            gpus=spec.gpus,
+            tracked=True,
+            origin=manifest.origin,
+            directory=manifest.directory,
+            script=job_dir.script(),
+            spec=spec,
+        )
+
+    def preview(self, spec: JobSpec, origin: Optional[Origin] = None) -> Preview:
+        """The script ``submit`` would write, with a placeholder directory."""
+        placeholder = f"{self.store.root}/job-<created-at-submission>"
+        label = (origin.notebook or origin.kind) if origin else ""
+        return Preview(script=render_script(spec, self.defaults, placeholder, origin=label))
+
+    async def list(self) -> list[JobView]:
+        jobs = await self.monitor.snapshot()
+        return [self._view(job) for job in jobs]
+
+    async def detail(self, job_id: str) -> JobDetail:
+        parse_job_id(job_id)
+        job = self.monitor.jobs.get(job_id)
+        if job is None:
+            await self.monitor.snapshot()
+            job = self.monitor.jobs.get(job_id)
+        if job is None:  # older than the monitor's history: ask accounting directly
+            found = [j for j in await self.slurm.accounting([job_id]) if j.id == job_id]
+            job = found[0] if found else None
+        manifest = self._manifest(job_id)
+        if job is None and manifest is None:
+            raise JobNotFound(job_id)
+        if job is None:
+            job = Job(id=job_id, name=manifest.spec.name or "tritonml", submitted=manifest.submitted_at)
+        view = self._view(job)
+        detail = JobDetail(**view.model_dump())
+        if manifest is not None:
+            job_dir = self.store.find(job_id)
+            detail.spec = manifest.spec
+            detail.script = job_dir.script() if job_dir else None
+        if job.state.is_finished:
+            figures = await self.slurm.efficiency(job_id)
+            # slurmdbd may not have the record yet, a moment after the end: say nothing rather than zeros.
+            detail.efficiency = figures if figures.get("complete") else None
+        return detail
+
+    async def cancel(self, job_id: str) -> JobView:
+        parse_job_id(job_id)
+        await self.slurm.cancel(job_id)
+        self.monitor.poke()
+        job = self.monitor.jobs.get(job_id) or Job(id=job_id)
+        return self._view(job)
+
+    def read_log(self, job_id: str, stream: str, offset: int, limit: int) -> LogChunk:
+        return self.store.read_log(job_id, stream, offset, limit)
+
+    def view_dict(self, job: dict) -> dict:
+        """A monitor event's job, as the API shows it (with tracking fields)."""
+        return self._view(Job.model_validate(job)).model_dump(mode="json")
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _manifest(self, job_id: str) -> Optional[Manifest]:
+        base, _task = parse_job_id(job_id)
+        if base not in self._manifests:
+            job_dir = self.store.find(base)
+            try:
+                self._manifests[base] = job_dir.manifest() if job_dir else None
+            except (OSError, ValueError):
+                self._manifests[base] = None
+        return self._manifests[base]
+
+    def _view(self, job: Job) -> JobView:
+        manifest = self._manifest(job.id)
+        data = job.model_dump()
+        if job.state is JobState.RUNNING and job.started:
+            data["elapsed"] = int(time.time() - job.started)
+        elif data.get("elapsed") is None and job.started and job.ended:
+            data["elapsed"] = int(job.ended - job.started)
+        return JobView(
+            **data,
+            tracked=manifest is not None,
+            origin=manifest.origin if manifest else None,
+            directory=manifest.directory if manifest else None,
+        )
+
+
+__all__ = ["BadJobRequest", "JobDetail", "JobNotFound", "JobService", "JobView", "Preview"]

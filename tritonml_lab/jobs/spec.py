@@ -1,0 +1,170 @@
+"""The job spec: everything a user may ask of a batch job, validated before anything runs.
+
+Every value that ends up in the batch script is checked against a narrow pattern here (no whitespace,
+quotes, newlines or shell metacharacters where Slurm does not need them) and is still quoted when the
+script is rendered. Error messages name the field and say what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..slurm.timefmt import format_duration, parse_duration
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_GPUS = re.compile(r"^(?:(?P<type>[A-Za-z0-9][A-Za-z0-9_.-]{0,31}):)?(?P<count>[1-9][0-9]{0,2})$")
+_SIZE = re.compile(r"^[1-9][0-9]{0,8}[KMGT]?$", re.IGNORECASE)
+_ARRAY = re.compile(r"^\d{1,7}(?:-\d{1,7})?(?::\d{1,7})?(?:,\d{1,7}(?:-\d{1,7})?(?::\d{1,7})?)*(?:%\d{1,5})?$")
+_CONSTRAINT = re.compile(r"^[A-Za-z0-9_.&|\[\]()*!,-]{1,200}$")
+_GRES = re.compile(r"^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+){0,2}(?:,[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+){0,2})*$")
+_MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters except tab
+_RESERVED_ENV = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "TRITONML_")
+
+
+def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
+    if not pattern.fullmatch(value):
+        raise ValueError(what)
+    return value
+
+
+class JobSpec(BaseModel):
+    """What ``POST jobs`` accepts (snake_case keys; all optional except what to run)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Optional[str] = Field(None, description="job name: letters, digits, . _ + -; up to 64")
+    partition: Optional[str] = None
+    gpus: Optional[str] = Field(None, description='GPU count "2" or type:count "h100:1"')
+    cpus_per_task: Optional[int] = Field(None, ge=1, le=1024)
+    mem: Optional[str] = Field(None, description='memory per node, e.g. "16G" or "500M"')
+    time: Optional[str] = Field(None, description='time limit, e.g. "01:00:00" or "2-00:00:00"')
+    nodes: Optional[int] = Field(None, ge=1, le=256)
+    ntasks_per_node: Optional[int] = Field(None, ge=1, le=1024)
+    array: Optional[str] = Field(None, description='array indices, e.g. "0-9%2" or "1,3,5"')
+    constraint: Optional[str] = None
+    gres: Optional[str] = Field(None, description='extra GRES, e.g. "min-vram:80g"')
+    tmp: Optional[str] = Field(None, description='node-local disk, e.g. "100G"')
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    modules: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    workdir: Optional[str] = Field(None, description="absolute directory the job starts in")
+    code: Optional[str] = Field(None, description="Python source to run")
+    script: Optional[str] = Field(None, description="shell script to run (bash)")
+    command: Optional[str] = Field(None, description="one shell command line to run")
+    python: Optional[str] = Field(None, description="absolute path of the Python that runs `code`")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_NAME, v, "use letters, digits and . _ + - (up to 64, starting with a letter or digit)")
+
+    @field_validator("partition", "account", "qos")
+    @classmethod
+    def _word(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_WORD, v, "use letters, digits and . _ - only (as Slurm names them)")
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_GPUS, v, 'give a count ("2") or a type and a count ("h100:1"), 1 to 999 GPUs')
+
+    @field_validator("mem", "tmp")
+    @classmethod
+    def _size(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_SIZE, v, 'give a size such as "500M", "16G" or "1T"').upper()
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: Optional[str]) -> Optional[str]:
+        if not v:
+            return None
+        seconds = parse_duration(v)
+        if seconds is None or seconds <= 0:
+            raise ValueError('give a time limit such as "30:00", "01:00:00" or "2-00:00:00"')
+        return format_duration(seconds)
+
+    @field_validator("array")
+    @classmethod
+    def _array(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_ARRAY, v, 'give indices such as "0-9", "0-99%10" or "1,3,5"')
+
+    @field_validator("constraint")
+    @classmethod
+    def _constraint(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_CONSTRAINT, v, 'give node features such as "ampere" or "volta|ampere"')
+
+    @field_validator("gres")
+    @classmethod
+    def _gres(cls, v: Optional[str]) -> Optional[str]:
+        return v and _check(_GRES, v, 'give GRES such as "min-vram:80g" or "gpu:1,min-cuda-cc:80"')
+
+    @field_validator("modules")
+    @classmethod
+    def _modules(cls, v: list[str]) -> list[str]:
+        for item in v:
+            _check(_MODULE, item, f"{item!r} is not a module name (letters, digits and . _ + / -)")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _ENV_NAME.fullmatch(key):
+                raise ValueError(f"{key!r} is not a variable name (letters, digits and _)")
+            if key.startswith(_RESERVED_ENV):
+                raise ValueError(f"{key} is set by Slurm or tritonml-lab; choose another name")
+            if _CONTROL.search(value):
+                raise ValueError(f"the value of {key} contains a newline or control character")
+        return v
+
+    @field_validator("workdir", "python")
+    @classmethod
+    def _abs_path(cls, v: Optional[str]) -> Optional[str]:
+        if v is None:
+            return None
+        if not v.startswith("/") or _CONTROL.search(v) or "\t" in v:
+            raise ValueError("give an absolute path (starting with /) without control characters")
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one_payload(self) -> "JobSpec":
+        given = [key for key in ("code", "script", "command") if getattr(self, key)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of code (Python), script (shell) or command"
+                + (f"; got {', '.join(given)}" if given else "")
+            )
+        if self.command is not None and _CONTROL.search(self.command):
+            raise ValueError("command must be one line; use script for several lines")
+        return self
+
+    @property
+    def gpu_count(self) -> int:
+        if not self.gpus:
+            return 0
+        match = _GPUS.fullmatch(self.gpus)
+        return int(match.group("count")) if match else 0
+
+    @property
+    def kind(self) -> str:
+        return "python" if self.code is not None else "script" if self.script is not None else "command"
+
+
+def field_errors(exc) -> list[dict[str, str]]:
+    """pydantic ValidationError -> [{"field": "gpus", "message": "..."}] for the API and the magic."""
+    errors = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error.get("loc", ())) or "spec"
+        message = str(error.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            message = "unknown field"
+        errors.append({"field": field, "message": message})
+    return errors
