@@ -130,10 +130,151 @@ export namespace TritonAPI {
     scanned_at: number | null;
   }
 
+  // -- jobs (tritonml_lab/jobs/, tritonml_lab/slurm/models.py) -------------------------------
+  /** Slurm's own state names. */
+  export type JobState =
+    | 'BOOT_FAIL'
+    | 'CANCELLED'
+    | 'COMPLETED'
+    | 'COMPLETING'
+    | 'CONFIGURING'
+    | 'DEADLINE'
+    | 'FAILED'
+    | 'NODE_FAIL'
+    | 'OUT_OF_MEMORY'
+    | 'PENDING'
+    | 'PREEMPTED'
+    | 'RESV_DEL_HOLD'
+    | 'REQUEUE_FED'
+    | 'REQUEUE_HOLD'
+    | 'REQUEUED'
+    | 'RESIZING'
+    | 'REVOKED'
+    | 'RUNNING'
+    | 'SIGNALING'
+    | 'SPECIAL_EXIT'
+    | 'STAGE_OUT'
+    | 'STOPPED'
+    | 'SUSPENDED'
+    | 'TIMEOUT'
+    | 'UNKNOWN';
+
+  /** What POST jobs accepts; exactly one of code, script, command. */
+  export interface IJobSpec {
+    name?: string;
+    partition?: string;
+    gpus?: string;
+    cpus_per_task?: number;
+    mem?: string;
+    time?: string;
+    nodes?: number;
+    ntasks_per_node?: number;
+    array?: string;
+    constraint?: string;
+    gres?: string;
+    tmp?: string;
+    account?: string;
+    qos?: string;
+    modules?: string[];
+    env?: { [name: string]: string };
+    workdir?: string;
+    code?: string;
+    script?: string;
+    command?: string;
+    python?: string;
+  }
+
+  export interface IOrigin {
+    kind: string;
+    notebook: string | null;
+    cell_id: string | null;
+    kernel: string | null;
+  }
+
+  export interface IJob {
+    id: string;
+    name: string;
+    state: JobState;
+    reason: string | null;
+    partition: string | null;
+    nodes: string | null;
+    node_count: number | null;
+    gpus: string | null;
+    cpus: number | null;
+    user: string | null;
+    account: string | null;
+    /** Epoch seconds. */
+    submitted: number | null;
+    started: number | null;
+    ended: number | null;
+    expected_start: number | null;
+    /** Seconds. */
+    elapsed: number | null;
+    /** Minutes; null when unlimited. */
+    time_limit: number | null;
+    exit_code: number | null;
+    signal: number | null;
+    array_job_id: string | null;
+    array_task_id: string | null;
+    workdir: string | null;
+    stdout_path: string | null;
+    stderr_path: string | null;
+    tracked: boolean;
+    origin: IOrigin | null;
+    directory: string | null;
+  }
+
+  export interface IEfficiency {
+    complete: boolean;
+    state: JobState;
+    elapsed_seconds: number | null;
+    time_limit_seconds: number | null;
+    cpus: number | null;
+    cpu_used_seconds: number | null;
+    cpu_allocated_seconds: number | null;
+    memory_requested_bytes: number | null;
+    memory_peak_bytes: number | null;
+    gpus: string | null;
+    cpu_efficiency: number | null;
+    time_fraction: number | null;
+    memory_fraction: number | null;
+  }
+
+  export interface IJobDetail extends IJob {
+    script: string | null;
+    spec: IJobSpec | null;
+    efficiency: IEfficiency | null;
+  }
+
+  export interface IJobList {
+    jobs: IJob[];
+    /** When the monitor last heard from Slurm (epoch seconds). */
+    updated: number | null;
+    /** Why the last poll failed (scheduler down), or null. */
+    error: string | null;
+    interval: number | null;
+  }
+
+  export interface ILogChunk {
+    stream: 'stdout' | 'stderr';
+    offset: number;
+    size: number;
+    data: string;
+    missing: boolean;
+  }
+
+  /** Messages of the push channel ({base_url}tritonml/events). */
+  export type IEvent =
+    | { event: 'snapshot'; data: IJobList }
+    | { event: 'job'; data: IJob }
+    | { event: 'status'; data: { updated: number | null; error: string | null; interval: number | null } }
+    | { event: 'pong'; data: Record<string, never> };
+
   /** The JSON body of every error the server sends. */
   export interface IErrorBody {
     message: string;
     reason?: string;
+    /** Per-field messages of an invalid job spec. */
     errors?: { field: string; message: string }[];
   }
 }
@@ -215,6 +356,58 @@ export const TritonClient = {
     // Ids are "<root label>/<relative path>": keep the slashes, escape everything else.
     const path = id.split('/').map(encodeURIComponent).join('/');
     return requestAPI<TritonAPI.ICatalogEntryDetail>('catalog/' + path, {}, settings);
+  }
+};
+
+/** Typed wrappers of the jobs endpoints. */
+export const JobsClient = {
+  list(settings?: ServerConnection.ISettings): Promise<TritonAPI.IJobList> {
+    return requestAPI<TritonAPI.IJobList>('jobs', {}, settings);
+  },
+
+  get(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.IJobDetail> {
+    return requestAPI<TritonAPI.IJobDetail>(`jobs/${encodeURIComponent(id)}`, {}, settings);
+  },
+
+  submit(
+    spec: TritonAPI.IJobSpec & { origin?: Partial<TritonAPI.IOrigin> },
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.IJobDetail> {
+    return requestAPI<TritonAPI.IJobDetail>(
+      'jobs',
+      { method: 'POST', body: JSON.stringify(spec) },
+      settings
+    );
+  },
+
+  preview(spec: TritonAPI.IJobSpec, settings?: ServerConnection.ISettings): Promise<{ script: string }> {
+    return requestAPI<{ script: string }>(
+      'jobs/preview',
+      { method: 'POST', body: JSON.stringify(spec) },
+      settings
+    );
+  },
+
+  cancel(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.IJob> {
+    return requestAPI<TritonAPI.IJob>(`jobs/${encodeURIComponent(id)}`, { method: 'DELETE' }, settings);
+  },
+
+  log(
+    id: string,
+    stream: 'stdout' | 'stderr',
+    offset: number,
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.ILogChunk> {
+    return requestAPI<TritonAPI.ILogChunk>(
+      `jobs/${encodeURIComponent(id)}/log` + queryString({ stream, offset }),
+      {},
+      settings
+    );
+  },
+
+  /** The push channel's URL (ws:// or wss://, under base_url). */
+  eventsUrl(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): string {
+    return URLExt.join(settings.wsUrl, API_NAMESPACE, 'events');
   }
 };
 

@@ -29,3 +29,10 @@ def _unload_jupyter_server_extension(server_app):
     from .extension import unload
 
     unload(server_app)
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext tritonml_lab``: the %%tritonml magics (kernel side)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
