@@ -1,0 +1,295 @@
+import { APIError, TritonAPI } from '../api';
+import {
+  buildQuery,
+  entryFacts,
+  filesLabel,
+  formatBytes,
+  formatParams,
+  notebookSnippet,
+  queryKey,
+  sizeLabel,
+  splitName,
+  stripFrontMatter
+} from '../catalog/format';
+import { CatalogModel } from '../catalog/model';
+import { useInJob } from '../catalog/useInJob';
+
+function entry(over: Partial<TritonAPI.ICatalogEntry> = {}): TritonAPI.ICatalogEntry {
+  return {
+    id: 'dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
+    kind: 'model',
+    name: 'meta-llama/Meta-Llama-3-8B',
+    root: 'dldata',
+    path: '/scratch/shareddata/dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
+    source: 'huggingface',
+    size_bytes: null,
+    disk_bytes: null,
+    file_count: null,
+    size_status: 'pending',
+    description: 'LlamaForCausalLM · 8.0B parameters',
+    license: 'llama3',
+    tags: ['huggingface', 'llama'],
+    formats: ['.safetensors'],
+    repo_id: 'meta-llama/Meta-Llama-3-8B',
+    num_parameters: 8030261248,
+    ...over
+  };
+}
+
+const snippets: TritonAPI.ICatalogSnippets = {
+  python: 'import os\nos.environ["HF_HUB_OFFLINE"] = "1"\n',
+  batch: 'export HF_HUB_OFFLINE=1\n',
+  path: "/scratch/shareddata/dldata/it's here"
+};
+
+function detail(over: Partial<TritonAPI.ICatalogEntryDetail> = {}): TritonAPI.ICatalogEntryDetail {
+  return {
+    ...entry({ size_bytes: 16060581715, disk_bytes: 147456, file_count: 15, size_status: 'ready' }),
+    metadata: null,
+    citation: 'Meta AI, 2024',
+    url: null,
+    hf: {
+      repo_id: 'meta-llama/Meta-Llama-3-8B',
+      repo_type: 'model',
+      hub_dir: '/x/hub',
+      hf_home: '/x',
+      revisions: [
+        { commit: '62bd457b6fe961a42a631306577e622c83876cb6', refs: ['main'], file_count: 14 },
+        { commit: '0000000b6fe961a42a631306577e622c83876cb6', refs: [], file_count: 14 }
+      ],
+      default_revision: '62bd457b6fe961a42a631306577e622c83876cb6',
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      torch_dtype: 'bfloat16',
+      context_length: 8192,
+      hidden_size: 4096,
+      num_layers: 32,
+      vocab_size: 128256,
+      num_parameters: 8030261248,
+      parameter_source: 'safetensors-index',
+      files: []
+    },
+    dataset: null,
+    files: {
+      top_level: [],
+      top_level_truncated: false,
+      formats: { '.safetensors': 4, '.json': 6 },
+      formats_exact: true,
+      file_count: 15,
+      dir_count: 5,
+      size_bytes: 16060581715,
+      disk_bytes: 147456
+    },
+    readme: '# Meta Llama 3',
+    readme_path: null,
+    readme_truncated: false,
+    license_path: null,
+    snippets,
+    scanned_at: 1,
+    ...over
+  };
+}
+
+describe('catalog format', () => {
+  it('formats sizes in powers of 1024 with one decimal below 100', () => {
+    expect(formatBytes(null)).toBe('');
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(16060581715)).toBe('15.0 GB');
+    expect(formatBytes(146 * 1024 ** 3)).toBe('146 GB');
+    expect(formatBytes(1024 ** 3 - 1)).toBe('1.0 GB');
+    expect(formatBytes(1.5 * 1024 ** 4)).toBe('1.5 TB');
+  });
+
+  it('formats parameter counts like model cards', () => {
+    expect(formatParams(8030261248)).toBe('8.0B');
+    expect(formatParams(7248023552)).toBe('7.2B');
+    expect(formatParams(108888576)).toBe('108.9M');
+    expect(formatParams(999960000)).toBe('1.0B');
+    expect(formatParams(1.2e12)).toBe('1.2T');
+    expect(formatParams(66000)).toBe('66.0K');
+    expect(formatParams(950)).toBe('950');
+    expect(formatParams(null)).toBe('');
+  });
+
+  it('says "computing…" until the background scan knows the size', () => {
+    expect(sizeLabel(entry())).toBe('computing…');
+    expect(sizeLabel(entry({ size_status: 'error' }))).toBe('size unknown');
+    expect(sizeLabel(entry({ size_bytes: 2048, size_status: 'ready' }))).toBe('2.0 KB');
+    expect(filesLabel(entry())).toBe('computing…');
+    expect(filesLabel(entry({ file_count: 1 }))).toBe('1 file');
+    expect(filesLabel(entry({ file_count: 1281167 }))).toBe('1,281,167 files');
+  });
+
+  it('splits org and name', () => {
+    expect(splitName('meta-llama/Meta-Llama-3-8B')).toEqual(['meta-llama/', 'Meta-Llama-3-8B']);
+    expect(splitName('imagenet')).toEqual(['', 'imagenet']);
+  });
+
+  it('builds queries from the search state, leaving out what is empty', () => {
+    expect(buildQuery({})).toEqual({});
+    expect(buildQuery({ search: '   ', tag: null })).toEqual({});
+    expect(buildQuery({ search: '  llama   3 ', tag: 'llm ' })).toEqual({ q: 'llama 3', tag: 'llm' });
+    expect(buildQuery({ kind: 'dataset', search: 'imagenet' })).toEqual({ kind: 'dataset', q: 'imagenet' });
+    expect(queryKey(buildQuery({ search: 'llama ' }))).toBe(queryKey({ q: 'llama' }));
+    expect(queryKey({ q: 'llama' })).not.toBe(queryKey({ tag: 'llama' }));
+  });
+
+  it('chooses the snippet a notebook cell gets', () => {
+    expect(notebookSnippet(snippets)).toBe(snippets.python);
+    expect(notebookSnippet(snippets, 'python')).toContain('HF_HUB_OFFLINE');
+    expect(notebookSnippet(snippets, 'path')).toBe('data_path = "/scratch/shareddata/dldata/it\'s here"\n');
+    expect(notebookSnippet(snippets, 'batch')).toMatch(/^%%bash\n/);
+    expect(notebookSnippet({ ...snippets, python: '' })).toBe(
+      'data_path = "/scratch/shareddata/dldata/it\'s here"\n'
+    );
+  });
+
+  it('strips the YAML front matter of model cards', () => {
+    expect(stripFrontMatter('---\nlicense: llama3\ntags:\n- llama\n---\n\n# Meta Llama 3\n')).toBe('# Meta Llama 3\n');
+    expect(stripFrontMatter('# Title\n---\nnot front matter\n---\n')).toBe('# Title\n---\nnot front matter\n---\n');
+  });
+
+  it('lists the facts of a detail', () => {
+    const facts: { [label: string]: string } = {};
+    entryFacts(detail()).forEach(f => (facts[f.label] = f.value));
+    expect(facts['Parameters']).toBe('8.0B');
+    expect(facts['Context']).toBe('8,192 tokens');
+    expect(facts['Size']).toBe('15.0 GB (144 KB on disk)');
+    expect(facts['Files']).toBe('15 files in 5 folders');
+    expect(facts['Revision']).toBe('main → 62bd457 (+1 older)');
+    expect(facts['Formats']).toBe('.json ×6, .safetensors ×4');
+    expect(facts['Citation']).toBe('Meta AI, 2024');
+    const pending = entryFacts(
+      detail({ size_bytes: null, size_status: 'pending', files: { ...detail().files, size_bytes: null } })
+    );
+    expect(pending.find(f => f.label === 'Size')?.value).toBe('computing…');
+  });
+});
+
+describe('CatalogModel', () => {
+  it('fills both tabs from one request and re-asks while sizes are computed', async () => {
+    const queries: TritonAPI.ICatalogQuery[] = [];
+    let scanning = true;
+    const model = new CatalogModel({
+      auto: false,
+      active: true,
+      fetchListing: async query => {
+        queries.push(query);
+        return {
+          entries: [
+            entry(),
+            entry({ id: 'dldata/imagenet', kind: 'dataset', name: 'imagenet', num_parameters: null })
+          ],
+          scanning,
+          pending: scanning ? 2 : 0
+        };
+      },
+      fetchEntry: async () => detail()
+    });
+    await model.refresh();
+    expect(model.entries.map(e => e.name)).toEqual(['meta-llama/Meta-Llama-3-8B']);
+    expect(model.count('dataset')).toBe(1);
+    model.kind = 'dataset';
+    expect(model.entries.map(e => e.name)).toEqual(['imagenet']);
+    expect(queries).toEqual([{}]);
+    expect(model.listing?.scanning).toBe(true);
+
+    scanning = false;
+    model.tag = 'llm';
+    await model.refresh();
+    expect(queries[queries.length - 1]).toEqual({ tag: 'llm' });
+    expect(model.current).toBe(true);
+    model.dispose();
+  });
+
+  it('sends the search after typing pauses and drops answers to an older search', async () => {
+    const queries: TritonAPI.ICatalogQuery[] = [];
+    const model = new CatalogModel({
+      auto: false,
+      active: true,
+      debounceMs: 10,
+      fetchListing: async query => {
+        queries.push(query);
+        return { entries: [entry()], scanning: false, pending: 0 };
+      }
+    });
+    await model.refresh();
+    model.search = 'l';
+    model.search = 'll';
+    model.search = 'llama';
+    expect(model.current).toBe(false);
+    await new Promise(resolve => setTimeout(resolve, 60));
+    await model.refresh();
+    expect(queries.filter(q => q.q === 'l' || q.q === 'll')).toEqual([]);
+    expect(queries[queries.length - 1]).toEqual({ q: 'llama' });
+    expect(model.current).toBe(true);
+    model.dispose();
+  });
+
+  it('opens an entry, keeps API errors readable, and goes back', async () => {
+    let fail = false;
+    const model = new CatalogModel({
+      auto: false,
+      active: true,
+      fetchListing: async () => {
+        if (fail) {
+          throw new APIError('Catalog root is not readable', 500);
+        }
+        return { entries: [entry()], scanning: false, pending: 0 };
+      },
+      fetchEntry: async id => {
+        if (id === 'dldata/missing') {
+          throw new APIError('No catalog entry dldata/missing', 404);
+        }
+        return detail();
+      }
+    });
+    await model.refresh();
+    await model.open(entry().id);
+    expect(model.detail?.snippets.python).toContain('HF_HUB_OFFLINE');
+    expect(model.selectedEntry?.name).toBe('meta-llama/Meta-Llama-3-8B');
+
+    await model.open('dldata/missing');
+    expect(model.detail).toBeNull();
+    expect(model.detailError?.message).toBe('No catalog entry dldata/missing');
+    model.close();
+    expect(model.selectedId).toBeNull();
+
+    fail = true;
+    await model.refresh();
+    expect(model.error?.message).toBe('Catalog root is not readable');
+    expect(model.entries).toHaveLength(1); // the last answer stays
+    model.dispose();
+  });
+
+  it('asks nothing while the panel is hidden', async () => {
+    let calls = 0;
+    const model = new CatalogModel({
+      auto: false,
+      fetchListing: async () => {
+        calls += 1;
+        return { entries: [], scanning: false, pending: 0 };
+      }
+    });
+    await model.refresh();
+    expect(calls).toBe(0);
+    model.active = true;
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(calls).toBe(1);
+    model.dispose();
+  });
+});
+
+describe('useInJob', () => {
+  it('keeps the chosen entry and tells whoever listens', () => {
+    const seen: string[] = [];
+    const listener = (_: unknown, e: TritonAPI.ICatalogEntryDetail) => seen.push(e.id);
+    useInJob.requested.connect(listener);
+    useInJob.request(detail());
+    expect(useInJob.last?.name).toBe('meta-llama/Meta-Llama-3-8B');
+    expect(seen).toEqual([entry().id]);
+    useInJob.requested.disconnect(listener);
+  });
+});

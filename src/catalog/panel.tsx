@@ -1,0 +1,620 @@
+/**
+ * The "Shared datasets and models" sidebar: Models / Datasets tabs, a search box, and the detail of
+ * an entry with its README and usage snippets.
+ *
+ * The detail opens inside the sidebar (with a Back button and Escape) rather than in a main-area
+ * tab on purpose: its main action is "Insert snippet" into the notebook the user is working in, so
+ * the notebook stays in view next to it, and nothing new piles up among the user's documents.
+ */
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import {
+  caretLeftIcon,
+  closeIcon,
+  ReactWidget,
+  refreshIcon,
+  searchIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { APIError, TritonAPI } from '../api';
+import {
+  entryFacts,
+  filesLabel,
+  formatParams,
+  notebookSnippet,
+  sizeLabel,
+  SNIPPET_TABS,
+  SnippetTab,
+  splitName,
+  stripFrontMatter
+} from './format';
+import { catalogIcon } from './icons';
+import { CatalogModel } from './model';
+
+/** What the panel's buttons do; the plugin implements them with JupyterLab's services. */
+export interface ICatalogActions {
+  /** Copy text to the clipboard. */
+  copy(text: string): void;
+  /** Insert code in a new cell below the active cell of the current notebook; false when none is open. */
+  insert(code: string): boolean;
+  /** Hand the entry to the job dialog. */
+  useInJob(entry: TritonAPI.ICatalogEntryDetail): void;
+}
+
+export class CatalogPanel extends ReactWidget {
+  constructor(
+    readonly model: CatalogModel,
+    private readonly _options: CatalogPanel.IOptions
+  ) {
+    super();
+    this.id = 'tritonml-catalog';
+    this.addClass('tml-CatalogPanel');
+    this.title.icon = catalogIcon;
+    this.title.caption = 'Shared datasets and models (tritonml-lab)';
+    model.changed.connect(() => this.update(), this);
+  }
+
+  render(): JSX.Element {
+    return (
+      <CatalogView
+        model={this.model}
+        rendermime={this._options.rendermime ?? null}
+        actions={this._options.actions}
+        scroller={this.node}
+      />
+    );
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.model.active = this.isVisible;
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.active = false;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.model.active = false;
+    super.onBeforeDetach(msg);
+  }
+
+  /** Put the keyboard in the search box (used when the panel is shown from the palette). */
+  focusSearch(): void {
+    const input = this.node.querySelector<HTMLInputElement>('.tml-CatalogSearch input');
+    if (input) {
+      input.focus();
+    } else {
+      // Not rendered yet (first show): focus once React has drawn it.
+      this._focusOnRender = true;
+      this.update();
+    }
+  }
+
+  protected onUpdateRequest(msg: Message): void {
+    super.onUpdateRequest(msg);
+    if (this._focusOnRender) {
+      this._focusOnRender = false;
+      void this.renderPromise?.then(() =>
+        this.node.querySelector<HTMLInputElement>('.tml-CatalogSearch input')?.focus()
+      );
+    }
+  }
+
+  private _focusOnRender = false;
+}
+
+export namespace CatalogPanel {
+  export interface IOptions {
+    actions: ICatalogActions;
+    rendermime?: IRenderMimeRegistry | null;
+  }
+}
+
+interface IViewProps {
+  model: CatalogModel;
+  rendermime: IRenderMimeRegistry | null;
+  actions: ICatalogActions;
+  scroller: HTMLElement;
+}
+
+function CatalogView(props: IViewProps): JSX.Element {
+  const { model, scroller } = props;
+  const selected = model.selectedId;
+  const listScroll = React.useRef(0);
+  const lastOpened = React.useRef<string | null>(null);
+
+  // The list keeps its scroll position and focus across a visit to an entry.
+  React.useLayoutEffect(() => {
+    if (selected) {
+      scroller.scrollTop = 0;
+    } else {
+      scroller.scrollTop = listScroll.current;
+      const id = lastOpened.current;
+      if (id) {
+        const button = Array.from(scroller.querySelectorAll<HTMLElement>('.tml-CatalogEntry')).find(
+          b => b.dataset.entryId === id
+        );
+        button?.focus({ preventScroll: true });
+      }
+    }
+  }, [selected]);
+
+  const open = (id: string) => {
+    listScroll.current = scroller.scrollTop;
+    lastOpened.current = id;
+    void model.open(id);
+  };
+
+  return selected ? (
+    <DetailView {...props} id={selected} />
+  ) : (
+    <ListView {...props} onOpen={open} />
+  );
+}
+
+function ErrorBanner({ title, error, stale }: { title: string; error: APIError; stale?: boolean }): JSX.Element {
+  return (
+    <div className="tml-Banner tml-Banner--error" role="alert">
+      <strong>{title}</strong>
+      <p>{error.message}</p>
+      {stale && <p className="tml-muted">Showing the last answer.</p>}
+    </div>
+  );
+}
+
+// -- the list ------------------------------------------------------------------------------------
+
+const KINDS: { kind: TritonAPI.CatalogKind; label: string }[] = [
+  { kind: 'model', label: 'Models' },
+  { kind: 'dataset', label: 'Datasets' }
+];
+
+/** Up/Down move between entries (and from the search box into the list). */
+function moveFocus(container: HTMLElement | null, from: Element | null, step: number): boolean {
+  if (!container) {
+    return false;
+  }
+  const buttons = Array.from(container.querySelectorAll<HTMLElement>('.tml-CatalogEntry'));
+  if (buttons.length === 0) {
+    return false;
+  }
+  const index = buttons.findIndex(b => b === from);
+  const next = index < 0 ? (step > 0 ? 0 : -1) : index + step;
+  if (next < 0 || next >= buttons.length) {
+    return false;
+  }
+  buttons[next].focus();
+  return true;
+}
+
+function ListView({ model, onOpen }: IViewProps & { onOpen: (id: string) => void }): JSX.Element {
+  const listing = model.listing;
+  const error = model.error;
+  const entries = model.entries;
+  const listRef = React.useRef<HTMLUListElement>(null);
+  const kindLabel = model.kind === 'model' ? 'models' : 'datasets';
+  const pendingHere = entries.filter(e => e.size_bytes === null && e.size_status === 'pending').length;
+
+  return (
+    <div className="tml-CatalogList-view">
+      <div className="tml-PanelHeader">
+        <h2 className="tml-PanelHeader-title">Shared data</h2>
+        <ToolbarButtonComponent
+          icon={refreshIcon}
+          tooltip="Ask the server again"
+          onClick={() => void model.refresh()}
+          enabled={!model.loading}
+        />
+      </div>
+      <label className="tml-CatalogSearch">
+        <searchIcon.react tag="span" className="tml-CatalogSearch-icon" />
+        <input
+          type="search"
+          className="tml-CatalogSearch-input"
+          placeholder="Search by name or tag"
+          aria-label="Search shared datasets and models"
+          spellCheck={false}
+          value={model.search}
+          onChange={event => (model.search = event.target.value)}
+          onKeyDown={event => {
+            if (event.key === 'Escape' && model.search) {
+              model.search = '';
+              event.stopPropagation();
+            } else if (event.key === 'ArrowDown' && moveFocus(listRef.current, null, 1)) {
+              event.preventDefault();
+            } else if (event.key === 'Enter' && entries.length > 0) {
+              onOpen(entries[0].id);
+            }
+          }}
+        />
+      </label>
+      {model.tag && (
+        <div className="tml-CatalogFilter">
+          <span className="tml-muted">Tag</span>
+          <span className="tml-Tag tml-Tag--active">{model.tag}</span>
+          <button
+            className="tml-IconButton"
+            title="Show all tags again"
+            aria-label="Remove the tag filter"
+            onClick={() => (model.tag = null)}
+          >
+            <closeIcon.react tag="span" elementSize="small" />
+          </button>
+        </div>
+      )}
+      <div className="tml-CatalogTabs" role="tablist" aria-label="Kind">
+        {KINDS.map(({ kind, label }) => {
+          const count = model.count(kind);
+          return (
+            <button
+              key={kind}
+              role="tab"
+              className="tml-CatalogTab"
+              data-kind={kind}
+              aria-selected={model.kind === kind}
+              onClick={() => (model.kind = kind)}
+            >
+              {label}
+              {count !== null && <span className="tml-CatalogTab-count">{count}</span>}
+            </button>
+          );
+        })}
+      </div>
+      {error && <ErrorBanner title="Could not load the catalog" error={error} stale={listing !== null} />}
+      {listing?.scanning && pendingHere > 0 && (
+        <p className="tml-CatalogScan tml-muted tml-small" aria-live="polite">
+          <span className="tml-Spinner" aria-hidden="true" />
+          Computing sizes in the background… {listing.pending > 0 && `${listing.pending} left`}
+        </p>
+      )}
+      {!listing && !error && <p className="tml-muted tml-CatalogEmpty">Loading the catalog…</p>}
+      {listing && entries.length === 0 && (
+        <p className="tml-muted tml-CatalogEmpty">
+          {model.query.q || model.query.tag
+            ? `No ${kindLabel} match${model.query.q ? ` “${model.query.q}”` : ''}${
+                model.query.tag ? ` with tag ${model.query.tag}` : ''
+              }.`
+            : `No shared ${kindLabel} were found.`}
+        </p>
+      )}
+      <ul
+        className={`tml-CatalogList${model.current ? '' : ' tml-mod-stale'}`}
+        role="tabpanel"
+        aria-label={kindLabel}
+        ref={listRef}
+        onKeyDown={event => {
+          const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
+          if (step && moveFocus(listRef.current, document.activeElement, step)) {
+            event.preventDefault();
+          }
+        }}
+      >
+        {entries.map(entry => (
+          <li key={entry.id}>
+            <EntryRow entry={entry} onOpen={onOpen} />
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Tags worth a chip in the list: the source tag says nothing the row does not. */
+function visibleTags(tags: string[]): string[] {
+  return tags.filter(t => t !== 'huggingface');
+}
+
+function EntryRow({ entry, onOpen }: { entry: TritonAPI.ICatalogEntry; onOpen: (id: string) => void }): JSX.Element {
+  const [org, name] = splitName(entry.name);
+  const size = sizeLabel(entry);
+  const computing = entry.size_bytes === null;
+  const tags = visibleTags(entry.tags);
+  const shown = tags.slice(0, 3);
+  return (
+    <button
+      className="tml-CatalogEntry"
+      data-entry-id={entry.id}
+      data-kind={entry.kind}
+      title={`${entry.name}\n${entry.path}`}
+      onClick={() => onOpen(entry.id)}
+    >
+      <span className="tml-CatalogEntry-name">
+        {org && <span className="tml-CatalogEntry-org">{org}</span>}
+        <span className="tml-CatalogEntry-base">{name}</span>
+      </span>
+      <span className="tml-CatalogEntry-meta">
+        {entry.num_parameters !== null && (
+          <span className="tml-CatalogEntry-params" title={`${entry.num_parameters.toLocaleString()} parameters`}>
+            {formatParams(entry.num_parameters)} params
+          </span>
+        )}
+        <span className={`tml-CatalogEntry-size${computing ? ' tml-computing' : ''}`}>{size}</span>
+        {entry.file_count !== null && <span className="tml-CatalogEntry-files">{filesLabel(entry)}</span>}
+      </span>
+      {entry.description && <span className="tml-CatalogEntry-description">{entry.description}</span>}
+      {shown.length > 0 && (
+        <span className="tml-CatalogEntry-tags">
+          {shown.map(t => (
+            <span key={t} className="tml-Tag">
+              {t}
+            </span>
+          ))}
+          {tags.length > shown.length && (
+            <span className="tml-Tag tml-Tag--more" title={tags.slice(3).join(', ')}>
+              +{tags.length - shown.length}
+            </span>
+          )}
+        </span>
+      )}
+    </button>
+  );
+}
+
+// -- the detail ----------------------------------------------------------------------------------
+
+type Feedback = 'path' | 'snippet' | 'insert' | null;
+
+function DetailView({ model, rendermime, actions, id }: IViewProps & { id: string }): JSX.Element {
+  const detail = model.detail;
+  const entry: TritonAPI.ICatalogEntry | null = detail ?? model.selectedEntry;
+  const [tab, setTab] = React.useState<SnippetTab>('python');
+  const [feedback, setFeedback] = React.useState<Feedback>(null);
+  const backRef = React.useRef<HTMLButtonElement>(null);
+
+  React.useEffect(() => {
+    backRef.current?.focus({ preventScroll: true });
+  }, [id]);
+  React.useEffect(() => {
+    if (!feedback) {
+      return;
+    }
+    const timer = window.setTimeout(() => setFeedback(null), 1800);
+    return () => window.clearTimeout(timer);
+  }, [feedback]);
+
+  const [org, name] = splitName(entry?.name ?? id.split('/').pop() ?? id);
+  const snippets = detail?.snippets ?? null;
+  const facts = detail ? entryFacts(detail) : [];
+  const back = () => model.close();
+  const tags = entry?.tags ?? [];
+  const readme = detail?.readme ? stripFrontMatter(detail.readme) : '';
+
+  return (
+    <div
+      className="tml-CatalogDetail"
+      data-entry-id={id}
+      onKeyDown={event => {
+        if (event.key === 'Escape') {
+          event.stopPropagation();
+          back();
+        }
+      }}
+    >
+      <div className="tml-CatalogDetail-nav">
+        <button ref={backRef} className="tml-CatalogBack" onClick={back} title="Back to the list (Escape)">
+          <caretLeftIcon.react tag="span" elementSize="normal" />
+          <span>{entry?.kind === 'dataset' ? 'Datasets' : 'Models'}</span>
+        </button>
+        <ToolbarButtonComponent
+          icon={refreshIcon}
+          tooltip="Ask the server again"
+          onClick={() => void model.open(id)}
+          enabled={!model.loading}
+        />
+      </div>
+      <h2 className="tml-CatalogDetail-title">
+        {org && <span className="tml-CatalogEntry-org">{org}</span>}
+        <span>{name}</span>
+      </h2>
+      {entry && (
+        <div className="tml-CatalogDetail-chips">
+          <span className={`tml-Chip tml-Chip--${entry.kind}`}>{entry.kind}</span>
+          {entry.num_parameters !== null && (
+            <span className="tml-Chip tml-CatalogDetail-params" title={`${entry.num_parameters.toLocaleString()} parameters`}>
+              {formatParams(entry.num_parameters)} params
+            </span>
+          )}
+          <span className={`tml-Chip${entry.size_bytes === null ? ' tml-computing' : ''}`}>{sizeLabel(entry)}</span>
+          {entry.file_count !== null && <span className="tml-Chip">{filesLabel(entry)}</span>}
+        </div>
+      )}
+      {entry?.description && <p className="tml-CatalogDetail-description">{entry.description}</p>}
+      {model.detailError && <ErrorBanner title="Could not load this entry" error={model.detailError} stale={!!detail} />}
+      {!detail && !model.detailError && <p className="tml-muted">Loading…</p>}
+      {detail && snippets && (
+        <>
+          <div className="tml-CatalogActions">
+            <button
+              className="tml-CatalogAction tml-mod-primary"
+              data-action="insert-snippet"
+              title="Insert the snippet in a new cell below the active cell of the current notebook"
+              onClick={() => {
+                if (actions.insert(notebookSnippet(snippets, tab))) {
+                  setFeedback('insert');
+                }
+              }}
+            >
+              {feedback === 'insert' ? 'Inserted' : 'Insert snippet'}
+            </button>
+            <button
+              className="tml-CatalogAction"
+              data-action="use-in-job"
+              title="Pre-fill a batch job with this entry"
+              onClick={() => actions.useInJob(detail)}
+            >
+              Use in a job
+            </button>
+            <button
+              className="tml-CatalogAction"
+              data-action="copy-snippet"
+              title={`Copy the ${SNIPPET_TABS.find(t => t.id === tab)?.label} snippet`}
+              onClick={() => {
+                actions.copy(snippets[tab]);
+                setFeedback('snippet');
+              }}
+            >
+              {feedback === 'snippet' ? 'Copied' : 'Copy snippet'}
+            </button>
+            <button
+              className="tml-CatalogAction"
+              data-action="copy-path"
+              title={detail.path}
+              onClick={() => {
+                actions.copy(detail.path);
+                setFeedback('path');
+              }}
+            >
+              {feedback === 'path' ? 'Copied' : 'Copy path'}
+            </button>
+          </div>
+          <div className="tml-CatalogSnippetTabs" role="tablist" aria-label="Snippet">
+            {SNIPPET_TABS.map(t => (
+              <button
+                key={t.id}
+                role="tab"
+                className="tml-CatalogSnippetTab"
+                data-snippet={t.id}
+                aria-selected={tab === t.id}
+                title={t.title}
+                onClick={() => setTab(t.id)}
+              >
+                {t.label}
+              </button>
+            ))}
+          </div>
+          <pre className="tml-CatalogSnippet" data-snippet={tab} role="tabpanel" tabIndex={0}>
+            {snippets[tab]}
+          </pre>
+          <section className="tml-CatalogSection">
+            <h3>Details</h3>
+            <dl className="tml-CatalogFacts">
+              {facts.map((f, i) => (
+                <React.Fragment key={`${f.label}-${i}`}>
+                  <dt>{f.label}</dt>
+                  <dd title={f.title}>{f.code ? <code>{f.value}</code> : f.value}</dd>
+                </React.Fragment>
+              ))}
+              {detail.url && (
+                <>
+                  <dt>Link</dt>
+                  <dd>
+                    <a href={detail.url} target="_blank" rel="noopener noreferrer">
+                      {detail.url.replace(/^https?:\/\//, '')}
+                    </a>
+                  </dd>
+                </>
+              )}
+              <dt>Path</dt>
+              <dd className="tml-CatalogFacts-path">
+                <code>{detail.path}</code>
+              </dd>
+            </dl>
+          </section>
+          {tags.length > 0 && (
+            <section className="tml-CatalogSection">
+              <h3>Tags</h3>
+              <div className="tml-CatalogDetail-tags">
+                {tags.map(t => (
+                  <button
+                    key={t}
+                    className="tml-Tag tml-Tag--button"
+                    title={`Show everything tagged ${t}`}
+                    onClick={() => {
+                      model.tag = t;
+                      model.search = '';
+                      model.close();
+                    }}
+                  >
+                    {t}
+                  </button>
+                ))}
+              </div>
+            </section>
+          )}
+          {detail.files.top_level.length > 0 && (
+            <section className="tml-CatalogSection">
+              <details className="tml-CatalogFiles">
+                <summary>
+                  Top-level files ({detail.files.top_level.length}
+                  {detail.files.top_level_truncated ? '+' : ''})
+                </summary>
+                <ul>
+                  {detail.files.top_level.map(f => (
+                    <li key={f.name} className={f.is_dir ? 'tml-mod-dir' : ''}>
+                      <code>
+                        {f.name}
+                        {f.is_dir ? '/' : ''}
+                      </code>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            </section>
+          )}
+          <section className="tml-CatalogSection tml-CatalogReadme">
+            <h3>README</h3>
+            {readme ? (
+              <>
+                <Markdown source={readme} rendermime={rendermime} />
+                {detail.readme_truncated && (
+                  <p className="tml-muted tml-small">Shortened; the whole file is {detail.readme_path}.</p>
+                )}
+              </>
+            ) : (
+              <p className="tml-muted">No README here.</p>
+            )}
+          </section>
+        </>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Markdown through JupyterLab's own renderer (the one notebooks use), untrusted, so the HTML in it
+ * is sanitized. Without a rendermime registry it falls back to the plain text.
+ */
+function Markdown({ source, rendermime }: { source: string; rendermime: IRenderMimeRegistry | null }): JSX.Element {
+  const host = React.useRef<HTMLDivElement>(null);
+  // A layout effect: its clean-up runs while the host is still in the document, so the renderer
+  // can be detached the Lumino way.
+  React.useLayoutEffect(() => {
+    const node = host.current;
+    if (!node || !rendermime) {
+      return;
+    }
+    const renderer = rendermime.createRenderer('text/markdown');
+    renderer.addClass('tml-CatalogMarkdown');
+    const model = new MimeModel({ data: { 'text/markdown': source }, trusted: false });
+    if (node.isConnected) {
+      Widget.attach(renderer, node);
+    } else {
+      node.appendChild(renderer.node);
+    }
+    renderer.renderModel(model).catch(reason => console.error('tritonml-lab: README rendering failed', reason));
+    return () => {
+      if (renderer.isAttached && renderer.node.isConnected) {
+        Widget.detach(renderer);
+      }
+      renderer.node.remove();
+      if (!renderer.isAttached) {
+        renderer.dispose();
+      }
+    };
+  }, [source, rendermime]);
+  return rendermime ? (
+    <div ref={host} className="tml-CatalogReadme-body" />
+  ) : (
+    <pre className="tml-CatalogReadme-body tml-CatalogReadme-plain">{source}</pre>
+  );
+}
