@@ -144,9 +144,8 @@ def _spec_and_origin(body: Any) -> tuple[JobSpec, Origin]:
 class JobsHandler(BaseHandler):
     @web.authenticated
     async def get(self) -> None:
-        jobs = await self.services.jobs.list()
-        monitor = self.services.jobs.monitor
-        self.write_model({"jobs": [job.model_dump(mode="json") for job in jobs], **monitor.status()})
+        self.set_header("Content-Type", "application/json")
+        self.finish(await self.services.jobs.list_json())
 
     @web.authenticated
     async def post(self) -> None:

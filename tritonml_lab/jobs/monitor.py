@@ -37,10 +37,12 @@ class JobMonitor:
         self.known_ids = known_ids
         self.fast, self.normal, self.slow, self.idle_after = fast, normal, slow, idle_after
         self.history = history
+        self.settle = 0.5
         self.jobs: dict[str, Job] = {}
         self.updated: Optional[float] = None
         self.error: Optional[SlurmError] = None
         self.polls = 0  # squeue calls made, for tests and benchmarks
+        self.version = 0  # bumped by every poll: lets readers cache what they derive from `jobs`
         self._listeners: set[Listener] = set()
         self._last_interest = 0.0
         self._last_submit = 0.0
@@ -49,6 +51,7 @@ class JobMonitor:
         self._inflight: Optional[asyncio.Future[None]] = None
         self._history_loaded = False
         self.updated_mono: Optional[float] = None
+        self._waiting_for: Optional[float] = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -129,13 +132,16 @@ class JobMonitor:
 
     async def _run(self) -> None:
         while True:
-            interval = self.interval()
+            interval = self._waiting_for = self.interval()
             self._wake.clear()
             try:
                 if interval is None:
                     await self._wake.wait()
                 else:
                     await asyncio.wait_for(self._wake.wait(), interval)
+                # Woken early (a submission, a cancel, a new listener): let a burst settle so that
+                # twenty submissions in a row cost one squeue, not twenty.
+                await asyncio.sleep(self.settle)
             except asyncio.TimeoutError:
                 pass
             if self.interval() is None:
@@ -170,11 +176,16 @@ class JobMonitor:
                 changed.append(job)
             self.jobs[job.id] = job
         self._trim()
+        self.version += 1
         self.updated = time.time()
         self.updated_mono = time.monotonic()
         for job in changed:
             self._emit("job", job.model_dump(mode="json"))
         self._emit("status", self.status())
+        # A new pending job (seen by this poll) needs a quicker pace than the loop is waiting for.
+        interval = self.interval()
+        if interval is not None and (self._waiting_for is None or interval < self._waiting_for):
+            self._wake.set()
 
     def status(self) -> dict:
         return {

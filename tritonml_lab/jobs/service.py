@@ -6,6 +6,7 @@ Domain logic only (no Tornado): handlers and the kernel side call this.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ class JobService:
         self.monitor = monitor
         self.defaults = defaults
         self._manifests: dict[str, Optional[Manifest]] = {}
+        self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
 
     async def submit(
         self,
@@ -83,7 +85,7 @@ class JobService:
             tracked=True,
             origin=manifest.origin,
             directory=manifest.directory,
-            script=job_dir.script(),
+            script=manifest.script,
             spec=spec,
         )
 
@@ -96,6 +98,15 @@ class JobService:
     async def list(self) -> list[JobView]:
         jobs = await self.monitor.snapshot()
         return [self._view(job) for job in jobs]
+
+    async def list_json(self) -> str:
+        """``GET jobs`` body, built once per monitor poll however many clients ask (the hot path)."""
+        jobs = await self.monitor.snapshot()
+        key = (self.monitor.version, self.monitor.error is None)
+        if self._list_cache is None or self._list_cache[0] != key:
+            views = [self._view(job).model_dump(mode="json") for job in jobs]
+            self._list_cache = (key, json.dumps({"jobs": views, **self.monitor.status()}))
+        return self._list_cache[1]
 
     async def detail(self, job_id: str) -> JobDetail:
         parse_job_id(job_id)

@@ -13,14 +13,14 @@ Layout under the jobs root::
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from pydantic import BaseModel, Field
 
@@ -78,6 +78,7 @@ class Manifest(BaseModel):
     origin: Origin = Field(default_factory=Origin)
     directory: str
     user: Optional[str] = None
+    script: Optional[str] = Field(None, exclude=True, description="kept in memory; job.sh is the file")
 
 
 @dataclass
@@ -152,18 +153,20 @@ class JobStore:
         if spec.script is not None:
             (job_dir.path / USER_SCRIPT).write_text(spec.script)
         label = origin.notebook or origin.kind
-        job_dir.script_path.write_text(render_script(spec, defaults, str(job_dir.path), origin=label))
+        script = render_script(spec, defaults, str(job_dir.path), origin=label)
+        job_dir.script_path.write_text(script)
         manifest = Manifest(
             spec=spec,
             submitted_at=time.time(),
             origin=origin,
             directory=str(job_dir.path),
             user=_user(),
+            script=script,
         )
-        job_dir.write_manifest(manifest)
         return job_dir, manifest
 
     def attach(self, job_dir: JobDir, manifest: Manifest, job_id: str) -> Manifest:
+        """Record the id Slurm gave: the manifest (written once, now) and the id link."""
         manifest = manifest.model_copy(update={"job_id": job_id})
         job_dir.write_manifest(manifest)
         link = self.root / job_id
@@ -224,6 +227,7 @@ class JobStore:
         )
 
 
+@functools.lru_cache(maxsize=1)
 def _user() -> Optional[str]:
     try:
         import pwd
@@ -231,8 +235,3 @@ def _user() -> Optional[str]:
         return pwd.getpwuid(os.getuid()).pw_name
     except (ImportError, KeyError):
         return os.environ.get("USER")
-
-
-def manifest_summary(manifest: Manifest) -> dict[str, Any]:
-    spec = manifest.spec
-    return {"kind": spec.kind, "origin": manifest.origin.model_dump(), "directory": manifest.directory}

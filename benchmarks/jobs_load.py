@@ -1,0 +1,179 @@
+"""Issue 3 benchmarks: scheduler load of many clients, and the cost of submitting through the API.
+
+    python benchmarks/jobs_load.py [--seconds 60] [--clients 1,10,50] [--submits 20]
+
+Needs the local cluster (dev/cluster up) and runs a real Jupyter server with tritonml-lab.
+1. For each N: N clients GET {base}tritonml/jobs once a second and N more listen on the push channel,
+   for --seconds; slurmctld's job-info RPCs (sdiag: REQUEST_JOB_INFO + REQUEST_JOB_USER_INFO) per
+   minute, and GET latency p50/p99. Two jobs stay pending/running meanwhile, so the monitor polls at
+   its quickest interval (the worst case).
+2. POST jobs wall time / raw `sbatch` wall time, medians of --submits each, measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+REPO = Path(__file__).resolve().parents[1]
+JOB_RPCS = ("REQUEST_JOB_INFO", "REQUEST_JOB_USER_INFO")
+
+
+def sdiag_counts() -> dict[str, int]:
+    text = subprocess.run(["sdiag"], capture_output=True, text=True, check=True).stdout
+    section = text.split("Remote Procedure Call statistics by message type", 1)[1]
+    section = section.split("Remote Procedure Call statistics by user", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+\(\s*\d+\)\s+count:(\d+)", section, re.M)}
+
+
+def job_rpcs() -> int:
+    counts = sdiag_counts()
+    return sum(counts.get(name, 0) for name in JOB_RPCS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen, str, str]:
+    port, token = free_port(), secrets.token_hex(16)
+    base = "/node/bench/8888/"
+    cmd = [
+        sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        f"--ServerApp.base_url={base}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
+        "--ServerApp.jpserver_extensions={'tritonml_lab': True}", f"--TritonML.jobs_root={tmp}/jobs",
+        "--allow-root",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+    url = f"http://127.0.0.1:{port}{base}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, url, token
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the Jupyter server did not start; see server.log")
+
+
+async def load(url: str, token: str, clients: int, seconds: float) -> dict:
+    http = AsyncHTTPClient(max_clients=clients + 10)
+    headers = {"Authorization": f"token {token}"}
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def poller() -> None:
+        await asyncio.sleep(random.random())  # tabs are not synchronised: spread them over the second
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            response = await http.fetch(HTTPRequest(url + "tritonml/jobs", headers=headers))
+            latencies.append((time.perf_counter() - t0) * 1000)
+            assert response.code == 200
+            await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
+
+    async def listener() -> int:
+        ws_url = url.replace("http://", "ws://") + f"tritonml/events?token={token}"
+        ws = await websocket_connect(ws_url)
+        received = 0
+        while time.monotonic() < stop:
+            try:
+                message = await asyncio.wait_for(ws.read_message(), max(0.1, stop - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+            if message is None:
+                break
+            received += 1
+        ws.close()
+        return received
+
+    before = job_rpcs()
+    t0 = time.monotonic()
+    results = await asyncio.gather(*[poller() for _ in range(clients)], *[listener() for _ in range(clients)])
+    minutes = (time.monotonic() - t0) / 60
+    rpcs = job_rpcs() - before
+    latencies.sort()
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "rpc_per_min": rpcs / minutes,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "ws_messages": sum(r for r in results if isinstance(r, int)),
+    }
+
+
+async def submits(url: str, token: str, tmp: Path, n: int) -> dict:
+    http = AsyncHTTPClient()
+    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    body = json.dumps({"partition": "batch-csl", "time": "00:01:00", "command": "true"})
+    api, raw = [], []
+    script = tmp / "raw.sh"
+    script.write_text("#!/bin/bash\ntrue\n")
+    for _ in range(n):  # interleaved, so both see the same scheduler load
+        t0 = time.perf_counter()
+        response = await http.fetch(HTTPRequest(url + "tritonml/jobs", method="POST", body=body, headers=headers))
+        api.append(time.perf_counter() - t0)
+        assert response.code == 201
+        t0 = time.perf_counter()
+        subprocess.run(["sbatch", "--parsable", "-p", "batch-csl", "-t", "1", f"--output={tmp}/raw-%j.out", str(script)],
+                       check=True, capture_output=True)
+        raw.append(time.perf_counter() - t0)
+    a, r = statistics.median(api), statistics.median(raw)
+    return {"api_ms": a * 1000, "sbatch_ms": r * 1000, "ratio": a / r}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", default="1,10,50")
+    parser.add_argument("--submits", type=int, default=20)
+    args = parser.parse_args()
+    if not os.environ.get("SLURM_CONF"):
+        out = subprocess.run([str(REPO / "dev" / "cluster"), "env"], capture_output=True, text=True).stdout
+        os.environ["SLURM_CONF"] = out.strip().split("=", 1)[1].strip("'\"")
+    tmp = Path(tempfile.mkdtemp(prefix="tritonml-bench-"))
+    proc, url, token = start_server(tmp)
+    keep = []
+    try:
+        # Two long jobs that stay pending/running: the monitor's busiest case.
+        for gpus in ("h100:2", "h100:2"):
+            keep.append(subprocess.run(
+                ["sbatch", "--parsable", "-p", "gpu-h100-80g", f"--gpus={gpus}", "-t", "10",
+                 f"--output={tmp}/keep-%j.out", "--wrap", "sleep 600"],
+                check=True, capture_output=True, text=True).stdout.strip())
+        print(f"1. Scheduler load, {args.seconds:.0f} s per row (jobs pending meanwhile: monitor at its fastest)")
+        print(f"{'clients':>8} {'GETs':>7} {'job RPC/min':>12} {'GET p50 ms':>11} {'GET p99 ms':>11} {'pushed msgs':>12}")
+        for n in [int(x) for x in args.clients.split(",")]:
+            row = await load(url, token, n, args.seconds)
+            print(f"{row['clients']:>8} {row['requests']:>7} {row['rpc_per_min']:>12.1f} "
+                  f"{row['p50_ms']:>11.2f} {row['p99_ms']:>11.2f} {row['ws_messages']:>12}")
+        print(f"\n2. Submit, median of {args.submits} each (interleaved, one run)")
+        row = await submits(url, token, tmp, args.submits)
+        print(f"POST jobs {row['api_ms']:.1f} ms, raw sbatch {row['sbatch_ms']:.1f} ms, ratio {row['ratio']:.2f} (target <= 1.5)")
+    finally:
+        for job in keep:
+            subprocess.run(["scancel", job], check=False)
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
