@@ -1,0 +1,137 @@
+"""Efficiency of a finished job and plain advice, from the in-job samples and Slurm's accounting.
+
+``summarize(header, samples)`` reduces a sampler file (any mix of 1 Hz and coarse rows) to GPU and
+CPU figures; ``advise(figures)`` turns those plus sacct's (``slurm.parse.sacct_efficiency``) into
+sentences a researcher can act on. Pure functions: the server, the widget and
+``%tritonml efficiency`` all show the same result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from .trace import expand, sample_seconds
+
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
+    """Time-weighted GPU utilisation (mean, max, idle share), GPU memory peak vs the card, CPU
+    cores used (mean, max) and resident memory peak, over the whole file."""
+    per_gpu: list[dict[str, Any]] = []
+    total = cpu_sum = cpu_time = 0.0
+    cpu_max = rss_max = None
+    for raw in samples:
+        s = expand(raw, header)
+        seconds = float(s["seconds"])
+        total += seconds
+        if s["cpu_cores"] is not None:
+            cpu_sum += s["cpu_cores"] * seconds
+            cpu_time += seconds
+            peak = s["cpu_cores_max"] if s["cpu_cores_max"] is not None else s["cpu_cores"]
+            cpu_max = peak if cpu_max is None else max(cpu_max, peak)
+        if s["rss_mib"] is not None:
+            rss_max = s["rss_mib"] if rss_max is None else max(rss_max, s["rss_mib"])
+        for k, gpu in enumerate(s["gpus"]):
+            while len(per_gpu) <= k:
+                per_gpu.append({"util_sum": 0.0, "time": 0.0, "idle": 0.0, "util_max": None,
+                                "mem_max": None, "mem_total_mib": gpu.get("mem_total_mib"),
+                                "name": gpu.get("name"), "index": gpu.get("index")})
+            acc = per_gpu[k]
+            if gpu["util"] is not None:
+                acc["util_sum"] += gpu["util"] * seconds
+                acc["time"] += seconds
+                if gpu["util"] < 5:
+                    acc["idle"] += seconds
+                peak = gpu["util_max"] if gpu["util_max"] is not None else gpu["util"]
+                acc["util_max"] = peak if acc["util_max"] is None else max(acc["util_max"], peak)
+            if gpu["mem_mib"] is not None:
+                acc["mem_max"] = gpu["mem_mib"] if acc["mem_max"] is None else max(acc["mem_max"], gpu["mem_mib"])
+    gpus = [
+        {
+            "index": acc["index"],
+            "name": acc["name"],
+            "util_mean": round(acc["util_sum"] / acc["time"], 1) if acc["time"] else None,
+            "util_max": acc["util_max"],
+            "idle_fraction": round(acc["idle"] / acc["time"], 3) if acc["time"] else None,
+            "memory_peak_bytes": int(acc["mem_max"] * MIB) if acc["mem_max"] is not None else None,
+            "memory_total_bytes": int(acc["mem_total_mib"] * MIB) if acc["mem_total_mib"] else None,
+        }
+        for acc in per_gpu
+    ]
+    return {
+        "seconds": total,
+        "source": (header or {}).get("src"),
+        "gpus": gpus,
+        "cpu_cores_mean": round(cpu_sum / cpu_time, 2) if cpu_time else None,
+        "cpu_cores_max": cpu_max,
+        "rss_peak_bytes": int(rss_max * MIB) if rss_max is not None else None,
+    }
+
+
+def _gib(n: float) -> str:
+    value = n / GIB
+    return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
+
+
+def _suggest_mem(peak: int) -> str:
+    """Half again the peak, rounded up to a whole GB (at least 1G)."""
+    return f"{max(1, math.ceil(peak * 1.5 / GIB))}G"
+
+
+def _suggest_time(seconds: float) -> str:
+    minutes = max(5, math.ceil(seconds * 1.5 / 60 / 5) * 5)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+
+def advise(samples: Optional[dict], slurm: Optional[dict], cpus: Optional[int] = None) -> list[str]:
+    """Plain advice from the sample summary and sacct's figures (either may be missing)."""
+    advice: list[str] = []
+    samples = samples or {}
+    slurm = slurm or {}
+    cpus = cpus or slurm.get("cpus")
+    gpus = [g for g in samples.get("gpus") or [] if g.get("util_mean") is not None]
+    cpu_mean = samples.get("cpu_cores_mean")
+    cpu_saturated = bool(cpus and cpu_mean is not None and cpu_mean >= 0.85 * cpus)
+    if not cpu_saturated and slurm.get("cpu_efficiency") is not None:
+        cpu_saturated = slurm["cpu_efficiency"] >= 0.85
+    for gpu in gpus:
+        idle = gpu.get("idle_fraction") or 0.0
+        label = f"GPU {gpu['index']}" if len(gpus) > 1 else "the GPU"
+        if idle >= 0.999 and len(gpus) > 1:
+            advice.append(f"{label} was idle the whole time: ask for fewer GPUs (or make your code use all of them).")
+        elif idle >= 0.4 and cpu_saturated:
+            advice.append(
+                f"{label.capitalize()} was idle {idle:.0%} of the time while the CPU was saturated: "
+                "ask for more --cpus-per-task for data loading (and use DataLoader num_workers)."
+            )
+        elif gpu["util_mean"] < 20:
+            advice.append(
+                f"{label.capitalize()} was busy only {gpu['util_mean']:.0f}% on average: check that the "
+                "work runs on the GPU, or use a CPU partition if it does not need one."
+            )
+        peak, card = gpu.get("memory_peak_bytes"), gpu.get("memory_total_bytes")
+        if peak is not None and card and peak < 0.25 * card and card >= 40 * GIB:
+            advice.append(
+                f"{label.capitalize()} memory peaked at {_gib(peak)} of {_gib(card)}: a smaller GPU "
+                "would do and may start sooner."
+            )
+    requested, peak = slurm.get("memory_requested_bytes"), slurm.get("memory_peak_bytes")
+    peak = peak if peak is not None else samples.get("rss_peak_bytes")
+    if requested and peak is not None and peak < 0.5 * requested and requested > 2 * GIB:
+        advice.append(
+            f"Peak memory {_gib(peak)} of {_gib(requested)} requested: --mem={_suggest_mem(peak)} would do."
+        )
+    limit, used = slurm.get("time_limit_seconds"), slurm.get("elapsed_seconds")
+    if limit and used is not None and used < 0.25 * limit and limit >= 3600:
+        advice.append(
+            f"The job ran {used / 60:.0f} min of its {limit / 3600:.0f} h limit: --time={_suggest_time(used)} "
+            "would do, and shorter jobs start sooner."
+        )
+    if slurm.get("state") == "TIMEOUT":
+        advice.append("The job hit its time limit: ask for more --time, or save checkpoints and resume.")
+    if slurm.get("state") == "OUT_OF_MEMORY":
+        advice.append("The job ran out of memory: ask for more --mem (or a smaller batch size).")
+    return advice
