@@ -93,8 +93,7 @@ class TritonML(Configurable):
     ).tag(config=True)
 
     def resolved_jobs_root(self) -> str:
-        if self.jobs_root:
-            return os.path.expanduser(self.jobs_root)
-        wrkdir = os.environ.get("WRKDIR")
-        base = wrkdir if wrkdir else os.path.expanduser("~")
-        return os.path.join(base, "tritonml", "jobs")
+        """The traitlet, else what kernels use too ($TRITONML_JOBS_ROOT, $WRKDIR/..., ~/...)."""
+        from .jobs.paths import kernel_jobs_root
+
+        return os.path.expanduser(self.jobs_root) if self.jobs_root else kernel_jobs_root()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Optional
@@ -10,6 +11,7 @@ from .catalog import Catalog
 from .cluster import ClusterService
 from .config import TritonML
 from .jobs import Defaults, JobMonitor, JobService, JobStore
+from .jobs.paths import JOBS_ROOT_ENV
 from .slurm import SlurmClient
 
 
@@ -74,6 +76,8 @@ def load(server_app) -> None:
 
     config = TritonML(parent=server_app)
     services = build_services(config)
+    # Kernels this server starts inherit its environment: the magics then use the same jobs root.
+    os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
     web_app = server_app.web_app
     web_app.settings["tritonml"] = services
     setup_handlers(web_app)

@@ -85,7 +85,9 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         lines.append(f"#SBATCH {option}" + (f"    # {comment}" if comment else ""))
     lines += [
         "",
-        "# Record how the job ended, for the notebook and the jobs panel (even if it fails).",
+        "# Record how the job ended, for the notebook and the jobs panel (even if it fails;",
+        "# scancel and the time limit send SIGTERM: that ends the script with 143, not 0).",
+        "trap 'exit 143' TERM",
         f"trap 'echo $? > {shlex.quote(job_dir)}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}' EXIT",
         "set -eo pipefail",
     ]

@@ -24,6 +24,7 @@ _GRES = re.compile(r"^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+){0,2}(?:,[A-Za-z0-9_.-]
 _MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters except tab
+_SBATCH_UNSAFE = re.compile(r"[\s'\"\\%$`]")
 _RESERVED_ENV = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "TRITONML_")
 
 
@@ -126,11 +127,14 @@ class JobSpec(BaseModel):
 
     @field_validator("workdir", "python")
     @classmethod
-    def _abs_path(cls, v: Optional[str]) -> Optional[str]:
+    def _abs_path(cls, v: Optional[str], info) -> Optional[str]:
         if v is None:
             return None
         if not v.startswith("/") or _CONTROL.search(v) or "\t" in v:
             raise ValueError("give an absolute path (starting with /) without control characters")
+        if info.field_name == "workdir" and _SBATCH_UNSAFE.search(v):
+            # It goes on an #SBATCH line, which sbatch does not parse like a shell.
+            raise ValueError("the directory's path must not contain spaces, quotes, %, $ or backslashes")
         return v
 
     @model_validator(mode="after")

@@ -1,0 +1,155 @@
+"""tritonml-lab's in-job runner for ``%%tritonml submit`` Python cells.
+
+This file is copied into the job directory as ``main.py`` and run there by the notebook kernel's own
+Python. That Python may not have tritonml-lab installed, so this file uses the standard library only
+and imports nothing from the package.
+
+What it does, driven by ``runner.json`` next to it:
+  1. loads the notebook variables sent with ``--in`` (``inputs.pkl``) into a fresh ``__main__``;
+  2. runs the cell (``cell.py``) there, so tracebacks name ``cell.py`` and its line numbers;
+  3. prints the repr of a trailing expression, as a notebook shows it;
+  4. pickles the variables named by ``--out`` into ``outputs.pkl`` (``outputs.<task>.pkl`` in array
+     jobs; only rank 0 writes in distributed jobs). A missing one is an error (exit status 3).
+
+You can rerun the job by hand: ``sbatch job.sh`` in the job directory.
+"""
+
+import ast
+import json
+import os
+import pickle
+import sys
+import traceback
+import types
+
+CONFIG = "runner.json"
+EXIT_CELL_FAILED = 1
+EXIT_MISSING_OUTPUT = 3
+EXIT_BAD_SETUP = 4
+
+
+def _say(message):
+    sys.stderr.write("tritonml: " + message + "\n")
+    sys.stderr.flush()
+
+
+def done_name(task):
+    """Written when the runner itself finishes: tells a clean end from a job killed from outside
+    (the batch script's exit trap may record 0 for a job cancelled while it waited)."""
+    return "runner_exit.%s" % (task or "job")
+
+
+def output_name(task):
+    return "outputs.pkl" if not task else "outputs.%s.pkl" % task
+
+
+def _load_config(job_dir):
+    path = os.path.join(job_dir, CONFIG)
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        _say("cannot read %s: %s" % (path, exc))
+        sys.exit(EXIT_BAD_SETUP)
+
+
+def _compile_cell(source, filename):
+    """(body code, trailing expression code or None)."""
+    tree = ast.parse(source, filename, "exec")
+    last = None
+    # A trailing expression is shown, as in a notebook, unless the cell ends with ';'.
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    body = compile(tree, filename, "exec")
+    return body, compile(last, filename, "eval") if last is not None else None
+
+
+def _is_rank_zero():
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+def main():
+    job_dir = os.path.dirname(os.path.abspath(__file__))
+    config = _load_config(job_dir)
+    cell_path = os.path.join(job_dir, config.get("cell", "cell.py"))
+    outputs = list(config.get("outputs") or [])
+
+    # Imports of the notebook's own modules resolve from where the job starts (the notebook's folder),
+    # not from the job directory.
+    sys.path[0] = os.getcwd()
+
+    module = types.ModuleType("__main__")
+    module.__file__ = cell_path
+    module.__builtins__ = __builtins__
+    namespace = module.__dict__
+    sys.modules["__main__"] = module  # classes defined in the cell pickle as __main__.X
+
+    inputs = config.get("inputs")
+    if inputs:
+        try:
+            with open(os.path.join(job_dir, inputs), "rb") as handle:
+                namespace.update(pickle.load(handle))
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is the user's to read
+            _say("could not load the --in variables (%s: %s). They are unpickled with this job's "
+                 "Python, %s; the classes they need must be importable here." % (
+                     type(exc).__name__, exc, sys.executable))
+            return EXIT_BAD_SETUP
+
+    with open(cell_path, encoding="utf-8") as handle:
+        source = handle.read()
+    try:
+        body, last = _compile_cell(source, cell_path)
+        exec(body, namespace)
+        if last is not None:
+            value = eval(last, namespace)
+            if value is not None and _is_rank_zero():
+                print(repr(value))
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise
+    except BaseException:  # noqa: BLE001 - report like Python, without this runner's frames
+        etype, value, tb = sys.exc_info()
+        while tb is not None and tb.tb_frame.f_code.co_filename != cell_path:
+            tb = tb.tb_next
+        sys.stdout.flush()
+        traceback.print_exception(etype, value, tb)
+        return EXIT_CELL_FAILED
+    sys.stdout.flush()
+
+    if outputs and _is_rank_zero():
+        missing = [name for name in outputs if name not in namespace]
+        if missing:
+            _say("the cell did not define %s, named by --out; nothing was saved."
+                 % ", ".join(repr(name) for name in missing))
+            return EXIT_MISSING_OUTPUT
+        values = {name: namespace[name] for name in outputs}
+        target = os.path.join(job_dir, output_name(os.environ.get("SLURM_ARRAY_TASK_ID")))
+        tmp = "%s.%d.tmp" % (target, os.getpid())
+        try:
+            with open(tmp, "wb") as handle:
+                pickle.dump(values, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+        except Exception as exc:  # noqa: BLE001
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            _say("could not save the --out variables (%s: %s)" % (type(exc).__name__, exc))
+            return EXIT_MISSING_OUTPUT
+    return 0
+
+
+def run():
+    status = main()
+    if _is_rank_zero():
+        task = os.environ.get("SLURM_ARRAY_TASK_ID")
+        try:
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), done_name(task)), "w") as out:
+                out.write("%d\n" % status)
+        except OSError:
+            pass
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,831 @@
+"""The kernel side: ``%load_ext tritonml_lab``, then ``%%tritonml submit`` and friends.
+
+Submissions are made from the kernel itself, so the job inherits the kernel's environment (cleaned
+of an enclosing job's SLURM_*/SBATCH_* variables) and Python cells run with the kernel's own Python.
+The job directory is written by :class:`~tritonml_lab.jobs.store.JobStore` and the script rendered by
+:func:`~tritonml_lab.jobs.script.render_script`, exactly as the server does for the jobs panel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pickle
+import re
+import shlex
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from pydantic import ValidationError
+from traitlets import Float, Unicode
+
+from .jobs import ddp
+from .jobs.paths import kernel_jobs_root
+from .jobs.script import PYTHON_FILE, USER_SCRIPT, Defaults, render_script
+from .jobs.spec import JobSpec, field_errors
+from .jobs.store import BadJobRequest, JobDir, JobStore, Manifest, Origin, parse_job_id
+from .slurm import Job, JobState, SlurmClient, SlurmError
+
+RUNNER_SOURCE = Path(__file__).with_name("jobs") / "runner.py"
+CELL_FILE, BASH_CELL_FILE = "cell.py", "cell.sh"
+RUNNER_CONFIG, INPUTS_FILE = "runner.json", "inputs.pkl"
+
+# JobSpec field -> the option that sets it, for error messages.
+_OPTION_OF = {
+    "name": "--name", "partition": "--partition", "gpus": "--gpus", "cpus_per_task": "--cpus",
+    "mem": "--mem", "time": "--time", "nodes": "--nodes", "ntasks_per_node": "--ntasks-per-node",
+    "array": "--array", "constraint": "--constraint", "gres": "--gres", "tmp": "--tmp",
+    "account": "--account", "qos": "--qos", "modules": "--module", "env": "--env",
+    "workdir": "--workdir", "python": "--python", "code": "the cell", "script": "the cell",
+}
+_SAFE_DIR = re.compile(r"^/[A-Za-z0-9._+/@=,-]*$")  # a --chdir Slurm reads without quoting
+
+
+# -------------------------------------------------------------------------------------------------
+# Running the async Slurm client from synchronous magics (the kernel's own loop is busy running us).
+class _Loop:
+    def __init__(self) -> None:
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._lock = threading.Lock()
+
+    def run(self, coro, timeout: Optional[float] = None):
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._loop.run_forever, name="tritonml-slurm", daemon=True
+                ).start()
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+
+_loop = _Loop()
+
+
+class JobFailed(Exception):
+    """A job run with ``--wait`` did not complete; shown as a short report, not a Python traceback."""
+
+    def __init__(self, job_id: str, state: str, exit_code: Optional[int], tail: str) -> None:
+        self.job_id, self.state, self.exit_code, self.tail = job_id, state, exit_code, tail
+        code = f", exit code {exit_code}" if exit_code is not None else ""
+        super().__init__(f"Job {job_id} {state}{code}")
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"\x1b[31mtritonml: job {self.job_id} {self.state}"
+                 + (f" (exit code {self.exit_code})" if self.exit_code is not None else "") + "\x1b[0m"]
+        if self.tail.strip():
+            lines += ["Last lines of its stderr:"] + ["  " + line for line in self.tail.rstrip().splitlines()]
+        lines.append(f"Full logs: %tritonml logs {self.job_id}")
+        return lines
+
+
+# -------------------------------------------------------------------------------------------------
+# Argument parsing
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+    def exit(self, status: int = 0, message: Optional[str] = None):
+        if message:
+            print(message)
+        raise _HelpShown()
+
+
+class _HelpShown(Exception):
+    pass
+
+
+def _submit_parser() -> _Parser:
+    p = _Parser(
+        prog="%%tritonml submit",
+        description="Run the cell as a Slurm batch job. Without --wait the cell returns at once and "
+        "shows a widget with the job's live state.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    res = p.add_argument_group("resources (as sbatch names them)")
+    res.add_argument("--gpus", "-G", help='GPUs for the job: a count "2" or type:count "h100:1"')
+    res.add_argument("--time", "-t", help='time limit, e.g. "30:00", "01:00:00", "2-00:00:00"')
+    res.add_argument("--partition", "-p", help="partition (default: the cluster's default)")
+    res.add_argument("--mem", help='memory per node, e.g. "16G"')
+    res.add_argument("--cpus", "-c", type=int, help="CPU cores per task")
+    res.add_argument("--nodes", "-N", type=int, help="number of nodes")
+    res.add_argument("--ntasks-per-node", type=int, help="tasks per node")
+    res.add_argument("--array", "-a", help='array job indices, e.g. "0-9%%2"; the cell sees SLURM_ARRAY_TASK_ID')
+    res.add_argument("--name", "-J", help="job name (letters, digits, . _ + -)")
+    res.add_argument("--constraint", "-C", help='node features, e.g. "ampere"')
+    res.add_argument("--gres", help='extra GRES, e.g. "min-vram:80g"')
+    res.add_argument("--tmp", help='node-local disk, e.g. "100G"')
+    res.add_argument("--account", "-A", help="account to charge")
+    res.add_argument("--qos", help="quality of service")
+    env = p.add_argument_group("environment")
+    env.add_argument("--module", "-m", action="append", default=[], metavar="M",
+                     help="module to load first (repeat for several)")
+    env.add_argument("--env", "-e", action="append", default=[], metavar="K=V",
+                     help="environment variable for the job (repeat for several); the value is data, "
+                     "never run by a shell")
+    env.add_argument("--workdir", help="directory the job starts in (default: the notebook's)")
+    env.add_argument("--python", help="Python that runs the cell (default: this kernel's, sys.executable)")
+    data = p.add_argument_group("data and waiting")
+    data.add_argument("--in", dest="inputs", action="append", default=[], metavar="a,b",
+                      help="notebook variables to send to the job (pickled)")
+    data.add_argument("--out", dest="outputs", action="append", default=[], metavar="x,y",
+                      help="variables the job sends back (pickled); they appear in the notebook with "
+                      "--wait, with %%tritonml fetch ID, or with the widget's Fetch results")
+    data.add_argument("--wait", "-w", action="store_true",
+                      help="wait for the end, show the output as it comes, load the --out variables")
+    data.add_argument("--bash", action="store_true", help="the cell is a bash script, not Python")
+    data.add_argument("--dry-run", "-n", action="store_true", help="print the batch script; submit nothing")
+    data.add_argument("--ddp", action="store_true",
+                      help="distributed data-parallel: one task per GPU with srun (on --nodes nodes), with "
+                      "MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK and WORLD_SIZE set, so "
+                      "torch.distributed.init_process_group() just works. Without --gpus: "
+                      "--ntasks-per-node CPU tasks per node (default 1)")
+    return p
+
+
+def _id_parser(command: str, help: str, follow: bool = False) -> _Parser:
+    p = _Parser(prog=f"%tritonml {command}", description=help)
+    p.add_argument("job_id", metavar="ID", help="Slurm job id (123, or 123_4 for one array task)")
+    if follow:
+        p.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+        p.add_argument("--stream", choices=("both", "stdout", "stderr"), default="both")
+    return p
+
+
+def _parsers() -> dict[str, _Parser]:
+    jobs = _Parser(prog="%tritonml jobs", description="Your recent jobs from this notebook's "
+                   "jobs directory, and your active ones, with their state.")
+    jobs.add_argument("--limit", type=int, default=20)
+    return {
+        "submit": _submit_parser(),
+        "jobs": jobs,
+        "status": _id_parser("status", "State, resources, times, exit code and directory of a job."),
+        "logs": _id_parser("logs", "Print a job's stdout and stderr.", follow=True),
+        "cancel": _id_parser("cancel", "Cancel a job (scancel); cancelling an ended job is fine."),
+        "fetch": _id_parser("fetch", "Load a finished job's --out variables into the notebook "
+                            "(for an array job without a task: one dict per variable, by task)."),
+    }
+
+
+def _split_names(values: Sequence[str], option: str) -> list[str]:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    for name in names:
+        if not name.isidentifier():
+            raise UsageError(f"{option}: {name!r} is not a Python variable name")
+    return list(dict.fromkeys(names))
+
+
+def _doc() -> str:
+    parts = [
+        "Run notebook cells as Slurm batch jobs on the cluster, and follow them.",
+        "",
+        "  %%tritonml submit [options]     run the cell as a batch job (see below)",
+        "  %tritonml jobs                  your recent and active jobs",
+        "  %tritonml status ID             state, resources, times and exit code of a job",
+        "  %tritonml logs ID [--follow]    a job's stdout/stderr (--follow: until it ends)",
+        "  %tritonml cancel ID             cancel a job",
+        "  %tritonml fetch ID              load a finished job's --out variables into the notebook",
+        "",
+        "Examples::",
+        "",
+        "  %%tritonml submit --gpus h100:1 --time 2:00:00 --mem 32G --in config --out losses",
+        "  losses = train(config)",
+        "",
+        "  %%tritonml submit --ddp --nodes 2 --gpus 4 --time 1:00:00",
+        "  import torch.distributed as dist; dist.init_process_group('nccl')",
+        "",
+        "Each job gets a directory under $TRITONML_JOBS_ROOT (default $WRKDIR/tritonml/jobs or "
+        "~/tritonml/jobs) with the batch script job.sh (you can `sbatch job.sh` it yourself), the "
+        "logs, the cell and its results.",
+        "",
+    ]
+    for parser in _parsers().values():
+        parts += [parser.format_help(), ""]
+    return "\n".join(parts)
+
+
+# -------------------------------------------------------------------------------------------------
+@magics_class
+class TritonMLMagics(Magics):
+    """``%tritonml`` / ``%%tritonml``: see ``%tritonml?``."""
+
+    jobs_root = Unicode(
+        "", help="Where job directories go. Empty: $TRITONML_JOBS_ROOT, else $WRKDIR/tritonml/jobs, "
+        "else ~/tritonml/jobs (the server's default)."
+    ).tag(config=True)
+    slurm_bin_dir = Unicode("", help="Directory of the Slurm commands; empty: PATH.").tag(config=True)
+    slurm_timeout = Float(30.0, help="Seconds before a Slurm command counts as unanswered.").tag(config=True)
+    poll_seconds = Float(0.5, help="--wait / --follow: how often the job directory is looked at.").tag(config=True)
+    slurm_check_seconds = Float(
+        10.0, help="--wait / --follow: how often Slurm is asked, for jobs that end without writing "
+        "their exit code (cancelled, or killed before the script's exit trap ran)."
+    ).tag(config=True)
+
+    def __init__(self, shell=None, **kwargs) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._parsers = _parsers()
+        self._store: Optional[JobStore] = None
+        self._store_root: Optional[str] = None
+        self._slurm: Optional[SlurmClient] = None
+        self.defaults = Defaults()
+        self.last_job: Optional[tuple[str, Any]] = None  # (id, widget) of the last submission
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def store(self) -> JobStore:
+        root = self.jobs_root or kernel_jobs_root()
+        if self._store is None or self._store_root != root:
+            try:
+                self._store = JobStore(root)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            self._store_root = root
+        return self._store
+
+    @property
+    def slurm(self) -> SlurmClient:
+        if self._slurm is None:
+            self._slurm = SlurmClient(bin_dir=self.slurm_bin_dir or None, timeout=self.slurm_timeout)
+        return self._slurm
+
+    def _ask(self, coro):
+        try:
+            return _loop.run(coro, timeout=self.slurm_timeout + 5)
+        except SlurmError as exc:
+            raise UsageError(exc.message) from None
+
+    def _find(self, job_id: str) -> tuple[JobDir, Manifest]:
+        try:
+            job_dir = self.store.find(job_id)
+        except BadJobRequest as exc:
+            raise UsageError(exc.message) from None
+        if job_dir is None:
+            raise UsageError(
+                f"Job {job_id} was not submitted through tritonml-lab into {self.store.root} "
+                "(set $TRITONML_JOBS_ROOT if your jobs are elsewhere)."
+            )
+        return job_dir, job_dir.manifest()
+
+    # -- the magic -----------------------------------------------------------------------------
+    @line_cell_magic
+    def tritonml(self, line: str, cell: Optional[str] = None):
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%tritonml: cannot read the options ({exc})") from None
+        if not words or words[0] in ("-h", "--help", "help"):
+            print(_doc())
+            return None
+        command, rest = words[0], words[1:]
+        parser = self._parsers.get(command)
+        if parser is None:
+            raise UsageError(f"%tritonml: unknown command {command!r}; one of {', '.join(self._parsers)}")
+        try:
+            args = parser.parse_args(rest)
+        except _HelpShown:
+            return None
+        if command == "submit":
+            return self.submit(args, cell)
+        if cell is not None and cell.strip():
+            raise UsageError(f"%tritonml {command} takes no cell; only submit runs a cell")
+        return getattr(self, f"_cmd_{command}")(args)
+
+    tritonml.__doc__ = _doc()
+
+    # -- submit --------------------------------------------------------------------------------
+    def build_spec(self, args, cell: str) -> tuple[JobSpec, list[str], list[str]]:
+        """The validated spec, the --in names and the --out names; UsageError names a bad option."""
+        inputs = _split_names(args.inputs, "--in")
+        outputs = _split_names(args.outputs, "--out")
+        if args.bash and (inputs or outputs):
+            raise UsageError("--in and --out send Python variables; they need a Python cell (no --bash)")
+        env: dict[str, str] = {}
+        for item in args.env:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--env: give NAME=VALUE, not {item!r}")
+            env[key] = value
+        workdir = args.workdir
+        if workdir is None:
+            cwd = os.getcwd()
+            workdir = cwd if _SAFE_DIR.fullmatch(cwd) else None  # else: the job directory
+        elif not _SAFE_DIR.fullmatch(workdir):
+            raise UsageError(f"--workdir: give an absolute path without spaces or quotes, not {workdir!r}")
+        fields: dict[str, Any] = dict(
+            name=args.name, partition=args.partition, gpus=args.gpus, cpus_per_task=args.cpus,
+            mem=args.mem, time=args.time, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
+            array=args.array, constraint=args.constraint, gres=args.gres, tmp=args.tmp,
+            account=args.account, qos=args.qos, modules=list(args.module), env=env, workdir=workdir,
+            python=None if args.bash else (args.python or sys.executable),
+        )
+        if args.ddp:
+            fields.update(self._ddp_fields(args, fields))
+        elif args.bash:
+            fields["script"] = cell
+        else:
+            fields["code"] = cell
+        try:
+            spec = JobSpec(**{key: value for key, value in fields.items() if value is not None})
+        except ValidationError as exc:
+            problems = [
+                f"  {_OPTION_OF.get(error['field'].split('.')[0], error['field'])}: {error['message']}"
+                for error in field_errors(exc)
+            ]
+            raise UsageError("Invalid job options; nothing was submitted.\n" + "\n".join(problems)) from None
+        return spec, inputs, outputs
+
+    def _ddp_fields(self, args, fields: dict[str, Any]) -> dict[str, Any]:
+        nodes = args.nodes or 1
+        update: dict[str, Any] = {"nodes": nodes}
+        if args.gpus:
+            gpu_type, _, count = args.gpus.rpartition(":")
+            if not count.isdigit() or int(count) < 1:
+                raise UsageError(f'--gpus: give a count "2" or type:count "h100:1", not {args.gpus!r}')
+            if int(count) % nodes:
+                raise UsageError(f"--ddp runs one task per GPU: --gpus {count} cannot be split evenly "
+                                 f"over --nodes {nodes}")
+            per_node = int(count) // nodes
+            if args.ntasks_per_node not in (None, per_node):
+                raise UsageError(f"--ddp runs one task per GPU: --ntasks-per-node must be {per_node} "
+                                 "(or left out)")
+            gres = f"gpu:{gpu_type}:{per_node}" if gpu_type else f"gpu:{per_node}"
+            # GPUs per node (--gres), so that every node gets its share.
+            update.update(gpus=None, ntasks_per_node=per_node,
+                          gres=f"{gres},{args.gres}" if args.gres else gres)
+        else:
+            update["ntasks_per_node"] = args.ntasks_per_node or 1
+        program = ["bash"] if args.bash else [fields["python"]]
+        update["script"] = ddp.launcher(program, BASH_CELL_FILE if args.bash else PYTHON_FILE)
+        return update
+
+    def submit(self, args, cell: Optional[str]):
+        if cell is None or not cell.strip():
+            raise UsageError("%%tritonml submit runs the cell below it: use two %% and put code in the cell")
+        spec, inputs, outputs = self.build_spec(args, cell)
+        origin = self._origin()
+        missing = [name for name in inputs if name not in self.shell.user_ns]
+        if missing:
+            raise UsageError(f"--in: no variable {', '.join(map(repr, missing))} in the notebook; "
+                             "nothing was submitted")
+        if args.dry_run:
+            placeholder = f"{self.store.root}/job-<created-at-submission>"
+            print(render_script(spec, self.defaults, placeholder, origin=origin.notebook or origin.kind))
+            if args.ddp:
+                print(f"# {USER_SCRIPT} (run by the script above):\n{spec.script}")
+            print("# Dry run: nothing was submitted.")
+            return None
+        payload = self._pickle_inputs(inputs) if inputs else None
+
+        store = self.store
+        job_dir, manifest = store.create(spec, self.defaults, origin)
+        try:
+            self._write_payload(job_dir, cell, args, payload, outputs)
+            job_id = _loop.run(self.slurm.submit(str(job_dir.script_path), cwd=str(job_dir.path),
+                                                 env=_job_environment()), timeout=self.slurm_timeout + 5)
+        except SlurmError as exc:
+            shutil.rmtree(job_dir.path, ignore_errors=True)
+            raise UsageError(f"Slurm did not take the job; nothing was submitted.\n{exc.message}") from None
+        except BaseException:
+            shutil.rmtree(job_dir.path, ignore_errors=True)
+            raise
+        manifest = store.attach(job_dir, manifest, job_id)
+        name = spec.name or "tritonml"
+        print(f"Submitted batch job {job_id} ({name}) → %tritonml status {job_id}")
+        widget = self._widget(job_id, name, str(job_dir.path), outputs)
+        self.last_job = (job_id, widget)
+        if widget is not None:
+            from IPython.display import display
+
+            display(widget)
+        if args.wait:
+            self.wait(job_id, widget=widget)
+        return None
+
+    def _write_payload(self, job_dir: JobDir, cell: str, args, payload: Optional[bytes],
+                       outputs: list[str]) -> None:
+        if args.bash:
+            if args.ddp:
+                (job_dir.path / BASH_CELL_FILE).write_text(cell)
+            return
+        (job_dir.path / CELL_FILE).write_text(cell)
+        # main.py is the stdlib-only runner; it runs cell.py (JobStore wrote the cell there first).
+        shutil.copyfile(RUNNER_SOURCE, job_dir.path / PYTHON_FILE)
+        config = {"cell": CELL_FILE, "inputs": INPUTS_FILE if payload is not None else None, "outputs": outputs}
+        (job_dir.path / RUNNER_CONFIG).write_text(json.dumps(config, indent=1))
+        if payload is not None:
+            (job_dir.path / INPUTS_FILE).write_bytes(payload)
+
+    def _pickle_inputs(self, names: list[str]) -> bytes:
+        namespace = self.shell.user_ns
+        values = {name: namespace[name] for name in names}
+        for name, value in values.items():
+            try:
+                pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001
+                raise UsageError(f"--in: {name} cannot be sent to the job ({type(exc).__name__}: {exc}); "
+                                 "nothing was submitted") from None
+        return pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _origin(self) -> Origin:
+        notebook = os.environ.get("JPY_SESSION_NAME") or None
+        cell_id = kernel_id = None
+        kernel = getattr(self.shell, "kernel", None)
+        try:
+            parent = kernel.get_parent() if kernel is not None else {}
+            cell_id = (parent.get("metadata") or {}).get("cellId")
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        try:
+            from ipykernel.connect import get_connection_file
+
+            match = re.search(r"kernel-([\w-]+)\.json$", get_connection_file())
+            kernel_id = match.group(1) if match else None
+        except Exception:  # noqa: BLE001 - not in a kernel (IPython terminal, tests)
+            pass
+        return Origin(kind="magic", notebook=notebook, cell_id=cell_id, kernel=kernel_id)
+
+    def _widget(self, job_id: str, name: str, directory: str, outputs: list[str]):
+        try:
+            from .widgets import JobWidget
+        except ImportError:  # ipywidgets is not in this kernel's environment
+            return None
+        return JobWidget(job_id=job_id, job_name=name, directory=directory, out_vars=outputs,
+                         state="PENDING", fetcher=self.fetch, canceller=self.cancel)
+
+    # -- waiting -------------------------------------------------------------------------------
+    def wait(self, job_id: str, widget=None, stream: bool = True, load: bool = True):
+        """Block until the job ends, printing its output as it comes; load --out; raise on failure."""
+        job_dir, manifest = self._find(job_id)
+        try:
+            state, code = self._follow(job_id, job_dir, manifest, stream=stream)
+        except KeyboardInterrupt:
+            print(f"\nStopped waiting. Job {job_id} goes on: %tritonml status {job_id}, "
+                  f"%tritonml fetch {job_id} when it is done, %tritonml cancel {job_id} to stop it.")
+            return None
+        if widget is not None:
+            widget.state = state
+        if state != JobState.COMPLETED.value:
+            tail = _tail(job_dir, "stderr", parse_job_id(job_id)[1], manifest)
+            if widget is not None:
+                widget.message = f"Job {job_id} {state}" + (f" (exit code {code})" if code is not None else "")
+            if stream:  # the full stderr was printed already: the error names the last lines only
+                tail = "\n".join(tail.rstrip().splitlines()[-3:])
+            raise JobFailed(job_id, state, code, tail)
+        print(f"Job {job_id} COMPLETED.")
+        outputs = _runner_outputs(job_dir)
+        if load and outputs:
+            if widget is not None:
+                widget.fetch()
+            else:
+                self.fetch(job_id)
+            print(f"Loaded {', '.join(outputs)} into the notebook.")
+        return None
+
+    def _follow(self, job_id: str, job_dir: JobDir, manifest: Manifest, stream: bool) -> tuple[str, Optional[int]]:
+        """Poll the job directory (cheap) and, every slurm_check_seconds, Slurm; return (state, exit code)."""
+        base, task = parse_job_id(job_id)
+        tasks = _array_tasks(manifest.spec.array) if manifest.spec.array and task is None else None
+        offsets = {"stdout": 0, "stderr": 0}
+        can_stream = stream and tasks is None
+        next_check = time.monotonic() + self.slurm_check_seconds
+        unknown_checks = 0
+        while True:
+            if can_stream:
+                self._print_new(job_id, offsets)
+            codes = _exit_codes(job_dir, task, tasks)
+            if codes is not None:
+                break
+            if time.monotonic() >= next_check:
+                state, finished = self._slurm_state(base, task)
+                if state is None:
+                    unknown_checks += 1
+                finished = finished or unknown_checks >= 6  # a minute unknown to squeue and sacct
+                if finished:
+                    if can_stream:
+                        self._print_new(job_id, offsets)
+                    codes = _exit_codes(job_dir, task, tasks)
+                    if codes is None:
+                        return (state or JobState.UNKNOWN.value), None
+                    break
+                next_check = time.monotonic() + self.slurm_check_seconds
+            time.sleep(self.poll_seconds)
+        if can_stream:
+            time.sleep(0.05)  # the last writes of the job reach the log before its exit code
+            self._print_new(job_id, offsets)
+        bad = [c for c in codes if c != 0]
+        code = bad[0] if bad else 0
+        if code == 0 and _runner_finished(job_dir, task, tasks):
+            return JobState.COMPLETED.value, 0
+        # Ask Slurm for the precise state: TIMEOUT, OUT_OF_MEMORY, or CANCELLED (the script's exit
+        # trap may record 0 for a job cancelled while it waited on its command).
+        for _ in range(10):
+            state, finished = self._slurm_state(base, task)
+            if finished and state is not None:
+                return state, code if code or state == JobState.COMPLETED.value else None
+            time.sleep(0.5)
+        return (JobState.FAILED.value if code else JobState.COMPLETED.value), code
+
+    def _slurm_state(self, base: str, task: Optional[str]) -> tuple[Optional[str], bool]:
+        """(state name or None when Slurm knows nothing, finished?) from one sacct, else squeue."""
+        wanted = f"{base}_{task}" if task else base
+        try:
+            jobs = _loop.run(self.slurm.accounting([wanted]), timeout=self.slurm_timeout + 5)
+        except SlurmError:
+            jobs = []
+        mine = [j for j in jobs if j.id == wanted or (task is None and j.array_job_id == base)]
+        if not mine:
+            try:
+                active = _loop.run(self.slurm.my_jobs(), timeout=self.slurm_timeout + 5)
+            except SlurmError:
+                return None, False
+            mine = [j for j in active if j.id == wanted or j.array_job_id == base or j.id.startswith(f"{base}_")]
+            if not mine:
+                return None, False
+        if any(j.state.is_active or j.state is JobState.UNKNOWN for j in mine):
+            active = next(j for j in mine if j.state.is_active or j.state is JobState.UNKNOWN)
+            return active.state.value, False
+        bad = [j for j in mine if j.state is not JobState.COMPLETED]
+        return (bad[0] if bad else mine[0]).state.value, True
+
+    def _print_new(self, job_id: str, offsets: dict[str, int], streams=("stdout", "stderr")) -> None:
+        for stream in streams:
+            while True:
+                chunk = self.store.read_log(job_id, stream, offsets[stream])
+                if not chunk.data:
+                    break
+                offsets[stream] = chunk.offset
+                target = sys.stdout if stream == "stdout" else sys.stderr
+                target.write(chunk.data)
+                target.flush()
+
+    # -- fetch ---------------------------------------------------------------------------------
+    def fetch(self, job_id: str) -> list[str]:
+        """Load the job's --out variables into the notebook namespace; return their names."""
+        job_dir, manifest = self._find(job_id)
+        outputs = _runner_outputs(job_dir)
+        if not outputs:
+            return []
+        _base, task = parse_job_id(job_id)
+        if manifest.spec.array and task is None:
+            values: dict[str, dict] = {name: {} for name in outputs}
+            found = sorted(job_dir.path.glob("outputs.*.pkl"), key=lambda p: _task_key(p.name))
+            if not found:
+                raise UsageError(self._why_no_results(job_dir, job_id, None))
+            for path in found:
+                task_id = path.name.split(".")[1]
+                for name, value in _unpickle(path).items():
+                    values.setdefault(name, {})[_int_or(task_id)] = value
+        else:
+            path = job_dir.path / ("outputs.pkl" if task is None else f"outputs.{task}.pkl")
+            if not path.exists():
+                raise UsageError(self._why_no_results(job_dir, job_id, task))
+            values = _unpickle(path)
+        self.shell.user_ns.update(values)
+        return list(values)
+
+    def _why_no_results(self, job_dir: JobDir, job_id: str, task: Optional[str]) -> str:
+        code = job_dir.exit_code(task)
+        if code is None:
+            return (f"Job {job_id} has not sent results back yet (still pending or running?): "
+                    f"%tritonml status {job_id}")
+        return (f"Job {job_id} ended with exit code {code} and sent no results back: "
+                f"%tritonml logs {job_id}")
+
+    def cancel(self, job_id: str) -> None:
+        try:
+            parse_job_id(job_id)
+        except BadJobRequest as exc:
+            raise UsageError(exc.message) from None
+        self._ask(self.slurm.cancel(job_id))
+
+    # -- the other commands --------------------------------------------------------------------
+    def _cmd_fetch(self, args) -> None:
+        names = self.fetch(args.job_id)
+        print(f"Loaded {', '.join(names)} into the notebook." if names else
+              f"Job {args.job_id} sends no variables back (submit it with --out x,y).")
+
+    def _cmd_cancel(self, args) -> None:
+        self.cancel(args.job_id)
+        print(f"Cancel requested for job {args.job_id}.")
+
+    def _cmd_logs(self, args) -> None:
+        self._find(args.job_id)
+        streams = ("stdout", "stderr") if args.stream == "both" else (args.stream,)
+        offsets = {"stdout": 0, "stderr": 0}
+        self._print_new(args.job_id, offsets, streams)
+        if not args.follow:
+            return
+        job_dir, _manifest = self._find(args.job_id)
+        base, task = parse_job_id(args.job_id)
+        next_check = time.monotonic() + self.slurm_check_seconds
+        try:
+            while _exit_codes(job_dir, task, None) is None:
+                time.sleep(self.poll_seconds)
+                self._print_new(args.job_id, offsets, streams)
+                if time.monotonic() >= next_check:
+                    if self._slurm_state(base, task)[1]:
+                        break
+                    next_check = time.monotonic() + self.slurm_check_seconds
+        except KeyboardInterrupt:
+            return
+        time.sleep(0.05)
+        self._print_new(args.job_id, offsets, streams)
+
+    def _cmd_status(self, args) -> None:
+        job_id = args.job_id
+        try:
+            _base, task = parse_job_id(job_id)
+        except BadJobRequest as exc:
+            raise UsageError(exc.message) from None
+        job_dir = self.store.find(job_id)
+        manifest = job_dir.manifest() if job_dir else None
+        jobs = self._ask(self.slurm.accounting([job_id]))
+        job = next((j for j in jobs if j.id == job_id), None)
+        if job is None or job.state.is_active:
+            active = {j.id: j for j in self._ask(self.slurm.my_jobs())}
+            job = active.get(job_id, job)
+            if job is not None and job.state is JobState.PENDING:
+                job.expected_start = self._ask(self.slurm.expected_starts()).get(job_id)
+        if job is None and manifest is None:
+            raise UsageError(f"Slurm knows no job {job_id} of yours.")
+        print(_describe(job_id, job, manifest, job_dir, task))
+
+    def _cmd_jobs(self, args) -> None:
+        ids = self.store.job_ids(limit=max(1, args.limit))
+        known = {j.id: j for j in self._ask(self.slurm.accounting(ids))} if ids else {}
+        for job in self._ask(self.slurm.my_jobs()):
+            known[job.id] = job  # squeue is fresher for active jobs
+        rows = []
+        for job_id in ids:
+            job = known.pop(job_id, None)
+            rows.append(_row(job_id, job, self.store.find(job_id)))
+        for job_id, job in known.items():  # active jobs not submitted from here
+            if job.state.is_active and job.array_job_id not in ids:
+                rows.append(_row(job_id, job, None))
+        if not rows:
+            print(f"No jobs yet (jobs directory {self.store.root}).")
+            return
+        header = ("ID", "NAME", "STATE", "ELAPSED", "SUBMITTED", "NODES", "DIRECTORY")
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+        for row in [header, *rows]:
+            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + str(row[-1]))
+
+
+# -------------------------------------------------------------------------------------------------
+# Helpers
+def _job_environment() -> dict[str, str]:
+    """The kernel's environment for the job, less what only makes sense inside a Jupyter kernel."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYDEVD_"))}
+    if "inline" in env.get("MPLBACKEND", ""):
+        env.pop("MPLBACKEND")  # the notebook's inline backend; a batch job draws to files
+    return env
+
+
+def _runner_finished(job_dir: JobDir, task: Optional[str], tasks: Optional[list[str]]) -> bool:
+    """The Python runner of every task reported a clean end (so no Slurm question is needed)."""
+    for one in tasks if tasks is not None else [task]:
+        try:
+            if (job_dir.path / f"runner_exit.{one or 'job'}").read_text().strip() != "0":
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _runner_outputs(job_dir: JobDir) -> list[str]:
+    try:
+        return list(json.loads((job_dir.path / RUNNER_CONFIG).read_text()).get("outputs") or [])
+    except (OSError, ValueError):
+        return []
+
+
+def _unpickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"Could not load {path} ({type(exc).__name__}: {exc})") from None
+
+
+def _int_or(text: str):
+    return int(text) if text.isdigit() else text
+
+
+def _task_key(name: str):
+    task = name.split(".")[1]
+    return (0, int(task)) if task.isdigit() else (1, task)
+
+
+def _array_tasks(array: str) -> list[str]:
+    """'0-9:2,11%3' -> ['0', '2', ..., '11']."""
+    tasks: list[str] = []
+    for part in array.split("%")[0].split(","):
+        span, _, step = part.partition(":")
+        first, _, last = span.partition("-")
+        tasks += [str(i) for i in range(int(first), int(last or first) + 1, int(step or 1))]
+    return tasks
+
+
+def _exit_codes(job_dir: JobDir, task: Optional[str], tasks: Optional[list[str]]) -> Optional[list[int]]:
+    """The exit codes the script's EXIT trap wrote, once all are there; else None."""
+    wanted = tasks if tasks is not None else [task]
+    codes = []
+    for one in wanted:
+        code = job_dir.exit_code(one)
+        if code is None:
+            return None
+        codes.append(code)
+    return codes
+
+
+def _tail(job_dir: JobDir, stream: str, task: Optional[str], manifest: Manifest, lines: int = 25) -> str:
+    if manifest.spec.array and task is None:
+        return ""
+    path = job_dir.log_path(stream, task)
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 16384))
+            data = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def _when(epoch: Optional[float]) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else "-"
+
+
+def _duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _elapsed(job: Optional[Job]) -> Optional[float]:
+    if job is None:
+        return None
+    if job.state is JobState.RUNNING and job.started:
+        return time.time() - job.started
+    if job.elapsed is None and job.started and job.ended:
+        return job.ended - job.started
+    return job.elapsed
+
+
+def _row(job_id: str, job: Optional[Job], job_dir: Optional[JobDir]) -> tuple:
+    state = job.state.value if job else "UNKNOWN"
+    if job is not None and job.state is JobState.PENDING and job.reason:
+        state += f" ({job.reason})"
+    return (job_id, job.name if job else "", state, _duration(_elapsed(job)),
+            _when(job.submitted if job else None), (job.nodes or "-") if job else "-",
+            str(job_dir.path) if job_dir else "")
+
+
+def _describe(job_id: str, job: Optional[Job], manifest: Optional[Manifest], job_dir: Optional[JobDir],
+              task: Optional[str]) -> str:
+    name = job.name if job else (manifest.spec.name or "tritonml") if manifest else ""
+    state = job.state.value if job else "UNKNOWN (Slurm has no record yet)"
+    lines = [f"Job {job_id} ({name}): {state}"]
+    if job is not None:
+        if job.state is JobState.PENDING:
+            lines.append(f"  waiting for: {job.reason or '-'}; expected start {_when(job.expected_start)}")
+        details = [
+            ("partition", job.partition), ("nodes", job.nodes), ("GPUs", job.gpus), ("CPUs", job.cpus),
+            ("submitted", _when(job.submitted)), ("started", _when(job.started) if job.started else None),
+            ("ended", _when(job.ended) if job.ended else None), ("elapsed", _duration(_elapsed(job))),
+            ("time limit", _duration(job.time_limit * 60) if job.time_limit else None),
+            ("exit code", job.exit_code),
+        ]
+        lines += [f"  {label}: {value}" for label, value in details if value not in (None, "")]
+    if job_dir is not None:
+        code = job_dir.exit_code(task)
+        if code is not None and (job is None or job.exit_code is None):
+            lines.append(f"  exit code: {code}")
+        lines.append(f"  directory: {job_dir.path}")
+        outputs = _runner_outputs(job_dir)
+        if outputs:
+            ready = any(job_dir.path.glob("outputs*.pkl"))
+            lines.append(f"  --out: {', '.join(outputs)}" + (
+                f" (ready: %tritonml fetch {job_id})" if ready else " (not sent back yet)"))
+        lines.append(f"  logs: %tritonml logs {job_id}")
+    return "\n".join(lines)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext tritonml_lab``."""
+    ipython.register_magics(TritonMLMagics)
+    try:  # import the widget now, so that the first submit is as quick as the next ones
+        from . import widgets  # noqa: F401
+    except ImportError:
+        pass
