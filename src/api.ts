@@ -240,10 +240,31 @@ export namespace TritonAPI {
     memory_fraction: number | null;
   }
 
+  /** GPU/CPU summary of the in-job samples (tritonml_lab/metrics/efficiency.py). */
+  export interface IMetricsSummary {
+    source: 'nvml' | 'nvidia-smi' | 'none' | null;
+    seconds: number;
+    gpus: {
+      node: string;
+      index: number;
+      name: string | null;
+      util_mean: number | null;
+      util_max: number | null;
+      idle_fraction: number | null;
+      memory_peak_bytes: number | null;
+      memory_total_bytes: number | null;
+    }[];
+    cpu_cores_mean: number | null;
+    rss_peak_bytes: number | null;
+  }
+
   export interface IJobDetail extends IJob {
     script: string | null;
     spec: IJobSpec | null;
     efficiency: IEfficiency | null;
+    metrics: IMetricsSummary | null;
+    /** Plain advice after the end ("ask for more --cpus-per-task ..."). */
+    advice: string[];
   }
 
   export interface IJobList {
@@ -380,7 +401,10 @@ export const JobsClient = {
     );
   },
 
-  preview(spec: TritonAPI.IJobSpec, settings?: ServerConnection.ISettings): Promise<{ script: string }> {
+  preview(
+    spec: TritonAPI.IJobSpec & { origin?: Partial<TritonAPI.IOrigin> },
+    settings?: ServerConnection.ISettings
+  ): Promise<{ script: string }> {
     return requestAPI<{ script: string }>(
       'jobs/preview',
       { method: 'POST', body: JSON.stringify(spec) },

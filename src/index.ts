@@ -10,6 +10,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { catalogPlugin } from './catalog/plugin';
 import { ClusterModel } from './cluster/model';
 import { ClusterPanel } from './cluster/panel';
+import { jobsPlugin } from './jobs/plugin';
+import { jobWidgetPlugin } from './widget/plugin';
 
 const PLUGIN_ID = 'tritonml-lab:plugin';
 
@@ -64,4 +66,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, catalogPlugin];
+export default [plugin, catalogPlugin, jobsPlugin, jobWidgetPlugin];

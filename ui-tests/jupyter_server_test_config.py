@@ -26,3 +26,8 @@ generate_sample(_dldata)
 c.TritonML.catalog_roots = [f"dldata={_dldata}"]  # noqa: F821
 c.TritonML.catalog_scan_workers = 0  # noqa: F821
 c.TritonML.catalog_cache_path = os.path.join(_catalog_tmp, "catalog-cache.json")  # noqa: F821
+
+# Job directories of the jobs tests in a temp dir (the local cluster's nodes share this machine's disk).
+import tempfile as _tempfile  # noqa: E402
+
+c.TritonML.jobs_root = _tempfile.mkdtemp(prefix="tritonml-ui-jobs-")  # noqa: F821

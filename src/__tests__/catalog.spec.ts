@@ -1,3 +1,4 @@
+import { jobSpecFor } from '../catalog/useInJob';
 import { APIError, TritonAPI } from '../api';
 import {
   buildQuery,
@@ -291,5 +292,32 @@ describe('useInJob', () => {
     expect(useInJob.last?.name).toBe('meta-llama/Meta-Llama-3-8B');
     expect(seen).toEqual([entry().id]);
     useInJob.requested.disconnect(listener);
+  });
+});
+
+describe('jobSpecFor', () => {
+  it('sets the offline Hugging Face environment and the snippet', () => {
+    const spec = jobSpecFor(({
+      id: 'dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
+      name: 'meta-llama/Meta-Llama-3-8B',
+      path: '/scratch/shareddata/dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
+      hf: { hf_home: '/scratch/shareddata/dldata/huggingface-hub-cache', hub_dir: 'x', repo_type: 'model' },
+      snippets: { python: 'from transformers import AutoModel\n', batch: '', path: '' }
+    } as unknown) as TritonAPI.ICatalogEntryDetail);
+    expect(spec.name).toBe('use-Meta-Llama-3-8B');
+    expect(spec.env).toEqual({
+      HF_HOME: '/scratch/shareddata/dldata/huggingface-hub-cache',
+      HF_HUB_OFFLINE: '1',
+      TRANSFORMERS_OFFLINE: '1'
+    });
+    expect(spec.code).toContain('AutoModel');
+  });
+  it('points DATA_PATH at a plain dataset folder', () => {
+    const spec = jobSpecFor(({
+      id: 'dldata/imagenet', name: 'imagenet (ILSVRC 2012)', path: '/d/imagenet', hf: null,
+      snippets: { python: 'p = 1\n', batch: '', path: '/d/imagenet' }
+    } as unknown) as TritonAPI.ICatalogEntryDetail);
+    expect(spec.env).toEqual({ DATA_PATH: '/d/imagenet' });
+    expect(spec.name).toBe('use-imagenet-ILSVRC-2012-');
   });
 });

@@ -7,7 +7,7 @@ import { TritonAPI, TritonClient } from '../api';
 import { catalogIcon } from './icons';
 import { CatalogModel } from './model';
 import { CatalogPanel, ICatalogActions } from './panel';
-import { useInJob } from './useInJob';
+import { jobSpecFor, useInJob } from './useInJob';
 
 export namespace CatalogCommandIDs {
   export const show = 'tritonml:show-catalog';
@@ -97,10 +97,7 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
           }
         }
         useInJob.request(entry);
-        Notification.info(
-          `The job dialog comes with the jobs feature. Until then, copy the batch snippet of ${entry.name} into your sbatch script.`,
-          { autoClose: 8000 }
-        );
+        await app.commands.execute('tritonml:new-job', { spec: jobSpecFor(entry) as any });
         return entry.id;
       }
     });

@@ -1,9 +1,7 @@
 /**
- * "Use in a job": the hand-over from the catalog to the job dialog.
- *
- * The job dialog comes with the jobs feature. Until then the `tritonml:use-in-job` command stores
- * the chosen entry here and emits `requested`; the dialog will read `last` (or connect to the
- * signal) to pre-fill its data and environment lines from the entry's snippets.
+ * "Use in a job": the hand-over from the catalog to the job dialog. The `tritonml:use-in-job`
+ * command stores the chosen entry here, emits `requested`, and opens `tritonml:new-job` pre-filled
+ * by `jobSpecFor` (the entry's Python snippet and the environment that makes it work offline).
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -31,3 +29,26 @@ class UseInJobBridge {
 
 /** The one bridge of this page. */
 export const useInJob = new UseInJobBridge();
+
+/** A job spec that uses `entry`: its Python snippet, and the environment it needs in the job. */
+export function jobSpecFor(entry: TritonAPI.ICatalogEntryDetail): Partial<TritonAPI.IJobSpec> {
+  const env: { [name: string]: string } = {};
+  if (entry.hf) {
+    if (entry.hf.hf_home) {
+      env.HF_HOME = entry.hf.hf_home;
+    } else {
+      env.HF_HUB_CACHE = entry.hf.hub_dir;
+    }
+    env.HF_HUB_OFFLINE = '1';
+    if (entry.hf.repo_type === 'model') {
+      env.TRANSFORMERS_OFFLINE = '1';
+    } else {
+      env.HF_DATASETS_OFFLINE = '1';
+    }
+  } else {
+    env.DATA_PATH = entry.path;
+  }
+  const base = entry.name.split('/').pop() ?? entry.name;
+  const name = ('use-' + base).replace(/[^A-Za-z0-9._+-]+/g, '-').slice(0, 64);
+  return { name, env, code: entry.snippets.python };
+}

@@ -68,11 +68,14 @@ test('search, open Llama 3, read its README and insert its snippet into a notebo
   expect(source).toContain("from_pretrained(model_id");
   expect(await page.notebook.getCellTextInput(0)).toBe('print("first cell")');
 
-  // "Use in a job" is honest about the job dialog not being there yet.
+  // "Use in a job" opens the New job dialog with the snippet and the offline environment.
   await detail.locator('[data-action="use-in-job"]').click();
-  await expect(
-    page.locator('.Toastify__toast').filter({ hasText: 'The job dialog comes with the jobs feature' })
-  ).toBeVisible();
+  const dialog = page.locator('.tml-NewJobDialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.locator('input[name="name"]')).toHaveValue('use-Meta-Llama-3-8B');
+  await expect(dialog.locator('.tml-JobForm-script')).toContainText('export HF_HUB_OFFLINE=1');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
 
   // Escape goes back to the list, with the search kept.
   await detail.locator('.tml-CatalogBack').focus();

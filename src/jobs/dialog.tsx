@@ -1,0 +1,601 @@
+/**
+ * The "New job" dialog: the spec fields with choices from the cluster (partitions, their GPU types
+ * and limits), and the batch script the server would submit, rendered live (debounced) by
+ * `POST jobs/preview` so people see, and may copy, the sbatch script before anything runs.
+ *
+ * Submitting keeps the dialog open until the server accepted the job: per-field messages of a 400
+ * appear next to the fields, Slurm's own message of a 422 as a banner above them.
+ */
+import { Dialog } from '@jupyterlab/apputils';
+import { copyIcon, ReactWidget, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+
+import { APIError, JobsClient, TritonAPI, TritonClient } from '../api';
+import { formatTimeLimit, sortPartitions } from '../cluster/format';
+import { fieldErrors } from './format';
+import { formFromSpec, gpuTotal, gpuTypesOf, IJobForm, ISpecResult, RunKind, specFromForm, ADVANCED_FIELDS } from './spec';
+
+const PREVIEW_DELAY_MS = 400;
+
+/** The dialog's body: owns the form state, the preview and the submission. */
+export class JobForm extends ReactWidget {
+  constructor(options: JobForm.IOptions = {}) {
+    super();
+    this.addClass('tml-JobForm');
+    this._form = formFromSpec(options.spec ?? {});
+    this._copy = options.copy ?? (() => undefined);
+    this._showAdvanced = ADVANCED_FIELDS.some(key => this._form[key] !== '');
+    TritonClient.cluster()
+      .then(cluster => {
+        this._cluster = cluster;
+        this._clusterError = null;
+      })
+      .catch(error => {
+        this._clusterError = (error as Error).message;
+      })
+      .finally(() => this.update());
+    this._schedulePreview(0);
+  }
+
+  /** The job the server accepted (after a successful `submit()`), for the dialog's result. */
+  getValue(): TritonAPI.IJobDetail | null {
+    return this._submitted;
+  }
+
+  get submitting(): boolean {
+    return this._submitting;
+  }
+
+  /** Send the job; resolves with true when the server accepted it. */
+  async submit(): Promise<boolean> {
+    if (this._submitting) {
+      return false;
+    }
+    const result = specFromForm(this._form);
+    if (!result.runnable || Object.keys(result.errors).length) {
+      this._errors = { ...result.errors };
+      if (!result.runnable) {
+        this._errors[this._form.run] = 'say what the job runs';
+      }
+      this._banner = null;
+      this.update();
+      return false;
+    }
+    this._submitting = true;
+    this._banner = null;
+    this.update();
+    try {
+      this._submitted = await JobsClient.submit({ ...result.spec, origin: { kind: 'dialog' } });
+      return true;
+    } catch (error) {
+      this._showError(error);
+      return false;
+    } finally {
+      this._submitting = false;
+      this.update();
+    }
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    // Put the cursor in the first field once React has drawn it (opened from a shortcut, the
+    // dialog would otherwise leave the focus behind it, and Escape would not reach it).
+    const focus = () => {
+      if (!this.node.contains(document.activeElement)) {
+        this.node.querySelector<HTMLInputElement>('input[name="name"]')?.focus();
+      }
+    };
+    void (this.renderPromise ?? Promise.resolve()).then(() => requestAnimationFrame(focus));
+  }
+
+  dispose(): void {
+    if (this._timer) {
+      clearTimeout(this._timer);
+    }
+    super.dispose();
+  }
+
+  render(): JSX.Element {
+    return (
+      <JobFormView
+        form={this._form}
+        result={specFromForm(this._form)}
+        errors={this._errors}
+        banner={this._banner}
+        cluster={this._cluster}
+        clusterError={this._clusterError}
+        script={this._script}
+        previewState={this._previewState}
+        previewMessage={this._previewMessage}
+        submitting={this._submitting}
+        showAdvanced={this._showAdvanced}
+        onAdvanced={open => {
+          this._showAdvanced = open;
+          this.update();
+        }}
+        onChange={changes => this._change(changes)}
+        onCopy={() => this._copy(this._script)}
+      />
+    );
+  }
+
+  private _change(changes: Partial<IJobForm>): void {
+    this._form = { ...this._form, ...changes };
+    // A field's server message goes as soon as the person edits that field.
+    for (const key of Object.keys(changes)) {
+      const field = FIELD_OF[key] ?? key;
+      delete this._errors[field];
+      if (key === 'run' || key === 'command' || key === 'script' || key === 'code') {
+        delete this._errors.command;
+        delete this._errors.script;
+        delete this._errors.code;
+        delete this._errors.spec;
+      }
+    }
+    this.update();
+    this._schedulePreview(PREVIEW_DELAY_MS);
+  }
+
+  private _schedulePreview(delay: number): void {
+    if (this._timer) {
+      clearTimeout(this._timer);
+    }
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      void this._preview();
+    }, delay);
+  }
+
+  private async _preview(): Promise<void> {
+    const result = specFromForm(this._form);
+    const seq = ++this._seq;
+    if (!result.runnable) {
+      this._previewState = 'idle';
+      this._previewMessage = 'Say what the job runs to see its batch script.';
+      this.update();
+      return;
+    }
+    if (Object.keys(result.errors).length) {
+      this._previewState = 'invalid';
+      this._previewMessage = 'Fix the fields marked in red to see the script.';
+      this.update();
+      return;
+    }
+    this._previewState = 'loading';
+    this.update();
+    try {
+      // Same origin as the submission, so the preview is the very script that will be written.
+      const answer = await JobsClient.preview({ ...result.spec, origin: { kind: 'dialog' } });
+      if (seq !== this._seq) {
+        return;
+      }
+      this._script = answer.script;
+      this._previewState = 'ok';
+      this._previewMessage = '';
+      // Fields the server accepted lose their old messages.
+      this._errors = {};
+    } catch (error) {
+      if (seq !== this._seq) {
+        return;
+      }
+      this._previewState = 'invalid';
+      if (error instanceof APIError && error.status === 400 && error.body?.errors) {
+        this._errors = fieldErrors(error.body.errors);
+        this._previewMessage = 'Fix the fields marked in red to see the script.';
+      } else {
+        this._previewMessage = (error as Error).message;
+      }
+    }
+    this.update();
+  }
+
+  private _showError(error: unknown): void {
+    if (error instanceof APIError) {
+      if (error.status === 400 && error.body?.errors?.length) {
+        this._errors = fieldErrors(error.body.errors);
+        const known = new Set(Object.keys(FIELD_LABELS));
+        const other = Object.entries(this._errors).filter(([field]) => !known.has(field));
+        this._banner = {
+          kind: 'invalid',
+          title: 'Check the marked fields',
+          message: other.map(([field, message]) => (field === 'spec' ? message : `${field}: ${message}`)).join('; ')
+        };
+        if (ADVANCED_FIELDS.some(field => this._errors[field])) {
+          this._showAdvanced = true;
+        }
+        return;
+      }
+      if (error.status === 422) {
+        this._banner = { kind: 'slurm', title: 'Slurm rejected the job', message: error.message };
+        return;
+      }
+      if (error.schedulerUnavailable) {
+        this._banner = { kind: 'slurm', title: 'The scheduler is not answering', message: error.message };
+        return;
+      }
+    }
+    this._banner = { kind: 'error', title: 'Could not submit', message: (error as Error).message };
+  }
+
+  private _form: IJobForm;
+  private _copy: (text: string) => void;
+  private _errors: { [field: string]: string } = {};
+  private _banner: IBanner | null = null;
+  private _cluster: TritonAPI.IClusterSummary | null = null;
+  private _clusterError: string | null = null;
+  private _script = '';
+  private _previewState: PreviewState = 'idle';
+  private _previewMessage = '';
+  private _submitting = false;
+  private _submitted: TritonAPI.IJobDetail | null = null;
+  private _showAdvanced = false;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _seq = 0;
+}
+
+export namespace JobForm {
+  export interface IOptions {
+    /** Pre-fill (e.g. from the catalog's "Use in a job"). */
+    spec?: Partial<TritonAPI.IJobSpec>;
+    copy?: (text: string) => void;
+  }
+}
+
+/**
+ * A Dialog whose Submit button (and Enter) waits for the server: it closes only once the job was
+ * accepted, and stays open with the messages otherwise.
+ */
+export class NewJobDialog extends Dialog<TritonAPI.IJobDetail | null> {
+  constructor(private readonly _form: JobForm) {
+    super({
+      title: 'New Slurm job',
+      body: _form,
+      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Submit job' })],
+      defaultButton: 1,
+      hasClose: false,
+      focusNodeSelector: 'input[name="name"]'
+    });
+    this.addClass('tml-NewJobDialog');
+  }
+
+  /** Escape closes it; a stray click outside does not (hasClose: false), so no form is lost by accident. */
+  handleEvent(event: Event): void {
+    if (event.type === 'keydown' && (event as KeyboardEvent).key === 'Escape') {
+      event.stopPropagation();
+      event.preventDefault();
+      this.reject();
+      return;
+    }
+    super.handleEvent(event);
+  }
+
+  resolve(index?: number): void {
+    if (index === 0) {
+      super.resolve(0);
+      return;
+    }
+    const button = this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    if (this._form.submitting) {
+      return;
+    }
+    if (button) {
+      button.disabled = true;
+    }
+    void this._form.submit().then(ok => {
+      if (button) {
+        button.disabled = false;
+      }
+      if (ok) {
+        super.resolve(1);
+      }
+    });
+  }
+}
+
+type PreviewState = 'idle' | 'loading' | 'ok' | 'invalid';
+
+interface IBanner {
+  kind: 'invalid' | 'slurm' | 'error';
+  title: string;
+  message: string;
+}
+
+/** Form keys whose errors the server reports under another name. */
+const FIELD_OF: { [key: string]: string } = {
+  gpuCount: 'gpus',
+  gpuType: 'gpus',
+  cpus: 'cpus_per_task'
+};
+
+/** The spec fields the form shows (a server message for another field goes in the banner). */
+const FIELD_LABELS: { [field: string]: string } = {
+  name: 'Name',
+  partition: 'Partition',
+  gpus: 'GPUs',
+  cpus_per_task: 'CPUs',
+  mem: 'Memory',
+  time: 'Time limit',
+  modules: 'Modules',
+  env: 'Environment',
+  command: 'Command',
+  script: 'Shell script',
+  code: 'Python code',
+  nodes: 'Nodes',
+  ntasks_per_node: 'Tasks per node',
+  array: 'Array',
+  constraint: 'Constraint',
+  gres: 'Extra GRES',
+  tmp: 'Local disk (--tmp)',
+  account: 'Account',
+  qos: 'QOS',
+  workdir: 'Working directory'
+};
+
+interface IViewProps {
+  form: IJobForm;
+  result: ISpecResult;
+  errors: { [field: string]: string };
+  banner: IBanner | null;
+  cluster: TritonAPI.IClusterSummary | null;
+  clusterError: string | null;
+  script: string;
+  previewState: PreviewState;
+  previewMessage: string;
+  submitting: boolean;
+  showAdvanced: boolean;
+  onAdvanced(open: boolean): void;
+  onChange(changes: Partial<IJobForm>): void;
+  onCopy(): void;
+}
+
+const RUN_KINDS: { kind: RunKind; label: string }[] = [
+  { kind: 'command', label: 'Command' },
+  { kind: 'script', label: 'Shell script' },
+  { kind: 'code', label: 'Python code' }
+];
+
+function JobFormView(props: IViewProps): JSX.Element {
+  const { form, cluster, onChange } = props;
+  // Local mistakes (a bad env line) first, then the server's messages.
+  const errors = { ...props.errors, ...props.result.errors };
+  const partitions = cluster ? sortPartitions(cluster.partitions) : [];
+  const defaultPartition = partitions.find(p => p.default);
+  const partition = partitions.find(p => p.name === (form.partition || defaultPartition?.name));
+  const types = gpuTypesOf(partition);
+  const maxGpus = gpuTotal(partition, form.gpuType);
+  const cpuOnly = !!partition && gpuTotal(partition) === 0;
+
+  const field = (name: string, label: string, input: React.ReactNode, hint?: React.ReactNode, wide = false) => (
+    <div className={`tml-Field${wide ? ' tml-Field--wide' : ''}${errors[name] ? ' tml-mod-invalid' : ''}`} data-field={name}>
+      <label className="tml-Field-label">{label}</label>
+      {input}
+      {errors[name] ? (
+        <span className="tml-Field-error" role="alert">
+          {errors[name]}
+        </span>
+      ) : (
+        hint && <span className="tml-Field-hint">{hint}</span>
+      )}
+    </div>
+  );
+  const text = (name: keyof IJobForm, placeholder = '', extra: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <input
+      className="tml-Input"
+      name={name}
+      type="text"
+      value={form[name]}
+      placeholder={placeholder}
+      spellCheck={false}
+      autoComplete="off"
+      onChange={e => onChange({ [name]: e.currentTarget.value })}
+      {...extra}
+    />
+  );
+
+  return (
+    <div className="tml-JobForm-body">
+      <div className="tml-JobForm-fields">
+        {props.banner && (
+          <div className={`tml-Banner tml-Banner--error tml-JobForm-banner`} role="alert" data-kind={props.banner.kind}>
+            <strong>{props.banner.title}</strong>
+            {props.banner.message && <p>{props.banner.message}</p>}
+          </div>
+        )}
+        <div className="tml-FieldGrid">
+          {field('name', 'Name', text('name', 'tritonml', { 'aria-label': 'Job name' }), undefined, true)}
+          {field(
+            'partition',
+            'Partition',
+            cluster ? (
+              <select
+                className="tml-Select"
+                name="partition"
+                value={form.partition}
+                onChange={e => {
+                  const next = partitions.find(p => p.name === (e.currentTarget.value || defaultPartition?.name));
+                  const nextTypes = gpuTypesOf(next);
+                  onChange({
+                    partition: e.currentTarget.value,
+                    gpuType: nextTypes.includes(form.gpuType) ? form.gpuType : ''
+                  });
+                }}
+              >
+                <option value="">{defaultPartition ? `default (${defaultPartition.name})` : 'default'}</option>
+                {partitions.map(p => (
+                  <option key={p.name} value={p.name}>
+                    {p.name}
+                    {gpuTypesOf(p).length ? ` · ${gpuTypesOf(p).join(', ')}` : ''}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              text('partition', props.clusterError ? 'partition name' : 'loading…')
+            ),
+            partition
+              ? `limit ${formatTimeLimit(partition.time_limit_minutes)}${cpuOnly ? ' · CPU only' : ''}`
+              : props.clusterError && `Partitions unavailable: ${props.clusterError}`,
+            true
+          )}
+          {field(
+            'gpus',
+            'GPUs',
+            <span className="tml-Field-pair">
+              <input
+                className="tml-Input tml-Input--count"
+                name="gpuCount"
+                type="number"
+                min={0}
+                max={maxGpus || undefined}
+                value={form.gpuCount}
+                disabled={cpuOnly && form.gpuCount === '0'}
+                aria-label="GPU count"
+                onChange={e => onChange({ gpuCount: e.currentTarget.value })}
+              />
+              <select
+                className="tml-Select"
+                name="gpuType"
+                value={form.gpuType}
+                disabled={types.length === 0}
+                aria-label="GPU type"
+                onChange={e => onChange({ gpuType: e.currentTarget.value })}
+              >
+                <option value="">any type</option>
+                {types.map(t => (
+                  <option key={t} value={t}>
+                    {t}
+                  </option>
+                ))}
+              </select>
+            </span>,
+            cpuOnly ? 'no GPUs in this partition' : maxGpus ? `up to ${maxGpus} on this partition` : undefined,
+            true
+          )}
+          {field(
+            'cpus_per_task',
+            'CPUs',
+            <input
+              className="tml-Input"
+              name="cpus"
+              type="number"
+              min={1}
+              value={form.cpus}
+              placeholder="1"
+              onChange={e => onChange({ cpus: e.currentTarget.value })}
+            />
+          )}
+          {field('mem', 'Memory', text('mem', 'e.g. 16G'))}
+          {field('time', 'Time limit', text('time', '01:00:00'), 'HH:MM:SS or D-HH:MM:SS')}
+          {field('modules', 'Modules', text('modules', 'e.g. scicomp-python-env'), 'space separated')}
+        </div>
+        <div className={`tml-Field tml-Field--wide${errors.env ? ' tml-mod-invalid' : ''}`} data-field="env">
+          <label className="tml-Field-label">Environment</label>
+          <textarea
+            className="tml-Input tml-Textarea tml-Textarea--small"
+            name="env"
+            rows={2}
+            value={form.env}
+            placeholder={'NAME=value, one per line'}
+            spellCheck={false}
+            onChange={e => onChange({ env: e.currentTarget.value })}
+          />
+          {errors.env && (
+            <span className="tml-Field-error" role="alert">
+              {errors.env}
+            </span>
+          )}
+        </div>
+        <details
+          className="tml-JobForm-advanced"
+          open={props.showAdvanced}
+          onToggle={e => {
+            const open = (e.currentTarget as HTMLDetailsElement).open;
+            if (open !== props.showAdvanced) {
+              props.onAdvanced(open);
+            }
+          }}
+        >
+          <summary>More options (nodes, array, account…)</summary>
+          <div className="tml-FieldGrid">
+            {field('nodes', 'Nodes', text('nodes', '1'))}
+            {field('ntasks_per_node', 'Tasks per node', text('ntasks_per_node', '1'))}
+            {field('array', 'Array', text('array', 'e.g. 0-9%2'))}
+            {field('constraint', 'Constraint', text('constraint', 'e.g. ampere'))}
+            {field('gres', 'Extra GRES', text('gres', 'e.g. min-vram:80g'))}
+            {field('tmp', 'Local disk (--tmp)', text('tmp', 'e.g. 100G'))}
+            {field('account', 'Account', text('account'))}
+            {field('qos', 'QOS', text('qos'))}
+            {field('workdir', 'Working directory', text('workdir', 'the job directory'), undefined, true)}
+          </div>
+        </details>
+        <div className="tml-Field tml-Field--wide tml-RunField" data-field={form.run}>
+          <div className="tml-RunKinds" role="radiogroup" aria-label="What to run">
+            {RUN_KINDS.map(k => (
+              <label key={k.kind} className={`tml-RunKind${form.run === k.kind ? ' tml-mod-active' : ''}`}>
+                <input
+                  type="radio"
+                  name="run"
+                  value={k.kind}
+                  checked={form.run === k.kind}
+                  onChange={() => onChange({ run: k.kind })}
+                />
+                {k.label}
+              </label>
+            ))}
+          </div>
+          {form.run === 'command' ? (
+            <input
+              className="tml-Input tml-Input--code"
+              name="command"
+              type="text"
+              value={form.command}
+              placeholder="python train.py --epochs 10"
+              spellCheck={false}
+              autoComplete="off"
+              aria-label="Command"
+              onChange={e => onChange({ command: e.currentTarget.value })}
+            />
+          ) : (
+            <textarea
+              className="tml-Input tml-Textarea"
+              name={form.run}
+              rows={7}
+              value={form[form.run]}
+              placeholder={form.run === 'code' ? 'import torch\nprint(torch.cuda.is_available())' : 'nvidia-smi\npython train.py'}
+              spellCheck={false}
+              aria-label={form.run === 'code' ? 'Python code' : 'Shell script'}
+              onChange={e => onChange({ [form.run]: e.currentTarget.value })}
+            />
+          )}
+          {(errors[form.run] || errors.spec) && (
+            <span className="tml-Field-error" role="alert">
+              {errors[form.run] ?? errors.spec}
+            </span>
+          )}
+        </div>
+      </div>
+      <div className="tml-JobForm-preview">
+        <div className="tml-JobForm-previewHead">
+          <span className="tml-Field-label">Batch script</span>
+          {props.previewState === 'loading' && <span className="tml-muted tml-small">updating…</span>}
+          <ToolbarButtonComponent
+            icon={copyIcon}
+            tooltip="Copy the batch script"
+            enabled={!!props.script}
+            onClick={props.onCopy}
+          />
+        </div>
+        {props.previewState !== 'ok' && props.previewMessage && (
+          <p className="tml-muted tml-small tml-JobForm-previewNote">{props.previewMessage}</p>
+        )}
+        <pre
+          className={`tml-JobScript tml-JobForm-script${props.previewState === 'ok' || props.previewState === 'loading' ? '' : ' tml-mod-stale'}`}
+          aria-label="Rendered batch script"
+        >
+          {props.script || ' '}
+        </pre>
+        {props.submitting && <p className="tml-muted tml-small">Submitting…</p>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Registers the job widget's view (`tritonml-lab` 0.1.0: JobModel, JobView) with ipywidgets'
+ * registry. The registry is optional: without ipywidgets the rest of the extension still loads,
+ * and the widget's classes are only loaded when a notebook shows one.
+ */
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
+
+import { cancelWithConfirmation } from '../jobs/actions';
+import { IJobsModel, JobsModel } from '../jobs/model';
+import { setWidgetContext } from './context';
+
+export const jobWidgetPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'tritonml-lab:job-widget',
+  description: 'The notebook view of a Slurm job (%%tritonml submit), fed by the jobs sidebar model.',
+  autoStart: true,
+  requires: [IJobsModel],
+  optional: [IJupyterWidgetRegistry],
+  activate: (app: JupyterFrontEnd, model: JobsModel, registry: IJupyterWidgetRegistry | null) => {
+    if (!registry) {
+      return;
+    }
+    setWidgetContext({
+      model,
+      cancel: job => cancelWithConfirmation(job, model),
+      show: id => void app.commands.execute('tritonml:show-job', { id })
+    });
+    registry.registerWidget({
+      name: 'tritonml-lab',
+      version: '0.1.0',
+      exports: async () => {
+        const { JobModel, JobView } = await import('./view');
+        return { JobModel, JobView };
+      }
+    });
+  }
+};
