@@ -45,6 +45,7 @@ class Services:
         if self._catalog is not None:
             self._catalog.stop()
         self.jobs.monitor.close()
+        self.jobs.metrics.close()
 
 
 def build_services(config: TritonML) -> Services:

@@ -16,6 +16,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from .catalog import BadEntryId, CatalogError, EntryNotFound, InvalidQuery
 from .extension import Services
 from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors
+from .notebooks import NotebookJobRequest, NotebookJobs
 from .slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
 
 # Domain errors -> HTTP status, most specific first. The message is always one a person can act on.
@@ -222,6 +223,47 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.on_close()
 
 
+def _notebook_jobs(handler: BaseHandler) -> NotebookJobs:
+    """Notebook runs on top of this server's JobService, made on first use (root dir, kernelspecs)."""
+    settings = handler.settings
+    notebooks = settings.get("tritonml_notebooks")
+    if notebooks is None or notebooks.jobs is not handler.services.jobs:
+        notebooks = NotebookJobs(
+            handler.services.jobs,
+            root_dir=settings.get("server_root_dir") or handler.serverapp.root_dir,
+            kernel_specs=settings.get("kernel_spec_manager"),
+            default_output_dir=getattr(handler.services.config, "notebook_output_dir", None) or None,
+        )
+        settings["tritonml_notebooks"] = notebooks
+    return notebooks
+
+
+class NotebookJobsHandler(BaseHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise BadJobRequest("The request body must be a JSON object with path, parameters, kernel and job fields.")
+        job = await _notebook_jobs(self).submit(NotebookJobRequest.model_validate(body))
+        self.set_header("Location", url_path_join(self.base_url, "tritonml", "notebook-jobs", job.id))
+        self.write_model(job, status=201)
+
+
+class NotebookJobHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.write_model(await _notebook_jobs(self).status(job_id))
+
+
+class NotebookParametersHandler(BaseHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        path = self.get_argument("path", "")
+        if not path:
+            raise BadJobRequest("Give the notebook's path: ?path=dir/notebook.ipynb")
+        self.write_model(await _notebook_jobs(self).parameters(path))
+
+
 ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"cluster", ClusterHandler),
     (r"jobs", JobsHandler),
@@ -231,6 +273,9 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),
     (r"catalog/(?P<entry_id>.+)", CatalogEntryHandler),
+    (r"notebook-jobs", NotebookJobsHandler),
+    (r"notebook-jobs/(?P<job_id>[^/]+)", NotebookJobHandler),
+    (r"notebook-parameters", NotebookParametersHandler),
 ]
 
 

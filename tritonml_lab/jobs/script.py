@@ -7,6 +7,7 @@ every option is on its own ``#SBATCH`` line, and values are quoted where a shell
 from __future__ import annotations
 
 import shlex
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -17,6 +18,8 @@ from .spec import JobSpec
 STDOUT, STDERR = "stdout.log", "stderr.log"
 ARRAY_STDOUT, ARRAY_STDERR = "stdout.%a.log", "stderr.%a.log"
 EXIT_FILE = "exit_code"
+SAMPLER_FILE = "sampler.py"
+SAMPLES_GLOB = "samples.*.jsonl"
 PYTHON_FILE = "main.py"
 USER_SCRIPT = "user.sh"
 
@@ -30,6 +33,10 @@ class Defaults:
     cpus_per_task: Optional[int] = None
     mem: Optional[str] = None
     python: Optional[str] = None
+    # The in-job GPU/CPU sampler (stdlib-only, copied into the job directory) runs with this Python;
+    # this process's own is the one that has nvidia-ml-py. None: no sampling.
+    sampler_python: Optional[str] = sys.executable
+    sample_interval: float = 1.0
 
 
 def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tuple[str, str]]:
@@ -91,6 +98,16 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         f"trap 'echo $? > {shlex.quote(job_dir)}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}' EXIT",
         "set -eo pipefail",
     ]
+    if defaults.sampler_python:
+        out = f"{job_dir}/samples.${{SLURMD_NODENAME:-$(hostname -s)}}.jsonl"
+        lines += [
+            "",
+            "# Live GPU and CPU samples for the charts (1 Hz, lowest priority). If it fails, the job",
+            "# goes on: the sampler catches its own errors and stops when this script ends.",
+            f"{shlex.quote(defaults.sampler_python)} {shlex.quote(job_dir + '/' + SAMPLER_FILE)} "
+            f'--out "{out}" --interval {defaults.sample_interval:g} --pid $$ '
+            f">> {shlex.quote(job_dir)}/sampler.log 2>&1 &",
+        ]
     if spec.modules:
         lines += ["", "# Software environment"]
         lines += [f"module load {shlex.quote(module)}" for module in spec.modules]

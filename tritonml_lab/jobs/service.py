@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
+from ..metrics.efficiency import advise
+from ..metrics.stream import MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from .monitor import JobMonitor
 from .script import Defaults, render_script
@@ -33,7 +35,9 @@ class JobView(Job):
 class JobDetail(JobView):
     script: Optional[str] = None
     spec: Optional[JobSpec] = None
-    efficiency: Optional[dict[str, Any]] = None
+    efficiency: Optional[dict[str, Any]] = Field(None, description="Slurm's accounting, after the end")
+    metrics: Optional[dict[str, Any]] = Field(None, description="GPU/CPU summary of the in-job samples")
+    advice: list[str] = Field(default_factory=list)
 
 
 class Preview(BaseModel):
@@ -54,6 +58,7 @@ class JobService:
         self.defaults = defaults
         self._manifests: dict[str, Optional[Manifest]] = {}
         self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
+        self.metrics = MetricsHub(self._job_path)
 
     async def submit(
         self,
@@ -124,14 +129,17 @@ class JobService:
             job = Job(id=job_id, name=manifest.spec.name or "tritonml", submitted=manifest.submitted_at)
         view = self._view(job)
         detail = JobDetail(**view.model_dump())
+        job_dir = self.store.find(job_id) if manifest is not None else None
         if manifest is not None:
-            job_dir = self.store.find(job_id)
             detail.spec = manifest.spec
             detail.script = job_dir.script() if job_dir else None
+        if job_dir is not None:
+            detail.metrics = await asyncio.get_running_loop().run_in_executor(None, job_summary, job_dir.path)
         if job.state.is_finished:
             figures = await self.slurm.efficiency(job_id)
             # slurmdbd may not have the record yet, a moment after the end: say nothing rather than zeros.
             detail.efficiency = figures if figures.get("complete") else None
+            detail.advice = advise(detail.metrics, detail.efficiency)
         return detail
 
     async def cancel(self, job_id: str) -> JobView:
@@ -143,6 +151,17 @@ class JobService:
 
     def read_log(self, job_id: str, stream: str, offset: int, limit: int) -> LogChunk:
         return self.store.read_log(job_id, stream, offset, limit)
+
+    def metrics_history(self, job_id: str, max_points: int = 3600) -> dict[str, Any]:
+        """The job's GPU/CPU samples per node, downsampled (for charts opened after the start)."""
+        path = self._job_path(job_id)
+        if path is None:
+            raise JobNotFound(job_id)
+        return {"id": job_id, **history(path, max_points=max(10, min(max_points, 20000)))}
+
+    def _job_path(self, job_id: str):
+        job_dir = self.store.find(job_id)
+        return job_dir.path if job_dir is not None else None
 
     def view_dict(self, job: dict) -> dict:
         """A monitor event's job, as the API shows it (with tracking fields)."""

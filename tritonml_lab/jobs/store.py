@@ -17,6 +17,7 @@ import functools
 import os
 import re
 import secrets
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,14 @@ from .script import (
     ARRAY_STDOUT,
     EXIT_FILE,
     PYTHON_FILE,
+    SAMPLER_FILE,
     STDERR,
     STDOUT,
     USER_SCRIPT,
     Defaults,
     render_script,
 )
+from ..metrics import SAMPLER_PATH
 from .spec import JobSpec
 
 _JOB_ID = re.compile(r"^(\d{1,12})(?:_(\d{1,7}))?$")
@@ -152,6 +155,8 @@ class JobStore:
             (job_dir.path / PYTHON_FILE).write_text(spec.code)
         if spec.script is not None:
             (job_dir.path / USER_SCRIPT).write_text(spec.script)
+        if defaults.sampler_python:
+            shutil.copyfile(SAMPLER_PATH, job_dir.path / SAMPLER_FILE)
         label = origin.notebook or origin.kind
         script = render_script(spec, defaults, str(job_dir.path), origin=label)
         job_dir.script_path.write_text(script)

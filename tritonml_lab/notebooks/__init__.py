@@ -1,0 +1,53 @@
+"""Notebook runs ("Run on GPU"): a whole notebook executed headless in a batch job.
+
+* :mod:`.request`    ``POST notebook-jobs`` model and the root-directory path checks
+* :mod:`.parameters` papermill's ``parameters`` cell: read defaults, inject values
+* :mod:`.service`    check the kernel, prepare and submit (through JobService), read progress
+* :mod:`.executor`   runs IN the job with the server's Python (nbclient); imports nothing from here
+"""
+
+from .parameters import INJECTED_TAG, PARAMETERS_TAG, Parameter, inject_parameters, read_parameters
+from .request import (
+    BadNotebook,
+    KernelNotFound,
+    NotANotebookJob,
+    NotebookJobRequest,
+    NotebookNotFound,
+    PathOutsideRoot,
+    resolve_in_root,
+)
+from .service import (
+    NotebookJobCreated,
+    NotebookJobs,
+    NotebookJobStatus,
+    NotebookParameters,
+    check_kernel,
+    notebook_parameters,
+    prepare,
+    store_submitter,
+    submit_notebook,
+)
+
+__all__ = [
+    "INJECTED_TAG",
+    "PARAMETERS_TAG",
+    "BadNotebook",
+    "KernelNotFound",
+    "NotANotebookJob",
+    "NotebookJobCreated",
+    "NotebookJobRequest",
+    "NotebookJobStatus",
+    "NotebookJobs",
+    "NotebookNotFound",
+    "NotebookParameters",
+    "Parameter",
+    "PathOutsideRoot",
+    "check_kernel",
+    "inject_parameters",
+    "notebook_parameters",
+    "prepare",
+    "read_parameters",
+    "resolve_in_root",
+    "store_submitter",
+    "submit_notebook",
+]

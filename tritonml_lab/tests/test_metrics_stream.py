@@ -1,0 +1,59 @@
+"""Replaying the real H200 trace through the metrics hub, as a job writing it live would."""
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from tritonml_lab.metrics.stream import MetricsHub, history, job_summary
+
+TRACE = Path(__file__).parent / "data" / "gpu-traces" / "h200-matmul-phases.nvml.jsonl"
+
+
+async def test_history_then_live_points_in_order(tmp_path):
+    lines = TRACE.read_text().splitlines(keepends=True)
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    target = job_dir / "samples.gpu1.jsonl"
+    target.write_text("".join(lines[:21]))  # header + 20 samples written so far
+
+    hub = MetricsHub(lambda job_id: job_dir if job_id == "7" else None, interval=0.05)
+    received = []
+    past, unwatch = hub.watch("7", lambda event, data: received.append((event, data)))
+    assert past["nodes"]["gpu1"]["header"]["gpus"][0]["name"] == "NVIDIA H200"
+    assert len(past["nodes"]["gpu1"]["samples"]) == 20
+
+    with target.open("a") as handle:  # the job goes on writing, partial lines included
+        for line in lines[21:41]:
+            handle.write(line[:10])
+            handle.flush()
+            await asyncio.sleep(0.01)
+            handle.write(line[10:])
+            handle.flush()
+    for _ in range(100):
+        if sum(len(d["samples"]) for _, d in received) >= 20:
+            break
+        await asyncio.sleep(0.05)
+    live = [s for _, d in received for s in d["samples"]]
+    times = [s["t"] for s in past["nodes"]["gpu1"]["samples"]] + [s["t"] for s in live]
+    assert len(live) == 20 and times == sorted(times) and len(set(times)) == 40
+    assert all(event == "metrics" and data["id"] == "7" and data["node"] == "gpu1" for event, data in received)
+
+    # A second node's file appearing later is streamed from its start.
+    shutil.copy(TRACE, job_dir / "samples.gpu2.jsonl")
+    for _ in range(100):
+        if any(d["node"] == "gpu2" for _, d in received):
+            break
+        await asyncio.sleep(0.05)
+    assert any(d["node"] == "gpu2" for _, d in received)
+    unwatch()
+    hub.close()
+
+
+def test_summary_over_nodes(tmp_path):
+    shutil.copy(TRACE, tmp_path / "samples.gpu1.jsonl")
+    shutil.copy(TRACE, tmp_path / "samples.gpu2.jsonl")
+    summary = job_summary(tmp_path)
+    assert [g["node"] for g in summary["gpus"]] == ["gpu1", "gpu2"]
+    assert summary["source"] == "nvml" and summary["seconds"] > 80
+    assert len(history(tmp_path, max_points=30)["nodes"]["gpu1"]["samples"]) <= 31
+    assert job_summary(tmp_path / "nothing-here") is None
