@@ -15,7 +15,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .catalog import BadEntryId, CatalogError, EntryNotFound, InvalidQuery
 from .extension import Services
-from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors
+from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors, parse_job_id
 from .notebooks import NotebookJobRequest, NotebookJobs
 from .slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
 
@@ -173,6 +173,16 @@ class JobHandler(BaseHandler):
         self.write_model(await self.services.jobs.cancel(job_id))
 
 
+class JobMetricsHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        max_points = _int_arg(self, "max_points", BadJobRequest) or 3600
+        history = await asyncio.get_running_loop().run_in_executor(
+            None, self.services.jobs.metrics_history, job_id, max_points
+        )
+        self.write_model(history)
+
+
 class JobLogHandler(BaseHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:
@@ -205,14 +215,36 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self._unsubscribe = monitor.subscribe(self._send)
 
     def on_message(self, message: str | bytes) -> None:
-        # Clients only listen; a "ping" keeps proxies (Open OnDemand) from closing an idle socket.
+        """"ping" keeps proxies (Open OnDemand) from closing an idle socket; JSON actions
+        {"action": "watch-metrics"|"unwatch-metrics", "id": JOBID} start and stop live GPU samples."""
         if message == "ping":
             self._send("pong", {})
+            return
+        try:
+            request = json.loads(message)
+            action, job_id = request["action"], str(request["id"])
+            parse_job_id(job_id)
+        except (ValueError, KeyError, TypeError, BadJobRequest) as exc:
+            self._send("error", {"message": f"Unknown request on the events channel: {exc}"})
+            return
+        watching = self.__dict__.setdefault("_metrics", {})
+        if action == "watch-metrics" and job_id not in watching:
+            try:
+                past, watching[job_id] = self.services.jobs.metrics.watch(job_id, self._send)
+            except Exception as exc:  # noqa: BLE001 - answer the client instead of dropping the socket
+                self._send("error", {"message": str(exc)})
+                return
+            self._send("metrics-history", {"id": job_id, **past})
+        elif action == "unwatch-metrics" and job_id in watching:
+            watching.pop(job_id)()
 
     def on_close(self) -> None:
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe:
             unsubscribe()
+            self._unsubscribe = None
+        for unwatch in self.__dict__.pop("_metrics", {}).values():
+            unwatch()
 
     def _send(self, event: str, data: dict) -> None:
         if event == "job":
@@ -270,6 +302,7 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"jobs/preview", JobPreviewHandler),
     (r"jobs/(?P<job_id>[^/]+)", JobHandler),
     (r"jobs/(?P<job_id>[^/]+)/log", JobLogHandler),
+    (r"jobs/(?P<job_id>[^/]+)/metrics", JobMetricsHandler),
     (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),
     (r"catalog/(?P<entry_id>.+)", CatalogEntryHandler),

@@ -57,3 +57,37 @@ def test_summary_over_nodes(tmp_path):
     assert summary["source"] == "nvml" and summary["seconds"] > 80
     assert len(history(tmp_path, max_points=30)["nodes"]["gpu1"]["samples"]) <= 31
     assert job_summary(tmp_path / "nothing-here") is None
+
+
+async def test_a_gpu_job_streams_its_samples_over_the_push_channel(jp_fetch, jp_ws_fetch, slurm_cluster):
+    """A real job writes samples (no GPU here: CPU and memory only); the history comes over REST
+    and over the WebSocket, then live points while it runs."""
+    import json
+
+    response = await jp_fetch("tritonml", "jobs", method="POST", body=json.dumps(
+        {"partition": "gpu-h100-80g", "gpus": "h100:1", "time": "00:05:00",
+         "code": "import time\nt = time.time()\nwhile time.time() - t < 6:\n    sum(range(10000))\n"}))
+    job_id = json.loads(response.body)["id"]
+    ws = await jp_ws_fetch("tritonml", "events")
+    assert json.loads(await ws.read_message())["event"] == "snapshot"
+    for _ in range(60):  # wait until the job started and wrote its first samples
+        history = json.loads((await jp_fetch("tritonml", "jobs", job_id, "metrics")).body)
+        if history["nodes"]:
+            break
+        await asyncio.sleep(0.25)
+    (node,) = history["nodes"]
+    assert node == "gpu1" and history["nodes"][node]["header"]["src"] == "none"
+    ws.write_message(json.dumps({"action": "watch-metrics", "id": job_id}))
+    live = []
+    while len(live) < 2:
+        message = json.loads(await asyncio.wait_for(ws.read_message(), 20))
+        if message["event"] == "metrics-history":
+            assert message["data"]["id"] == job_id
+        elif message["event"] == "metrics":
+            live += message["data"]["samples"]
+    assert all(s["c"] is None or s["c"] >= 0 for s in live) and live[-1]["t"] > live[0]["t"]
+    ws.write_message(json.dumps({"action": "watch-metrics", "id": "../../etc"}))
+    events = []
+    while "error" not in events:
+        events.append(json.loads(await asyncio.wait_for(ws.read_message(), 5))["event"])
+    ws.close()
