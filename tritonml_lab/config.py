@@ -85,6 +85,14 @@ class TritonML(Configurable):
         ),
     ).tag(config=True)
 
+    notebook_output_dir = Unicode(
+        "",
+        help=(
+            "Where 'Run on GPU' writes executed notebooks, relative to the server's root directory. "
+            "Empty: next to the original, as <name>.<jobid>.ipynb."
+        ),
+    ).tag(config=True)
+
     monitor_fast_seconds = Float(2.0, help="Job monitor interval while jobs are pending.").tag(config=True)
     monitor_normal_seconds = Float(10.0, help="Job monitor interval while jobs run.").tag(config=True)
     monitor_slow_seconds = Float(60.0, help="Job monitor interval with no active job.").tag(config=True)

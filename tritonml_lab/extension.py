@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Optional
@@ -77,8 +78,10 @@ def load(server_app) -> None:
 
     config = TritonML(parent=server_app)
     services = build_services(config)
-    # Kernels this server starts inherit its environment: the magics then use the same jobs root.
+    # Kernels this server starts inherit its environment: the magics then use the same jobs root,
+    # and `%tritonml run-notebook` the server's Python (it has nbclient) to execute notebooks.
     os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
+    os.environ.setdefault("TRITONML_SERVER_PYTHON", sys.executable)
     web_app = server_app.web_app
     web_app.settings["tritonml"] = services
     setup_handlers(web_app)
