@@ -3,6 +3,7 @@ const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 
 const esModules = [
   '@codemirror',
+  '@jupyter/',
   '@jupyter/ydoc',
   '@jupyterlab/',
   'lib0',

@@ -291,6 +291,78 @@ export namespace TritonAPI {
     | { event: 'status'; data: { updated: number | null; error: string | null; interval: number | null } }
     | { event: 'pong'; data: Record<string, never> };
 
+  // -- live metrics of a job (tritonml_lab/metrics/sampler.py: the compact sample format) -----
+  /** The sampler's header line: what it watches and with what. */
+  export interface IMetricsHeader {
+    k?: 'h';
+    v?: number;
+    host?: string;
+    /** Sampling interval, seconds. */
+    iv?: number;
+    src: 'nvml' | 'nvidia-smi' | 'none';
+    t0?: number;
+    /** CPUs the job may use on this node. */
+    cores?: number | null;
+    /** Memory of the node, MiB. */
+    memt?: number | null;
+    driver?: string | null;
+    cols?: string[];
+    gpus: {
+      i: number;
+      uuid?: string | null;
+      name?: string | null;
+      /** Memory total, MiB. */
+      mt?: number | null;
+      /** Power limit, W. */
+      pl?: number | null;
+      /** Max SM clock, MHz. */
+      smax?: number | null;
+      bus?: string | null;
+    }[];
+    /** The sampler may add fields (gen, keep, bucket, ...). */
+    [key: string]: unknown;
+  }
+
+  /**
+   * One sample: t (unix s); g per GPU [util %, memory MiB, power W, temp C, SM MHz(, util max)];
+   * c CPU cores; r RSS MiB. Downsampled rows add d (bucket s), n (samples) and cx (max cores).
+   */
+  export interface IMetricsSample {
+    t: number;
+    g?: (number | null)[][] | null;
+    c?: number | null;
+    r?: number | null;
+    d?: number;
+    n?: number;
+    cx?: number | null;
+  }
+
+  export interface IMetricsNode {
+    header: IMetricsHeader | null;
+    samples: IMetricsSample[];
+    ended: boolean;
+  }
+
+  /** GET jobs/{id}/metrics, and the "metrics-history" event. */
+  export interface IMetrics {
+    id: string;
+    nodes: { [node: string]: IMetricsNode };
+  }
+
+  /** The "metrics" event: new samples of one node. */
+  export interface IMetricsLive {
+    id: string;
+    node: string;
+    header: IMetricsHeader | null;
+    samples: IMetricsSample[];
+  }
+
+  /** Metrics messages of the push channel (after a watch-metrics action). */
+  export type IMetricsEvent =
+    | { event: 'metrics-history'; data: IMetrics }
+    | { event: 'metrics'; data: IMetricsLive }
+    | { event: 'error'; data: { message: string } };
+
   /** The JSON body of every error the server sends. */
   export interface IErrorBody {
     message: string;
@@ -429,6 +501,15 @@ export const JobsClient = {
     );
   },
 
+  /** The job's samples per node, each downsampled to at most about `maxPoints`. */
+  metrics(id: string, maxPoints = 3600, settings?: ServerConnection.ISettings): Promise<TritonAPI.IMetrics> {
+    return requestAPI<TritonAPI.IMetrics>(
+      `jobs/${encodeURIComponent(id)}/metrics` + queryString({ max_points: maxPoints }),
+      {},
+      settings
+    );
+  },
+
   /** The push channel's URL (ws:// or wss://, under base_url). */
   eventsUrl(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): string {
     return URLExt.join(settings.wsUrl, API_NAMESPACE, 'events');
@@ -442,3 +523,132 @@ export function queryString(params: { [key: string]: string | number | boolean |
     .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
   return parts.length ? '?' + parts.join('&') : '';
 }
+
+// -- notebook runs, "Run on GPU" (tritonml_lab/notebooks/, openapi NotebookJob* schemas) ------------
+export namespace TritonAPI {
+  /** What POST notebook-jobs accepts: the notebook, its parameters and kernel, plus resource keys. */
+  export interface INotebookJobRequest
+    extends Omit<IJobSpec, 'code' | 'script' | 'command' | 'python' | 'array'> {
+    /** The notebook, relative to the server's root directory. */
+    path: string;
+    /** Values for the cell tagged `parameters` (JSON values; Python kernels). */
+    parameters?: { [name: string]: unknown };
+    /** Kernelspec name; default: the notebook's own. */
+    kernel?: string;
+    /** Where `<name>.<jobid>.ipynb` goes, relative to the root; default: next to the notebook. */
+    output_dir?: string;
+  }
+
+  /** POST notebook-jobs 201: the job, plus where its executed notebook will be. */
+  export interface INotebookJobCreated extends IJobDetail {
+    notebook: string;
+    kernel: string;
+    /** The output notebook relative to the root (null if outside it). */
+    output: string | null;
+    parameters: { [name: string]: unknown };
+  }
+
+  /** The progress states of a notebook run (beside Slurm's own `state`). */
+  export type NotebookRunStatus =
+    | 'pending'
+    | 'starting'
+    | 'running'
+    | 'completed'
+    | 'failed'
+    | 'interrupted'
+    | 'unknown';
+
+  export interface INotebookCell {
+    /** Position in the output notebook (0-based). */
+    index: number | null;
+    /** k in "cell k of N" (code cells, 1-based). */
+    number: number | null;
+  }
+
+  export interface INotebookExecutingCell extends INotebookCell {
+    started_at?: number | null;
+    output_tail: string;
+  }
+
+  export interface INotebookFailedCell extends INotebookCell {
+    cell_id?: string | null;
+    ename: string;
+    evalue: string;
+    traceback: string[];
+  }
+
+  /** GET notebook-jobs/{id}: the run as the panel shows it. */
+  export interface INotebookJobStatus {
+    id: string;
+    state: JobState;
+    status: NotebookRunStatus;
+    notebook: string | null;
+    kernel: string | null;
+    parameters: { [name: string]: unknown };
+    /** The output notebook relative to the server root. */
+    output: string | null;
+    output_path: string | null;
+    output_exists: boolean;
+    cells_total: number | null;
+    cells_done: number;
+    executing: INotebookExecutingCell | null;
+    failed_cell: INotebookFailedCell | null;
+    message: string | null;
+    host?: string | null;
+    started_at?: number | null;
+    first_cell_at?: number | null;
+    updated_at?: number | null;
+    ended_at?: number | null;
+    directory?: string | null;
+  }
+
+  /** One variable of the cell tagged `parameters`. */
+  export interface INotebookParameter {
+    name: string;
+    /** The default as a JSON value (null when not a literal). */
+    default: unknown;
+    /** Is the default a literal (numbers, strings, lists, dicts...)? */
+    literal: boolean;
+    /** The default's Python source. */
+    source: string;
+    /** The annotation, or the default's type: int float str bool list dict None. */
+    type?: string | null;
+    /** The comment at the end of the line. */
+    help?: string | null;
+  }
+
+  /** GET notebook-parameters?path=: what the "Run on GPU" dialog shows. */
+  export interface INotebookParameters {
+    path: string;
+    kernel: string | null;
+    kernel_display_name?: string | null;
+    language?: string | null;
+    kernel_available: boolean;
+    kernel_error?: string | null;
+    has_parameters_cell: boolean;
+    cell_index?: number | null;
+    parameters: INotebookParameter[];
+  }
+}
+
+/** Typed wrappers of the notebook-run endpoints ("Run on GPU"). */
+export const NotebookJobsClient = {
+  submit(
+    request: TritonAPI.INotebookJobRequest,
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.INotebookJobCreated> {
+    return requestAPI<TritonAPI.INotebookJobCreated>(
+      'notebook-jobs',
+      { method: 'POST', body: JSON.stringify(request) },
+      settings
+    );
+  },
+
+  status(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.INotebookJobStatus> {
+    return requestAPI<TritonAPI.INotebookJobStatus>(`notebook-jobs/${encodeURIComponent(id)}`, {}, settings);
+  },
+
+  parameters(path: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.INotebookParameters> {
+    return requestAPI<TritonAPI.INotebookParameters>('notebook-parameters' + queryString({ path }), {}, settings);
+  }
+};

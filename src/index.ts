@@ -11,6 +11,7 @@ import { catalogPlugin } from './catalog/plugin';
 import { ClusterModel } from './cluster/model';
 import { ClusterPanel } from './cluster/panel';
 import { jobsPlugin } from './jobs/plugin';
+import { notebookJobsPlugin } from './notebookjobs/plugin';
 import { jobWidgetPlugin } from './widget/plugin';
 
 const PLUGIN_ID = 'tritonml-lab:plugin';
@@ -66,4 +67,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, catalogPlugin, jobsPlugin, jobWidgetPlugin];
+export default [plugin, catalogPlugin, jobsPlugin, jobWidgetPlugin, notebookJobsPlugin];

@@ -93,6 +93,10 @@ class TritonML(Configurable):
         ),
     ).tag(config=True)
 
+    max_array_size = Int(
+        0, help="Most tasks per array job a sweep makes (bigger sweeps are split). 0: Slurm's MaxArraySize."
+    ).tag(config=True)
+
     monitor_fast_seconds = Float(2.0, help="Job monitor interval while jobs are pending.").tag(config=True)
     monitor_normal_seconds = Float(10.0, help="Job monitor interval while jobs run.").tag(config=True)
     monitor_slow_seconds = Float(60.0, help="Job monitor interval with no active job.").tag(config=True)

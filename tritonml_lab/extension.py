@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .catalog import Catalog
 from .cluster import ClusterService
@@ -14,6 +14,10 @@ from .config import TritonML
 from .jobs import Defaults, JobMonitor, JobService, JobStore
 from .jobs.paths import JOBS_ROOT_ENV
 from .slurm import SlurmClient
+
+if TYPE_CHECKING:
+    from .notebooks import NotebookJobs
+    from .sweeps import SweepService
 
 
 @dataclass
@@ -24,8 +28,35 @@ class Services:
     slurm: SlurmClient
     cluster: ClusterService
     jobs: JobService
+    root_dir: str = "."
+    kernel_specs: Any = None
     _catalog: Optional[Catalog] = None
     _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
+    _notebooks: Any = None
+    _sweeps: Any = None
+
+    @property
+    def notebooks(self) -> "NotebookJobs":
+        """'Run on GPU' notebook runs on top of the jobs service (made on first use)."""
+        if self._notebooks is None:
+            from .notebooks import NotebookJobs
+
+            self._notebooks = NotebookJobs(
+                self.jobs,
+                root_dir=self.root_dir,
+                kernel_specs=self.kernel_specs,
+                default_output_dir=self.config.notebook_output_dir or None,
+            )
+        return self._notebooks
+
+    @property
+    def sweeps(self) -> "SweepService":
+        """Sweeps as array jobs on top of the jobs service (made on first use)."""
+        if self._sweeps is None:
+            from .sweeps import SweepService
+
+            self._sweeps = SweepService.for_jobs(self.jobs, max_array_size=self.config.max_array_size or None)
+        return self._sweeps
 
     @property
     def catalog(self) -> Catalog:
@@ -78,6 +109,8 @@ def load(server_app) -> None:
 
     config = TritonML(parent=server_app)
     services = build_services(config)
+    services.root_dir = server_app.root_dir
+    services.kernel_specs = server_app.kernel_spec_manager
     # Kernels this server starts inherit its environment: the magics then use the same jobs root,
     # and `%tritonml run-notebook` the server's Python (it has nbclient) to execute notebooks.
     os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)

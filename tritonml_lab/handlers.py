@@ -16,7 +16,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from .catalog import BadEntryId, CatalogError, EntryNotFound, InvalidQuery
 from .extension import Services
 from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors, parse_job_id
-from .notebooks import NotebookJobRequest, NotebookJobs
+from .notebooks import NotebookJobRequest
+from .sweeps import SweepRequest
 from .slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
 
 # Domain errors -> HTTP status, most specific first. The message is always one a person can act on.
@@ -255,28 +256,13 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.on_close()
 
 
-def _notebook_jobs(handler: BaseHandler) -> NotebookJobs:
-    """Notebook runs on top of this server's JobService, made on first use (root dir, kernelspecs)."""
-    settings = handler.settings
-    notebooks = settings.get("tritonml_notebooks")
-    if notebooks is None or notebooks.jobs is not handler.services.jobs:
-        notebooks = NotebookJobs(
-            handler.services.jobs,
-            root_dir=settings.get("server_root_dir") or handler.serverapp.root_dir,
-            kernel_specs=settings.get("kernel_spec_manager"),
-            default_output_dir=getattr(handler.services.config, "notebook_output_dir", None) or None,
-        )
-        settings["tritonml_notebooks"] = notebooks
-    return notebooks
-
-
 class NotebookJobsHandler(BaseHandler):
     @web.authenticated
     async def post(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict):
             raise BadJobRequest("The request body must be a JSON object with path, parameters, kernel and job fields.")
-        job = await _notebook_jobs(self).submit(NotebookJobRequest.model_validate(body))
+        job = await self.services.notebooks.submit(NotebookJobRequest.model_validate(body))
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "notebook-jobs", job.id))
         self.write_model(job, status=201)
 
@@ -284,7 +270,7 @@ class NotebookJobsHandler(BaseHandler):
 class NotebookJobHandler(BaseHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:
-        self.write_model(await _notebook_jobs(self).status(job_id))
+        self.write_model(await self.services.notebooks.status(job_id))
 
 
 class NotebookParametersHandler(BaseHandler):
@@ -293,7 +279,47 @@ class NotebookParametersHandler(BaseHandler):
         path = self.get_argument("path", "")
         if not path:
             raise BadJobRequest("Give the notebook's path: ?path=dir/notebook.ipynb")
-        self.write_model(await _notebook_jobs(self).parameters(path))
+        self.write_model(await self.services.notebooks.parameters(path))
+
+
+class SweepsHandler(BaseHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        sweeps = self.services.sweeps
+        listing = await asyncio.get_running_loop().run_in_executor(None, sweeps.listing)
+        self.write_model({"sweeps": listing})
+
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise BadJobRequest("The request body must be a JSON object with code, grid or random, and job fields.")
+        body = dict(body)
+        origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
+        sweep = await self.services.sweeps.submit(SweepRequest.model_validate(body), origin)
+        self.set_header("Location", url_path_join(self.base_url, "tritonml", "sweeps", sweep.id))
+        self.write_model(sweep, status=201)
+
+
+class SweepHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, sweep_id: str) -> None:
+        self.write_model(await self.services.sweeps.view(sweep_id))
+
+
+class SweepRetryHandler(BaseHandler):
+    @web.authenticated
+    async def post(self, sweep_id: str) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise BadJobRequest("The request body must be a JSON object: {} or {\"indices\": [...], \"time\": ...}.")
+        body = dict(body)
+        indices = body.pop("indices", None)
+        if indices is not None and (
+            not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
+        ):
+            raise BadJobRequest("indices must be a list of task indices (whole numbers)")
+        self.write_model(await self.services.sweeps.retry(sweep_id, indices=indices, overrides=body))
 
 
 ROUTES: list[tuple[str, type[JupyterHandler]]] = [
@@ -309,6 +335,9 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"notebook-jobs", NotebookJobsHandler),
     (r"notebook-jobs/(?P<job_id>[^/]+)", NotebookJobHandler),
     (r"notebook-parameters", NotebookParametersHandler),
+    (r"sweeps", SweepsHandler),
+    (r"sweeps/(?P<sweep_id>[^/]+)", SweepHandler),
+    (r"sweeps/(?P<sweep_id>[^/]+)/retry", SweepRetryHandler),
 ]
 
 

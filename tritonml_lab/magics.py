@@ -17,6 +17,7 @@ import re
 import shlex
 import shutil
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from .jobs import ddp
 from .jobs.paths import kernel_jobs_root
 from .jobs.script import PYTHON_FILE, USER_SCRIPT, Defaults, render_script
 from .jobs.spec import JobSpec, field_errors
-from .jobs.store import BadJobRequest, JobDir, JobStore, Manifest, Origin, parse_job_id
+from .jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Manifest, Origin, parse_job_id
 from .slurm import Job, JobState, SlurmClient, SlurmError
 
 RUNNER_SOURCE = Path(__file__).with_name("jobs") / "runner.py"
@@ -47,7 +48,17 @@ _OPTION_OF = {
     "array": "--array", "constraint": "--constraint", "gres": "--gres", "tmp": "--tmp",
     "account": "--account", "qos": "--qos", "modules": "--module", "env": "--env",
     "workdir": "--workdir", "python": "--python", "code": "the cell", "script": "the cell",
+    "grid": "--grid", "random": "--random/--space", "metric": "--metric", "mode": "--mode",
+    "parallel": "--parallel", "path": "PATH", "parameters": "-p", "kernel": "--kernel",
+    "output_dir": "--output-dir",
 }
+
+
+def _option_errors(exc: ValidationError) -> str:
+    return "\n".join(
+        f"  {_OPTION_OF.get(error['field'].split('.')[0], error['field'])}: {error['message']}"
+        for error in field_errors(exc)
+    )
 _SAFE_DIR = re.compile(r"^/[A-Za-z0-9._+/@=,-]*$")  # a --chdir Slurm reads without quoting
 
 
@@ -104,28 +115,27 @@ class _HelpShown(Exception):
     pass
 
 
-def _submit_parser() -> _Parser:
-    p = _Parser(
-        prog="%%tritonml submit",
-        description="Run the cell as a Slurm batch job. Without --wait the cell returns at once and "
-        "shows a widget with the job's live state.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _add_resource_options(p: argparse.ArgumentParser, array: bool = True, short_p: bool = True) -> None:
+    """The resource options of submit (also sweep and run-notebook)."""
     res = p.add_argument_group("resources (as sbatch names them)")
     res.add_argument("--gpus", "-G", help='GPUs for the job: a count "2" or type:count "h100:1"')
     res.add_argument("--time", "-t", help='time limit, e.g. "30:00", "01:00:00", "2-00:00:00"')
-    res.add_argument("--partition", "-p", help="partition (default: the cluster's default)")
+    res.add_argument("--partition", *(["-p"] if short_p else []), help="partition (default: the cluster's default)")
     res.add_argument("--mem", help='memory per node, e.g. "16G"')
     res.add_argument("--cpus", "-c", type=int, help="CPU cores per task")
     res.add_argument("--nodes", "-N", type=int, help="number of nodes")
     res.add_argument("--ntasks-per-node", type=int, help="tasks per node")
-    res.add_argument("--array", "-a", help='array job indices, e.g. "0-9%%2"; the cell sees SLURM_ARRAY_TASK_ID')
+    if array:
+        res.add_argument("--array", "-a", help='array job indices, e.g. "0-9%%2"; the cell sees SLURM_ARRAY_TASK_ID')
     res.add_argument("--name", "-J", help="job name (letters, digits, . _ + -)")
     res.add_argument("--constraint", "-C", help='node features, e.g. "ampere"')
     res.add_argument("--gres", help='extra GRES, e.g. "min-vram:80g"')
     res.add_argument("--tmp", help='node-local disk, e.g. "100G"')
     res.add_argument("--account", "-A", help="account to charge")
     res.add_argument("--qos", help="quality of service")
+
+
+def _add_environment_options(p: argparse.ArgumentParser, python: bool = True) -> None:
     env = p.add_argument_group("environment")
     env.add_argument("--module", "-m", action="append", default=[], metavar="M",
                      help="module to load first (repeat for several)")
@@ -133,7 +143,19 @@ def _submit_parser() -> _Parser:
                      help="environment variable for the job (repeat for several); the value is data, "
                      "never run by a shell")
     env.add_argument("--workdir", help="directory the job starts in (default: the notebook's)")
-    env.add_argument("--python", help="Python that runs the cell (default: this kernel's, sys.executable)")
+    if python:
+        env.add_argument("--python", help="Python that runs the cell (default: this kernel's, sys.executable)")
+
+
+def _submit_parser() -> _Parser:
+    p = _Parser(
+        prog="%%tritonml submit",
+        description="Run the cell as a Slurm batch job. Without --wait the cell returns at once and "
+        "shows a widget with the job's live state.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_resource_options(p)
+    _add_environment_options(p)
     data = p.add_argument_group("data and waiting")
     data.add_argument("--in", dest="inputs", action="append", default=[], metavar="a,b",
                       help="notebook variables to send to the job (pickled)")
@@ -173,7 +195,70 @@ def _parsers() -> dict[str, _Parser]:
         "cancel": _id_parser("cancel", "Cancel a job (scancel); cancelling an ended job is fine."),
         "fetch": _id_parser("fetch", "Load a finished job's --out variables into the notebook "
                             "(for an array job without a task: one dict per variable, by task)."),
+        "sweep": _sweep_parser(),
+        "sweep-results": _sweep_id_parser(
+            "sweep-results", "The results table of a sweep, sorted by its metric (best first): a pandas "
+            "DataFrame when pandas is installed, else a list of dicts.", wait=True),
+        "sweep-retry": _sweep_id_parser(
+            "sweep-retry", "Run the failed tasks of a sweep again, as a new array job of the same sweep."),
+        "run-notebook": _run_notebook_parser(),
     }
+
+
+def _sweep_parser() -> _Parser:
+    p = _Parser(
+        prog="%%tritonml sweep",
+        description="Run the cell once per point of a grid or a random search, as a Slurm array job "
+        "(split into several when larger than the cluster's MaxArraySize). Each task gets its point's "
+        "names as variables and reports with tritonml.report(loss=..., acc=...) or the cell's last "
+        "expression (a dict, or a number for --metric).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    space = p.add_argument_group("the search space (one of --grid or --random)")
+    space.add_argument("--grid", "-g", nargs="+", action="extend", default=[], metavar="NAME=V1,V2",
+                       help="every combination: --grid lr=1e-3,1e-4 batch=32,64 (values: numbers, "
+                       "true/false, none, text)")
+    space.add_argument("--random", "-r", type=int, metavar="N", help="N random points from --space")
+    space.add_argument("--space", "-s", nargs="+", action="extend", default=[], metavar="NAME=DIST",
+                       help="with --random: NAME=uniform(a,b), loguniform(a,b), randint(a,b) (inclusive), "
+                       "logint(a,b), choice(v1,v2,...) or v1,v2,... (choices)")
+    space.add_argument("--seed", type=int, help="with --random: makes the points reproducible")
+    space.add_argument("--metric", help="the reported value the results are sorted by")
+    space.add_argument("--mode", choices=("min", "max"), default="min", help="best is the min (default) or max")
+    space.add_argument("--parallel", "-k", type=int, metavar="K",
+                       help="at most K tasks at once (--array=0-N%%K, per array job)")
+    space.add_argument("--wait", "-w", action="store_true",
+                       help="wait for the end, updating the results table")
+    _add_resource_options(p, array=False)
+    _add_environment_options(p)
+    return p
+
+
+def _sweep_id_parser(command: str, help: str, wait: bool = False) -> _Parser:
+    p = _Parser(prog=f"%tritonml {command}", description=help)
+    p.add_argument("sweep_id", metavar="ID", help="the sweep id (its first array job's id)")
+    if wait:
+        p.add_argument("--wait", "-w", action="store_true", help="wait until every task has ended")
+    return p
+
+
+def _run_notebook_parser() -> _Parser:
+    p = _Parser(
+        prog="%tritonml run-notebook",
+        description="Run a whole notebook headless as a batch job (as \"Run on GPU\" does); the executed "
+        "copy is saved after every cell as <name>.<jobid>.ipynb next to it. Its kernel (default: the "
+        "notebook's own) must be installed where jobs run. The executor needs nbclient: it runs with "
+        "$TRITONML_SERVER_PYTHON (the Jupyter server's Python) when set, else this kernel's Python.",
+    )
+    p.add_argument("path", metavar="PATH", help="the notebook (.ipynb), relative to this notebook's folder")
+    p.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="a value for the cell tagged parameters "
+                   "(VALUE read as JSON or a Python literal, else text); repeat for several")
+    p.add_argument("--kernel", "-k", help="kernelspec to run it with (default: the notebook's own)")
+    p.add_argument("--output-dir", help="where the executed copy goes, relative to the notebook's folder")
+    _add_resource_options(p, array=False, short_p=False)  # -p is a parameter here, as in papermill
+    _add_environment_options(p, python=False)
+    return p
 
 
 def _split_names(values: Sequence[str], option: str) -> list[str]:
@@ -194,6 +279,10 @@ def _doc() -> str:
         "  %tritonml logs ID [--follow]    a job's stdout/stderr (--follow: until it ends)",
         "  %tritonml cancel ID             cancel a job",
         "  %tritonml fetch ID              load a finished job's --out variables into the notebook",
+        "  %%tritonml sweep [options]      run the cell once per point of a grid or random search (array job)",
+        "  %tritonml sweep-results ID      a sweep's results table (pandas DataFrame, else a list of dicts)",
+        "  %tritonml sweep-retry ID        run a sweep's failed tasks again",
+        "  %tritonml run-notebook PATH [-p NAME VALUE ...] [options]   run a whole notebook as a batch job",
         "",
         "Examples::",
         "",
@@ -202,6 +291,16 @@ def _doc() -> str:
         "",
         "  %%tritonml submit --ddp --nodes 2 --gpus 4 --time 1:00:00",
         "  import torch.distributed as dist; dist.init_process_group('nccl')",
+        "",
+        "  %%tritonml sweep --grid lr=1e-3,1e-4 batch=32,64 --metric loss --parallel 2 --gpus 1",
+        "  loss, acc = train(lr=lr, batch_size=batch)       # lr and batch are this task's point",
+        "  tritonml.report(loss=loss, acc=acc)              # or end the cell with {'loss': loss}",
+        "",
+        "  %%tritonml sweep --random 20 --space 'lr=loguniform(1e-5,1e-2)' 'layers=choice(2,4,8)' "
+        "--metric acc --mode max",
+        "  ...",
+        "",
+        "  %tritonml run-notebook train.ipynb -p epochs 10 -p lr 0.001 --gpus 1 --time 2:00:00",
         "",
         "Each job gets a directory under $TRITONML_JOBS_ROOT (default $WRKDIR/tritonml/jobs or "
         "~/tritonml/jobs) with the batch script job.sh (you can `sbatch job.sh` it yourself), the "
@@ -238,6 +337,8 @@ class TritonMLMagics(Magics):
         self._slurm: Optional[SlurmClient] = None
         self.defaults = Defaults()
         self.last_job: Optional[tuple[str, Any]] = None  # (id, widget) of the last submission
+        self.last_sweep: Optional[str] = None
+        self._sweeps = None
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -295,9 +396,11 @@ class TritonMLMagics(Magics):
             return None
         if command == "submit":
             return self.submit(args, cell)
+        if command == "sweep":
+            return self.sweep(args, cell)
         if cell is not None and cell.strip():
-            raise UsageError(f"%tritonml {command} takes no cell; only submit runs a cell")
-        return getattr(self, f"_cmd_{command}")(args)
+            raise UsageError(f"%tritonml {command} takes no cell; only submit and sweep run a cell")
+        return getattr(self, f"_cmd_{command.replace('-', '_')}")(args)
 
     tritonml.__doc__ = _doc()
 
@@ -308,6 +411,22 @@ class TritonMLMagics(Magics):
         outputs = _split_names(args.outputs, "--out")
         if args.bash and (inputs or outputs):
             raise UsageError("--in and --out send Python variables; they need a Python cell (no --bash)")
+        fields = self.resource_fields(args)
+        fields["python"] = None if args.bash else (args.python or sys.executable)
+        if args.ddp:
+            fields.update(self._ddp_fields(args, fields))
+        elif args.bash:
+            fields["script"] = cell
+        else:
+            fields["code"] = cell
+        try:
+            spec = JobSpec(**{key: value for key, value in fields.items() if value is not None})
+        except ValidationError as exc:
+            raise UsageError("Invalid job options; nothing was submitted.\n" + _option_errors(exc)) from None
+        return spec, inputs, outputs
+
+    def resource_fields(self, args) -> dict[str, Any]:
+        """The JobSpec resource and environment fields the options give (also sweep, run-notebook)."""
         env: dict[str, str] = {}
         for item in args.env:
             key, sep, value = item.partition("=")
@@ -320,28 +439,12 @@ class TritonMLMagics(Magics):
             workdir = cwd if _SAFE_DIR.fullmatch(cwd) else None  # else: the job directory
         elif not _SAFE_DIR.fullmatch(workdir):
             raise UsageError(f"--workdir: give an absolute path without spaces or quotes, not {workdir!r}")
-        fields: dict[str, Any] = dict(
+        return dict(
             name=args.name, partition=args.partition, gpus=args.gpus, cpus_per_task=args.cpus,
             mem=args.mem, time=args.time, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
-            array=args.array, constraint=args.constraint, gres=args.gres, tmp=args.tmp,
+            array=getattr(args, "array", None), constraint=args.constraint, gres=args.gres, tmp=args.tmp,
             account=args.account, qos=args.qos, modules=list(args.module), env=env, workdir=workdir,
-            python=None if args.bash else (args.python or sys.executable),
         )
-        if args.ddp:
-            fields.update(self._ddp_fields(args, fields))
-        elif args.bash:
-            fields["script"] = cell
-        else:
-            fields["code"] = cell
-        try:
-            spec = JobSpec(**{key: value for key, value in fields.items() if value is not None})
-        except ValidationError as exc:
-            problems = [
-                f"  {_OPTION_OF.get(error['field'].split('.')[0], error['field'])}: {error['message']}"
-                for error in field_errors(exc)
-            ]
-            raise UsageError("Invalid job options; nothing was submitted.\n" + "\n".join(problems)) from None
-        return spec, inputs, outputs
 
     def _ddp_fields(self, args, fields: dict[str, Any]) -> dict[str, Any]:
         nodes = args.nodes or 1
@@ -370,6 +473,7 @@ class TritonMLMagics(Magics):
     def submit(self, args, cell: Optional[str]):
         if cell is None or not cell.strip():
             raise UsageError("%%tritonml submit runs the cell below it: use two %% and put code in the cell")
+        cell = textwrap.dedent(cell)  # an editor may indent the body under the magic line
         spec, inputs, outputs = self.build_spec(args, cell)
         origin = self._origin()
         missing = [name for name in inputs if name not in self.shell.user_ns]
@@ -607,6 +711,149 @@ class TritonMLMagics(Magics):
             raise UsageError(exc.message) from None
         self._ask(self.slurm.cancel(job_id))
 
+    # -- sweeps --------------------------------------------------------------------------------
+    @property
+    def sweeps(self):
+        from .sweeps import SweepService
+
+        store = self.store
+        if self._sweeps is None or self._sweeps.store is not store or self._sweeps.slurm is not self.slurm:
+            self._sweeps = SweepService(store, self.slurm, self.defaults)
+        return self._sweeps
+
+    def build_sweep(self, args, cell: str):
+        """The validated SweepRequest; UsageError names a bad option."""
+        from .sweeps import SweepRequest
+
+        if args.grid and args.random is not None:
+            raise UsageError("%%tritonml sweep: give --grid or --random, not both")
+        if not args.grid and args.random is None:
+            raise UsageError("%%tritonml sweep: give the points: --grid NAME=V1,V2 ... or "
+                             "--random N --space NAME=DIST ...")
+        if args.random is not None and not args.space:
+            raise UsageError("--random N needs --space NAME=DIST for each name, "
+                             "e.g. --space 'lr=loguniform(1e-5,1e-2)'")
+        if args.space and args.random is None:
+            raise UsageError("--space goes with --random N")
+        if args.seed is not None and args.random is None:
+            raise UsageError("--seed goes with --random N")
+        fields = self.resource_fields(args)
+        fields.pop("array", None)
+        fields.update(code=cell, python=args.python or sys.executable, metric=args.metric, mode=args.mode,
+                      parallel=args.parallel)
+        if args.grid:
+            fields["grid"] = _parse_grid(args.grid)
+        else:
+            fields["random"] = {"n": args.random, "space": _parse_space(args.space), "seed": args.seed}
+        try:
+            return SweepRequest(**{key: value for key, value in fields.items() if value is not None})
+        except ValidationError as exc:
+            raise UsageError("Invalid sweep options; nothing was submitted.\n" + _option_errors(exc)) from None
+
+    def sweep(self, args, cell: Optional[str]):
+        if cell is None or not cell.strip():
+            raise UsageError("%%tritonml sweep runs the cell below it: use two %% and put code in the cell")
+        request = self.build_sweep(args, cell)
+        try:
+            view = _loop.run(self.sweeps.submit(request, self._origin(), env=_job_environment()))
+        except SlurmError as exc:
+            raise UsageError(f"Slurm did not take the sweep; nothing was submitted.\n{exc.message}") from None
+        jobs = ", ".join(job.id for job in view.jobs)
+        print(f"Submitted sweep {view.id} ({view.name}): {view.total} tasks in {len(view.jobs)} array "
+              f"job{'s' if len(view.jobs) > 1 else ''} ({jobs}) → %tritonml sweep-results {view.id}")
+        self.last_sweep = view.id
+        handle = _show_html(_sweep_html(view))
+        if args.wait:
+            self._wait_sweep(view.id, handle)
+        return None
+
+    def _sweep_view(self, sweep_id: str):
+        from .sweeps import BadSweepRequest, SweepNotFound
+
+        try:
+            return _loop.run(self.sweeps.view(sweep_id), timeout=self.slurm_timeout + 30)
+        except (SweepNotFound, BadSweepRequest) as exc:
+            raise UsageError(f"{exc.message} (jobs directory {self.store.root})") from None
+
+    def _wait_sweep(self, sweep_id: str, handle=None):
+        view = self._sweep_view(sweep_id)
+        try:
+            while not view.finished:
+                time.sleep(max(self.poll_seconds, 1.0))
+                view = self._sweep_view(sweep_id)
+                if handle is not None:
+                    handle.update(_html_object(_sweep_html(view)))
+        except KeyboardInterrupt:
+            print(f"\nStopped waiting. Sweep {sweep_id} goes on: %tritonml sweep-results {sweep_id}")
+            return view
+        if handle is not None:
+            handle.update(_html_object(_sweep_html(view)))
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(view.counts.items()))
+        best = view.best
+        print(f"Sweep {sweep_id} ended: {counts}." + (
+            f" Best ({view.metric}, {view.mode}): task {best.index} {json.dumps(best.params)} → "
+            f"{json.dumps(best.result)}" if best else ""))
+        return view
+
+    def _cmd_sweep_results(self, args):
+        view = self._wait_sweep(args.sweep_id) if args.wait else self._sweep_view(args.sweep_id)
+        rows = sweep_rows(view)
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        frame = pandas.DataFrame(rows)
+        return frame.set_index("index") if "index" in frame else frame
+
+    def _cmd_sweep_retry(self, args) -> None:
+        from .sweeps import BadSweepRequest, SweepNotFound
+
+        try:
+            view = _loop.run(self.sweeps.retry(args.sweep_id, origin=self._origin(), env=_job_environment()))
+        except (SweepNotFound, BadSweepRequest) as exc:
+            raise UsageError(exc.message) from None
+        except SlurmError as exc:
+            raise UsageError(f"Slurm did not take the retry; nothing was submitted.\n{exc.message}") from None
+        retry = view.jobs[-1]
+        print(f"Retrying {retry.tasks} task{'s' if retry.tasks > 1 else ''} of sweep {view.id} as array job "
+              f"{retry.id} → %tritonml sweep-results {view.id}")
+        _show_html(_sweep_html(view))
+
+    # -- whole notebooks -----------------------------------------------------------------------
+    def _cmd_run_notebook(self, args) -> None:
+        from .notebooks.service import store_submitter, submit_notebook
+
+        full = os.path.abspath(os.path.expanduser(args.path))
+        root, name = os.path.dirname(full), os.path.basename(full)
+        resources = {k: v for k, v in self.resource_fields(args).items() if v not in (None, [], {})}
+        resources.pop("array", None)
+        if args.workdir is None:
+            resources.pop("workdir", None)  # the kernel starts in the notebook's own folder
+        if args.output_dir is not None:
+            resources["output_dir"] = args.output_dir
+        parameters = {key: _parse_parameter(value) for key, value in args.parameters}
+        python = os.environ.get("TRITONML_SERVER_PYTHON") or sys.executable
+        try:
+            job_id, output = _loop.run(submit_notebook(
+                name, submit=store_submitter(self.store, self.slurm), root_dir=root, parameters=parameters,
+                kernel=args.kernel, python=python, **resources,
+            ))
+        except ValidationError as exc:
+            raise UsageError("Invalid options; nothing was submitted.\n" + _option_errors(exc)) from None
+        except (BadJobRequest, JobNotFound) as exc:
+            raise UsageError(f"{exc.message} Nothing was submitted.") from None
+        except SlurmError as exc:
+            raise UsageError(f"Slurm did not take the job; nothing was submitted.\n{exc.message}") from None
+        print(f"Submitted notebook run {job_id} ({name}) → %tritonml status {job_id}\n"
+              f"The executed notebook is saved after every cell to {output}")
+        job_dir = self.store.find(job_id)
+        widget = self._widget(job_id, name, str(job_dir.path) if job_dir else "", [])
+        self.last_job = (job_id, widget)
+        if widget is not None:
+            from IPython.display import display
+
+            display(widget)
+
     # -- the other commands --------------------------------------------------------------------
     def _cmd_fetch(self, args) -> None:
         names = self.fetch(args.job_id)
@@ -678,6 +925,154 @@ class TritonMLMagics(Magics):
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
             print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + str(row[-1]))
+
+
+# -------------------------------------------------------------------------------------------------
+# Sweep helpers
+_DIST = re.compile(r"^(uniform|loguniform|randint|logint|choice)\((.*)\)$", re.IGNORECASE | re.DOTALL)
+
+
+def _parse_value(text: str) -> Any:
+    """One value of --grid/--space/-p: quoted text, true/false, none, an int, a float, else text."""
+    word = text.strip()
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
+        return word[1:-1]
+    lower = word.lower()
+    if lower in ("true", "false"):
+        return lower == "true"
+    if lower in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            pass
+    return word
+
+
+def _name_and_rest(item: str, option: str, example: str) -> tuple[str, str]:
+    name, sep, rest = item.partition("=")
+    if not sep or not name.strip() or not rest.strip():
+        raise UsageError(f"{option}: give {example}, not {item!r}")
+    return name.strip(), rest.strip()
+
+
+def _parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        name, rest = _name_and_rest(item, "--grid", "NAME=V1,V2,... (e.g. lr=1e-3,1e-4)")
+        if name in grid:
+            raise UsageError(f"--grid: {name} is given twice")
+        grid[name] = [_parse_value(value) for value in rest.split(",")]
+    return grid
+
+
+def _parse_space(items: Sequence[str]) -> dict[str, Any]:
+    space: dict[str, Any] = {}
+    for item in items:
+        name, rest = _name_and_rest(item, "--space", "NAME=loguniform(1e-5,1e-2), NAME=choice(2,4,8) or NAME=2,4,8")
+        if name in space:
+            raise UsageError(f"--space: {name} is given twice")
+        match = _DIST.fullmatch(rest)
+        if not match:
+            space[name] = [_parse_value(value) for value in rest.split(",")]
+            continue
+        kind, inner = match.group(1).lower(), match.group(2)
+        args = [part.strip() for part in inner.split(",")]
+        if kind == "choice":
+            space[name] = [_parse_value(value) for value in args]
+            continue
+        try:
+            low, high = (float(value) for value in args)
+        except ValueError:
+            raise UsageError(f"--space: {kind}() takes two numbers (low, high), not {inner!r}") from None
+        space[name] = {"low": low, "high": high, "log": kind in ("loguniform", "logint"),
+                       "integer": kind in ("randint", "logint")}
+    return space
+
+
+def _parse_parameter(text: str) -> Any:
+    """-p NAME VALUE of run-notebook: JSON, else a Python literal, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def sweep_rows(view) -> list[dict[str, Any]]:
+    """The results table as flat rows: index, state, each param, each reported value, best, error."""
+    keys: list[str] = [view.metric] if view.metric else []
+    for task in view.tasks:
+        keys += [key for key in task.result or {} if key not in keys]
+    rows = []
+    for task in view.tasks:
+        row: dict[str, Any] = {"index": task.index, "state": task.state.value}
+        row.update(task.params)
+        result = task.result or {}
+        for key in keys:  # the same columns in every row, None where a task reported nothing
+            row[f"result_{key}" if key in task.params or key in ("index", "state") else key] = result.get(key)
+        row.update(best=task.best, error=task.error, job_id=task.job_id)
+        rows.append(row)
+    return rows
+
+
+def _html_object(markup: str):
+    from IPython.display import HTML
+
+    return HTML(markup)
+
+
+def _show_html(markup: str):
+    """Display the table; returns a handle to update it (None outside IPython's display)."""
+    try:
+        from IPython.display import display
+
+        return display(_html_object(markup), display_id=True)
+    except Exception:  # noqa: BLE001 - no display (plain scripts)
+        return None
+
+
+def _sweep_html(view, limit: int = 50) -> str:
+    import html
+
+    params = list(view.tasks[0].params) if view.tasks else []
+    metrics: list[str] = [view.metric] if view.metric else []
+    for task in view.tasks:
+        for key in task.result or {}:
+            if key not in metrics and len(metrics) < 8:
+                metrics.append(key)
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(view.counts.items()))
+    head = (f"<b>Sweep {html.escape(view.id)}</b> ({html.escape(view.name)}, {view.total} tasks"
+            f"{', by ' + html.escape(view.metric) + ' ' + view.mode if view.metric else ''}): {html.escape(counts)}")
+    cols = ["#", "state", *params, *metrics, "error"]
+    out = [f"<div class='tritonml-sweep'><p>{head}</p><table><thead><tr>"
+           + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr></thead><tbody>"]
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        return html.escape(str(value))
+
+    for task in view.tasks[:limit]:
+        style = " style='font-weight:bold;background:rgba(80,200,120,0.25)'" if task.best else ""
+        error = (task.error or "").strip().splitlines()
+        values = [task.index, task.state.value + (" ★ best" if task.best else ""),
+                  *[task.params.get(p) for p in params], *[(task.result or {}).get(m) for m in metrics],
+                  error[-1][:120] if error else None]
+        out.append(f"<tr{style}>" + "".join(f"<td>{cell(v)}</td>" for v in values) + "</tr>")
+    out.append("</tbody></table>")
+    if len(view.tasks) > limit:
+        out.append(f"<p>… and {len(view.tasks) - limit} more: %tritonml sweep-results {html.escape(view.id)}</p>")
+    out.append("</div>")
+    return "".join(out)
 
 
 # -------------------------------------------------------------------------------------------------

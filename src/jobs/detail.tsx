@@ -16,8 +16,10 @@ import {
   stateFamily
 } from './format';
 import { LogStream } from './logfollow';
+import { JobMetrics } from '../metrics/section';
 import { JobsModel } from './model';
 import type { IJobsActions } from './panel';
+import { NotebookJobProgress } from '../notebookjobs/progress';
 
 interface IDetailProps {
   id: string;
@@ -127,6 +129,7 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
             </button>
           )}
           <JobFacts job={job} detail={detail} />
+          <NotebookJobProgress job={job} />
           <section className="tml-JobSection">
             <div className="tml-LogTabs" role="tablist" aria-label="Log stream">
               {(['stdout', 'stderr'] as LogStream[]).map(s => (
@@ -146,6 +149,7 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
             <LogPane key={stream} id={id} stream={stream} active={active} pending={stateFamily(state) === 'pending'} />
           </section>
           {detail?.efficiency && <Efficiency efficiency={detail.efficiency} />}
+          <JobMetrics id={id} model={model} job={job} detail={detail} />
           {detail?.script && (
             <section className="tml-JobSection">
               <div className="tml-JobSection-head">

@@ -12,9 +12,9 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { APIError, JobsClient, TritonAPI, TritonClient } from '../api';
-import { formatTimeLimit, sortPartitions } from '../cluster/format';
 import { fieldErrors } from './format';
-import { formFromSpec, gpuTotal, gpuTypesOf, IJobForm, ISpecResult, RunKind, specFromForm, ADVANCED_FIELDS } from './spec';
+import { formField, formText, ResourceFields } from './resources';
+import { formFromSpec, IJobForm, ISpecResult, RunKind, specFromForm, ADVANCED_FIELDS } from './spec';
 
 const PREVIEW_DELAY_MS = 400;
 
@@ -359,39 +359,10 @@ function JobFormView(props: IViewProps): JSX.Element {
   const { form, cluster, onChange } = props;
   // Local mistakes (a bad env line) first, then the server's messages.
   const errors = { ...props.errors, ...props.result.errors };
-  const partitions = cluster ? sortPartitions(cluster.partitions) : [];
-  const defaultPartition = partitions.find(p => p.default);
-  const partition = partitions.find(p => p.name === (form.partition || defaultPartition?.name));
-  const types = gpuTypesOf(partition);
-  const maxGpus = gpuTotal(partition, form.gpuType);
-  const cpuOnly = !!partition && gpuTotal(partition) === 0;
-
-  const field = (name: string, label: string, input: React.ReactNode, hint?: React.ReactNode, wide = false) => (
-    <div className={`tml-Field${wide ? ' tml-Field--wide' : ''}${errors[name] ? ' tml-mod-invalid' : ''}`} data-field={name}>
-      <label className="tml-Field-label">{label}</label>
-      {input}
-      {errors[name] ? (
-        <span className="tml-Field-error" role="alert">
-          {errors[name]}
-        </span>
-      ) : (
-        hint && <span className="tml-Field-hint">{hint}</span>
-      )}
-    </div>
-  );
-  const text = (name: keyof IJobForm, placeholder = '', extra: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
-    <input
-      className="tml-Input"
-      name={name}
-      type="text"
-      value={form[name]}
-      placeholder={placeholder}
-      spellCheck={false}
-      autoComplete="off"
-      onChange={e => onChange({ [name]: e.currentTarget.value })}
-      {...extra}
-    />
-  );
+  const field = (name: string, label: string, input: React.ReactNode, hint?: React.ReactNode, wide = false) =>
+    formField(errors, name, label, input, hint, wide);
+  const text = (name: keyof IJobForm, placeholder = '', extra: React.InputHTMLAttributes<HTMLInputElement> = {}) =>
+    formText(form, onChange, name, placeholder, extra);
 
   return (
     <div className="tml-JobForm-body">
@@ -404,88 +375,13 @@ function JobFormView(props: IViewProps): JSX.Element {
         )}
         <div className="tml-FieldGrid">
           {field('name', 'Name', text('name', 'tritonml', { 'aria-label': 'Job name' }), undefined, true)}
-          {field(
-            'partition',
-            'Partition',
-            cluster ? (
-              <select
-                className="tml-Select"
-                name="partition"
-                value={form.partition}
-                onChange={e => {
-                  const next = partitions.find(p => p.name === (e.currentTarget.value || defaultPartition?.name));
-                  const nextTypes = gpuTypesOf(next);
-                  onChange({
-                    partition: e.currentTarget.value,
-                    gpuType: nextTypes.includes(form.gpuType) ? form.gpuType : ''
-                  });
-                }}
-              >
-                <option value="">{defaultPartition ? `default (${defaultPartition.name})` : 'default'}</option>
-                {partitions.map(p => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                    {gpuTypesOf(p).length ? ` · ${gpuTypesOf(p).join(', ')}` : ''}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              text('partition', props.clusterError ? 'partition name' : 'loading…')
-            ),
-            partition
-              ? `limit ${formatTimeLimit(partition.time_limit_minutes)}${cpuOnly ? ' · CPU only' : ''}`
-              : props.clusterError && `Partitions unavailable: ${props.clusterError}`,
-            true
-          )}
-          {field(
-            'gpus',
-            'GPUs',
-            <span className="tml-Field-pair">
-              <input
-                className="tml-Input tml-Input--count"
-                name="gpuCount"
-                type="number"
-                min={0}
-                max={maxGpus || undefined}
-                value={form.gpuCount}
-                disabled={cpuOnly && form.gpuCount === '0'}
-                aria-label="GPU count"
-                onChange={e => onChange({ gpuCount: e.currentTarget.value })}
-              />
-              <select
-                className="tml-Select"
-                name="gpuType"
-                value={form.gpuType}
-                disabled={types.length === 0}
-                aria-label="GPU type"
-                onChange={e => onChange({ gpuType: e.currentTarget.value })}
-              >
-                <option value="">any type</option>
-                {types.map(t => (
-                  <option key={t} value={t}>
-                    {t}
-                  </option>
-                ))}
-              </select>
-            </span>,
-            cpuOnly ? 'no GPUs in this partition' : maxGpus ? `up to ${maxGpus} on this partition` : undefined,
-            true
-          )}
-          {field(
-            'cpus_per_task',
-            'CPUs',
-            <input
-              className="tml-Input"
-              name="cpus"
-              type="number"
-              min={1}
-              value={form.cpus}
-              placeholder="1"
-              onChange={e => onChange({ cpus: e.currentTarget.value })}
-            />
-          )}
-          {field('mem', 'Memory', text('mem', 'e.g. 16G'))}
-          {field('time', 'Time limit', text('time', '01:00:00'), 'HH:MM:SS or D-HH:MM:SS')}
+          <ResourceFields
+            form={form}
+            errors={errors}
+            cluster={cluster}
+            clusterError={props.clusterError}
+            onChange={onChange}
+          />
           {field('modules', 'Modules', text('modules', 'e.g. scicomp-python-env'), 'space separated')}
         </div>
         <div className={`tml-Field tml-Field--wide${errors.env ? ' tml-mod-invalid' : ''}`} data-field="env">

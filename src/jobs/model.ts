@@ -15,6 +15,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { APIError, JobsClient, TritonAPI } from '../api';
+import { IMetricsStream, MetricsHandle, MetricsStore } from '../metrics/stream';
 
 /** The little of the WebSocket API the model uses (tests pass a fake). */
 export interface ISocketLike {
@@ -48,6 +49,8 @@ export class JobsModel implements IDisposable {
     this._pingMs = options.pingMs ?? 30 * 1000;
     this._reconnectMin = options.reconnectMinMs ?? 1000;
     this._reconnectMax = options.reconnectMaxMs ?? 60 * 1000;
+    this._metricsFetch = options.metrics ?? ((id, maxPoints) => JobsClient.metrics(id, maxPoints));
+    this._metricsPollMs = options.metricsPollMs ?? 5000;
     this._fallback = new Poll({
       auto: false,
       factory: () => this._pollList(),
@@ -126,6 +129,10 @@ export class JobsModel implements IDisposable {
       this._setConnection('live');
       void this._fallback.stop();
       this._startPing();
+      // Watches do not survive a reconnect: ask again (the server answers with the history).
+      for (const id of this._metrics.keys()) {
+        this._sendMetricsAction('watch-metrics', id);
+      }
     };
     socket.onmessage = event => {
       if (this._socket === socket) {
@@ -162,9 +169,47 @@ export class JobsModel implements IDisposable {
     }
   }
 
+  /**
+   * Follow the GPU/CPU samples of job `id`. Ref-counted per job: the first watcher sends
+   * watch-metrics on the push channel, disposing the last handle sends unwatch-metrics. While the
+   * socket is down, `GET jobs/{id}/metrics` is polled every few seconds instead.
+   */
+  watchMetrics(id: string): IMetricsStream {
+    let entry = this._metrics.get(id);
+    if (!entry) {
+      entry = { store: new MetricsStore(id), refs: 0 };
+      this._metrics.set(id, entry);
+      if (this._connection === 'live') {
+        this._sendMetricsAction('watch-metrics', id);
+      } else if (this._connection === 'polling') {
+        void this._pollMetrics(id);
+      }
+      this._updateMetricsPoll();
+    }
+    entry.refs++;
+    const store = entry.store;
+    return new MetricsHandle(store, () => {
+      const current = this._metrics.get(id);
+      if (!current || current.store !== store || --current.refs > 0) {
+        return;
+      }
+      this._metrics.delete(id);
+      store.dispose();
+      if (this._connection === 'live') {
+        this._sendMetricsAction('unwatch-metrics', id);
+      }
+      this._updateMetricsPoll();
+    });
+  }
+
+  /** Job ids whose metrics someone watches, with their watcher counts (for tests). */
+  get metricsWatchers(): ReadonlyMap<string, number> {
+    return new Map([...this._metrics].map(([id, entry]) => [id, entry.refs]));
+  }
+
   /** Handle one message of the push channel (public for tests). */
   handleMessage(raw: string): void {
-    let message: TritonAPI.IEvent;
+    let message: TritonAPI.IEvent | TritonAPI.IMetricsEvent;
     try {
       message = JSON.parse(raw);
     } catch {
@@ -180,6 +225,12 @@ export class JobsModel implements IDisposable {
       case 'status':
         this._status = { ...message.data };
         this._changed.emit();
+        break;
+      case 'metrics-history':
+        this._metrics.get(String(message.data.id))?.store.applyHistory(message.data);
+        break;
+      case 'metrics':
+        this._metrics.get(String(message.data.id))?.store.applyLive(message.data);
         break;
       default:
         break;
@@ -211,6 +262,11 @@ export class JobsModel implements IDisposable {
     this._clearReconnect();
     this._stopPing();
     this._fallback.dispose();
+    this._updateMetricsPoll();
+    for (const entry of this._metrics.values()) {
+      entry.store.dispose();
+    }
+    this._metrics.clear();
     const socket = this._socket;
     this._socket = null;
     if (socket) {
@@ -294,7 +350,51 @@ export class JobsModel implements IDisposable {
   private _setConnection(connection: Connection): void {
     if (this._connection !== connection) {
       this._connection = connection;
+      this._updateMetricsPoll();
       this._changed.emit();
+    }
+  }
+
+  private _sendMetricsAction(action: 'watch-metrics' | 'unwatch-metrics', id: string): void {
+    const socket = this._socket;
+    if (socket && socket.readyState === 1) {
+      socket.send(JSON.stringify({ action, id }));
+    }
+  }
+
+  /** Poll the watched jobs' metrics while the socket is down; stop when it is back. */
+  private _updateMetricsPoll(): void {
+    // While reconnecting too: a reconnect that keeps failing may take a minute between tries.
+    const wanted = this._connection !== 'live' && this._connection !== 'disposed' && this._metrics.size > 0;
+    if (wanted && this._metricsTimer === null) {
+      this._metricsTimer = setInterval(() => {
+        if (typeof document !== 'undefined' && document.hidden) {
+          return;
+        }
+        for (const id of this._metrics.keys()) {
+          void this._pollMetrics(id);
+        }
+      }, this._metricsPollMs);
+    } else if (!wanted && this._metricsTimer !== null) {
+      clearInterval(this._metricsTimer);
+      this._metricsTimer = null;
+    }
+  }
+
+  private async _pollMetrics(id: string): Promise<void> {
+    const store = this._metrics.get(id)?.store;
+    if (!store) {
+      return;
+    }
+    try {
+      const data = await this._metricsFetch(id, store.maxPoints);
+      if (this._metrics.get(id)?.store === store && this._connection !== 'live') {
+        store.applyHistory(data);
+      }
+    } catch (error) {
+      if (this._metrics.get(id)?.store === store) {
+        store.setError(error instanceof Error ? error.message : String(error));
+      }
     }
   }
 
@@ -308,6 +408,10 @@ export class JobsModel implements IDisposable {
   private _reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private _attempts = 0;
   private _fallback: Poll;
+  private _metrics = new Map<string, { store: MetricsStore; refs: number }>();
+  private _metricsFetch: (id: string, maxPoints: number) => Promise<TritonAPI.IMetrics>;
+  private _metricsPollMs: number;
+  private _metricsTimer: ReturnType<typeof setInterval> | null = null;
   private _jobs = new Map<string, TritonAPI.IJob>();
   private _loaded = false;
   private _status: IMonitorStatus = { updated: null, error: null, interval: null };
@@ -330,6 +434,10 @@ export namespace JobsModel {
     reconnectMaxMs?: number;
     /** Fallback poll interval while the socket is down (default 10 s, backing off to 2 min). */
     fallbackMs?: number;
+    /** Where metrics come from while the socket is down; defaults to `JobsClient.metrics`. */
+    metrics?: (id: string, maxPoints: number) => Promise<TritonAPI.IMetrics>;
+    /** Metrics poll interval while the socket is down (default 5 s). */
+    metricsPollMs?: number;
   }
 }
 

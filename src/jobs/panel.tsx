@@ -17,6 +17,7 @@ import { JobDetailView } from './detail';
 import { filterJobs, isActive, JobFilter, stateFamily } from './format';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
+import { NotebookRowProgress } from '../notebookjobs/progress';
 
 /** What the panel's buttons do; the plugin implements them. */
 export interface IJobsActions {
@@ -241,6 +242,7 @@ function JobRow({ job, now, onOpen }: { job: TritonAPI.IJob; now: number; onOpen
         </span>
         {meta.length > 0 && <span className="tml-JobRow-meta">{meta.join(' · ')}</span>}
         {pending && <span className="tml-JobRow-pending">{pending}</span>}
+        <NotebookRowProgress job={job} />
         {!isActive(job.state) && job.exit_code !== null && job.exit_code !== 0 && (
           <span className="tml-JobRow-exit">exit code {job.exit_code}</span>
         )}

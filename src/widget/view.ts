@@ -12,6 +12,7 @@ import { JobsClient, TritonAPI } from '../api';
 import { metaParts, pendingText } from '../jobs/components';
 import { isActive, isFinal, stateFamily, stateLabel } from '../jobs/format';
 import { LogFollower } from '../jobs/logfollow';
+import { JobMetricsStrip } from '../metrics/widget';
 import { widgetContext } from './context';
 
 export const MODULE_NAME = 'tritonml-lab';
@@ -67,6 +68,7 @@ export class JobView extends DOMWidgetView {
     }
     this._follower?.dispose();
     this._follower = null;
+    this._metrics?.dispose();
     return super.remove();
   }
 
@@ -112,6 +114,8 @@ export class JobView extends DOMWidgetView {
     this._pending = el('div', 'tml-JobWidget-pending', this.el);
     this._message = el('div', 'tml-JobWidget-message', this.el);
     this._log = el('pre', 'tml-JobWidget-log', this.el) as HTMLPreElement;
+    this._metrics = new JobMetricsStrip();
+    this.el.appendChild(this._metrics.node);
   }
 
   private _refresh(): void {
@@ -169,6 +173,7 @@ export class JobView extends DOMWidgetView {
       this._follower.setActive(active);
     }
     this._showLog();
+    this._metrics.update(id, job, context?.model ?? null);
 
     // A reopened notebook should show how it ended, not "pending": keep the final state in the model.
     if (job && isFinal(job.state) && this.model.get('state') !== job.state) {
@@ -216,4 +221,5 @@ export class JobView extends DOMWidgetView {
   private _fetched: TritonAPI.IJob | null = null;
   private _askedOnce = false;
   private _ticker: ReturnType<typeof setInterval> | null = null;
+  private _metrics!: JobMetricsStrip;
 }

@@ -10,11 +10,15 @@ What it does, driven by ``runner.json`` next to it:
   3. prints the repr of a trailing expression, as a notebook shows it;
   4. pickles the variables named by ``--out`` into ``outputs.pkl`` (``outputs.<task>.pkl`` in array
      jobs; only rank 0 writes in distributed jobs). A missing one is an error (exit status 3).
+  In a sweep task (``"sweep"`` in runner.json) the stdlib shim ``tritonml.py`` next to this file is
+  loaded as the module ``tritonml``: it sets the task's point as variables before the cell and records
+  ``tritonml.report(...)``, or the trailing expression, in ``result.<task>.json``.
 
 You can rerun the job by hand: ``sbatch job.sh`` in the job directory.
 """
 
 import ast
+import importlib.util
 import json
 import os
 import pickle
@@ -64,6 +68,15 @@ def _compile_cell(source, filename):
     return body, compile(last, filename, "eval") if last is not None else None
 
 
+def _load_shim(job_dir):
+    """``tritonml.py`` from the job directory, importable as ``tritonml`` (``import tritonml`` works)."""
+    spec = importlib.util.spec_from_file_location("tritonml", os.path.join(job_dir, "tritonml.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tritonml"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _is_rank_zero():
     return os.environ.get("RANK", "0") in ("", "0")
 
@@ -95,6 +108,15 @@ def main():
                      type(exc).__name__, exc, sys.executable))
             return EXIT_BAD_SETUP
 
+    shim = None
+    if config.get("sweep"):
+        try:
+            shim = _load_shim(job_dir)
+            shim._setup(namespace, job_dir, config["sweep"])
+        except Exception as exc:  # noqa: BLE001
+            _say("could not set up this sweep task (%s: %s)" % (type(exc).__name__, exc))
+            return EXIT_BAD_SETUP
+
     with open(cell_path, encoding="utf-8") as handle:
         source = handle.read()
     try:
@@ -104,6 +126,8 @@ def main():
             value = eval(last, namespace)
             if value is not None and _is_rank_zero():
                 print(repr(value))
+            if shim is not None and _is_rank_zero():
+                shim._finish(value)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise

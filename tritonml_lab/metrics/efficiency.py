@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from .trace import expand, sample_seconds
+from .trace import expand
 
 MIB = 1 << 20
 GIB = 1 << 30

@@ -89,9 +89,13 @@ class SlurmClient:
         )
         return parse.cluster_summary(summary.stdout, nodes.stdout, cluster=name)
 
+    async def show_config(self) -> CommandResult:
+        """``scontrol show config`` (read values with ``parse.config_value``)."""
+        return await self._run("scontrol", "show", "config")
+
     async def cluster_name(self) -> Optional[str]:
         """ClusterName from ``scontrol show config``; asked once per process (it never changes)."""
         if self._cluster_name is None:
-            result = await self._run("scontrol", "show", "config")
+            result = await self.show_config()
             self._cluster_name = parse.config_value(result.stdout, "ClusterName") or ""
         return self._cluster_name or None

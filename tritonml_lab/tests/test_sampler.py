@@ -97,6 +97,7 @@ def test_header_and_samples_format(tmp_path):
     out = tmp_path / "gpu-samples.n1.jsonl"
     src = FakeGpus(2, clk)
     p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    time.sleep(0.5)  # let the child's interpreter start, so that it has a resident set to count
     try:
         s = S.Sampler(str(out), interval=1.0, pid=p.pid, source=src, clock=clk, mono=clk,
                       sleep=clk.sleep, max_seconds=9)
@@ -496,7 +497,8 @@ def test_replay_real_trace(path, tmp_path):
     h, samples, end = T.load(path)
     assert h["v"] == 1 and h["src"] in ("nvml", "nvidia-smi")
     assert h["gpus"] and "NVIDIA" in h["gpus"][0]["name"] and h["gpus"][0]["mt"] > 70000
-    assert len(samples) >= 60 and end["why"] == "pid"
+    # The phased traces follow a load process (why "pid"); the short memory check stops at a limit.
+    assert len(samples) >= 15 and end["why"] in ("pid", "limit")
     assert all(a["t"] < b["t"] for a, b in zip(samples, samples[1:]))
     # byte by byte as a job writes it, polled at random points: the same samples, in order
     rng = random.Random(3)
@@ -532,3 +534,10 @@ def test_replay_real_trace(path, tmp_path):
         assert max(x["g"][0][2] for x in hot) > 200  # W under load
         assert max(x.get("c") or 0 for x in samples) > 0.5  # the job's CPU shows
     assert len(T.downsample(samples, max_points=30)) <= 31
+
+
+def test_nvml_v2_memory_matches_nvidia_smi_on_the_real_h200():
+    """Recorded after the switch to NVML's v2 memory reading: nvidia-smi printed 1103 MiB used."""
+    h, samples, _end = T.load(os.path.join(TRACES, "h200-matmul-nvml-memv2.jsonl"))
+    busy = [x["g"][0][1] for x in samples if x["g"][0][0] and x["g"][0][0] > 90]
+    assert busy and all(abs(m - 1103) <= 8 for m in busy)

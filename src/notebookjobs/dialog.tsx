@@ -1,0 +1,634 @@
+/**
+ * The "Run on GPU" dialog: resources (presets, the user's last choice, and the same cluster-aware
+ * fields as the New job dialog), the kernel (the notebook's own, with the server's check that it
+ * exists where jobs run), and the parameters form when the notebook has a cell tagged `parameters`.
+ *
+ * Submitting keeps the dialog open until the server accepted the run: per-field messages of a 400
+ * appear next to the fields, a missing kernel next to the kernel, Slurm's own message of a 422 as a
+ * banner above them.
+ */
+import { Dialog } from '@jupyterlab/apputils';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+
+import { APIError, NotebookJobsClient, TritonAPI, TritonClient } from '../api';
+import { fieldErrors } from '../jobs/format';
+import { formField, formText, ResourceFields } from '../jobs/resources';
+import { EMPTY_FORM, IJobForm } from '../jobs/spec';
+import { IParamField, paramFields, parametersFromFields } from './params';
+import {
+  applyPreset,
+  DEFAULT_PRESET,
+  describeResources,
+  IPreset,
+  matchPreset,
+  PRESETS,
+  rememberedOf,
+  RememberedForm,
+  requestFromForm
+} from './presets';
+
+export interface IKernelChoice {
+  name: string;
+  display_name: string;
+}
+
+/** What the dialog resolves with: the run the server accepted and the resources to remember. */
+export interface IRunResult {
+  job: TritonAPI.INotebookJobCreated;
+  remembered: RememberedForm;
+}
+
+interface IBanner {
+  kind: 'invalid' | 'slurm' | 'error';
+  title: string;
+  message: string;
+}
+
+/** Resource keys whose server errors go next to a field of the form. */
+const RESOURCE_FIELDS = new Set(['partition', 'gpus', 'cpus_per_task', 'mem', 'time', 'modules']);
+
+export class RunNotebookForm extends ReactWidget {
+  constructor(options: RunNotebookForm.IOptions) {
+    super();
+    this.addClass('tml-JobForm');
+    this.addClass('tml-RunNotebookForm');
+    this._path = options.path;
+    this._kernels = options.kernels ?? [];
+    this._remembered = options.remembered ? { ...EMPTY_FORM, ...options.remembered } : null;
+    this._form = this._remembered ? { ...this._remembered } : applyPreset({ ...EMPTY_FORM }, DEFAULT_PRESET, null);
+    this._choice = this._remembered ? 'last' : DEFAULT_PRESET.id;
+    const cluster = options.cluster ?? TritonClient.cluster();
+    cluster
+      .then(answer => {
+        this._cluster = answer;
+        this._clusterError = null;
+        // The preset's partition, now that the partitions are known (unless the person chose one).
+        const preset = PRESETS.find(p => p.id === this._choice);
+        if (preset && !this._touched.has('partition')) {
+          this._form = applyPreset(this._form, preset, answer);
+        }
+      })
+      .catch(error => {
+        this._clusterError = (error as Error).message;
+      })
+      .finally(() => this.update());
+    const parameters = options.parameters ?? NotebookJobsClient.parameters(this._path);
+    parameters
+      .then(answer => {
+        this._params = answer;
+        this._fields = paramFields(answer.parameters);
+        if (!this._kernel) {
+          this._kernel = answer.kernel ?? '';
+        }
+      })
+      .catch(error => {
+        this._paramsError = (error as Error).message;
+      })
+      .finally(() => this.update());
+  }
+
+  get path(): string {
+    return this._path;
+  }
+
+  get submitting(): boolean {
+    return this._submitting;
+  }
+
+  /** The form's current resource fields. */
+  get form(): IJobForm {
+    return this._form;
+  }
+
+  getValue(): IRunResult | null {
+    return this._submitted ? { job: this._submitted, remembered: rememberedOf(this._form) } : null;
+  }
+
+  /** Send the run; resolves with true when the server accepted it. */
+  async submit(): Promise<boolean> {
+    if (this._submitting) {
+      return false;
+    }
+    const params = parametersFromFields(this._fields);
+    const kernel = this._kernel && this._kernel !== (this._params?.kernel ?? '') ? this._kernel : undefined;
+    const { request, errors } = requestFromForm(this._form, this._path, {
+      kernel,
+      parameters: params.parameters,
+      outputDir: this._outputDir
+    });
+    this._paramErrors = { ...params.errors };
+    if (Object.keys(errors).length || Object.keys(params.errors).length) {
+      this._errors = { ...errors };
+      this._banner = null;
+      this.update();
+      return false;
+    }
+    this._submitting = true;
+    this._banner = null;
+    this.update();
+    try {
+      this._submitted = await NotebookJobsClient.submit(request);
+      return true;
+    } catch (error) {
+      this._showError(error);
+      return false;
+    } finally {
+      this._submitting = false;
+      this.update();
+    }
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    // Focus the chosen preset so the keyboard works at once (Escape closes, Enter submits).
+    const focus = () => {
+      if (!this.node.contains(document.activeElement)) {
+        this.node.querySelector<HTMLElement>('.tml-Preset[aria-checked="true"], .tml-Preset')?.focus();
+      }
+    };
+    void (this.renderPromise ?? Promise.resolve()).then(() => requestAnimationFrame(focus));
+  }
+
+  render(): JSX.Element {
+    return (
+      <RunNotebookView
+        path={this._path}
+        form={this._form}
+        choice={this._currentChoice()}
+        remembered={this._remembered}
+        errors={this._errors}
+        banner={this._banner}
+        cluster={this._cluster}
+        clusterError={this._clusterError}
+        params={this._params}
+        paramsError={this._paramsError}
+        fields={this._fields}
+        paramErrors={{ ...this._paramErrors, ...this._liveParamErrors() }}
+        paramNotes={parametersFromFields(this._fields).notes}
+        kernels={this._kernels}
+        kernel={this._kernel}
+        outputDir={this._outputDir}
+        submitting={this._submitting}
+        showMore={this._showMore}
+        onPreset={choice => this._pick(choice)}
+        onChange={changes => this._change(changes)}
+        onParam={(name, text) => {
+          this._fields = this._fields.map(f => (f.name === name ? { ...f, text } : f));
+          delete this._paramErrors[name];
+          delete this._errors.parameters;
+          this.update();
+        }}
+        onKernel={kernel => {
+          this._kernel = kernel;
+          delete this._errors.kernel;
+          this.update();
+        }}
+        onOutputDir={value => {
+          this._outputDir = value;
+          delete this._errors.output_dir;
+          this.update();
+        }}
+        onMore={open => {
+          this._showMore = open;
+          this.update();
+        }}
+      />
+    );
+  }
+
+  /** Which chip is lit: the preset the fields still match, "last" while unchanged, else custom. */
+  private _currentChoice(): string {
+    if (this._choice === 'last' && this._remembered && sameResources(this._form, this._remembered)) {
+      return 'last';
+    }
+    return matchPreset(this._form)?.id ?? 'custom';
+  }
+
+  private _pick(choice: string): void {
+    if (choice === 'last' && this._remembered) {
+      this._form = { ...this._form, ...rememberedOf(this._remembered) };
+    } else {
+      const preset = PRESETS.find(p => p.id === choice);
+      if (!preset) {
+        return;
+      }
+      this._form = applyPreset(this._form, preset, this._cluster);
+    }
+    this._choice = choice;
+    this._touched.delete('partition');
+    for (const key of ['partition', 'gpus', 'cpus_per_task', 'mem', 'time']) {
+      delete this._errors[key];
+    }
+    this.update();
+  }
+
+  private _change(changes: Partial<IJobForm>): void {
+    this._form = { ...this._form, ...changes };
+    for (const key of Object.keys(changes)) {
+      this._touched.add(key);
+      const field = key === 'gpuCount' || key === 'gpuType' ? 'gpus' : key === 'cpus' ? 'cpus_per_task' : key;
+      delete this._errors[field];
+    }
+    this._choice = 'custom';
+    this.update();
+  }
+
+  /** Values that cannot be read, shown as one types (the message of a field being typed). */
+  private _liveParamErrors(): { [name: string]: string } {
+    return parametersFromFields(this._fields).errors;
+  }
+
+  private _showError(error: unknown): void {
+    if (error instanceof APIError) {
+      if (error.status === 400 && error.body?.errors?.length) {
+        this._errors = fieldErrors(error.body.errors);
+        const shown = new Set([...RESOURCE_FIELDS, 'kernel', 'output_dir', 'parameters']);
+        const other = Object.entries(this._errors).filter(([field]) => !shown.has(field));
+        if (this._errors.output_dir || this._errors.modules) {
+          this._showMore = true;
+        }
+        this._banner = {
+          kind: 'invalid',
+          title: 'Check the marked fields',
+          message: other.map(([field, message]) => (field === 'spec' ? message : `${field}: ${message}`)).join('; ')
+        };
+        return;
+      }
+      if (error.status === 400 && error.body?.reason === 'KernelNotFound') {
+        this._errors = { kernel: error.message };
+        this._banner = { kind: 'invalid', title: 'The kernel cannot run where jobs run', message: '' };
+        return;
+      }
+      if (error.status === 400 || error.status === 404) {
+        this._banner = { kind: 'invalid', title: 'Cannot run this notebook', message: error.message };
+        return;
+      }
+      if (error.status === 422) {
+        this._banner = { kind: 'slurm', title: 'Slurm rejected the job', message: error.message };
+        return;
+      }
+      if (error.schedulerUnavailable) {
+        this._banner = { kind: 'slurm', title: 'The scheduler is not answering', message: error.message };
+        return;
+      }
+    }
+    this._banner = { kind: 'error', title: 'Could not submit', message: (error as Error).message };
+  }
+
+  private _path: string;
+  private _kernels: IKernelChoice[];
+  private _remembered: IJobForm | null;
+  private _form: IJobForm;
+  private _choice: string;
+  private _touched = new Set<string>();
+  private _errors: { [field: string]: string } = {};
+  private _paramErrors: { [name: string]: string } = {};
+  private _banner: IBanner | null = null;
+  private _cluster: TritonAPI.IClusterSummary | null = null;
+  private _clusterError: string | null = null;
+  private _params: TritonAPI.INotebookParameters | null = null;
+  private _paramsError: string | null = null;
+  private _fields: IParamField[] = [];
+  private _kernel = '';
+  private _outputDir = '';
+  private _submitting = false;
+  private _submitted: TritonAPI.INotebookJobCreated | null = null;
+  private _showMore = false;
+}
+
+export namespace RunNotebookForm {
+  export interface IOptions {
+    /** The notebook, relative to the server root. */
+    path: string;
+    /** The user's last choice of resources, if any. */
+    remembered?: Partial<IJobForm> | null;
+    /** Kernelspecs installed (the server checks the chosen one again). */
+    kernels?: IKernelChoice[];
+    /** For tests: the cluster summary and the notebook's parameters (default: asked from the server). */
+    cluster?: Promise<TritonAPI.IClusterSummary>;
+    parameters?: Promise<TritonAPI.INotebookParameters>;
+  }
+}
+
+function sameResources(a: IJobForm, b: IJobForm): boolean {
+  return JSON.stringify(rememberedOf(a)) === JSON.stringify(rememberedOf(b));
+}
+
+/** A Dialog whose Run button waits for the server: it closes only once the run was accepted. */
+export class RunNotebookDialog extends Dialog<IRunResult | null> {
+  constructor(private readonly _form: RunNotebookForm) {
+    super({
+      title: `Run ${_form.path.split('/').pop()} as a Slurm job`,
+      body: _form,
+      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Run on GPU' })],
+      defaultButton: 1,
+      hasClose: false
+    });
+    this.addClass('tml-RunNotebookDialog');
+  }
+
+  handleEvent(event: Event): void {
+    if (event.type === 'keydown' && (event as KeyboardEvent).key === 'Escape') {
+      event.stopPropagation();
+      event.preventDefault();
+      this.reject();
+      return;
+    }
+    super.handleEvent(event);
+  }
+
+  resolve(index?: number): void {
+    if (index === 0) {
+      super.resolve(0);
+      return;
+    }
+    if (this._form.submitting) {
+      return;
+    }
+    const button = this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    if (button) {
+      button.disabled = true;
+    }
+    void this._form.submit().then(ok => {
+      if (button) {
+        button.disabled = false;
+      }
+      if (ok) {
+        super.resolve(1);
+      }
+    });
+  }
+}
+
+interface IViewProps {
+  path: string;
+  form: IJobForm;
+  choice: string;
+  remembered: IJobForm | null;
+  errors: { [field: string]: string };
+  banner: IBanner | null;
+  cluster: TritonAPI.IClusterSummary | null;
+  clusterError: string | null;
+  params: TritonAPI.INotebookParameters | null;
+  paramsError: string | null;
+  fields: IParamField[];
+  paramErrors: { [name: string]: string };
+  paramNotes: { [name: string]: string };
+  kernels: IKernelChoice[];
+  kernel: string;
+  outputDir: string;
+  submitting: boolean;
+  showMore: boolean;
+  onPreset(choice: string): void;
+  onChange(changes: Partial<IJobForm>): void;
+  onParam(name: string, text: string): void;
+  onKernel(kernel: string): void;
+  onOutputDir(value: string): void;
+  onMore(open: boolean): void;
+}
+
+function PresetChip(props: {
+  id: string;
+  label: string;
+  title: string;
+  checked: boolean;
+  onPick(id: string): void;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      role="radio"
+      aria-checked={props.checked}
+      className={`tml-Preset${props.checked ? ' tml-mod-active' : ''}`}
+      data-preset={props.id}
+      title={props.title}
+      onClick={() => props.onPick(props.id)}
+    >
+      {props.label}
+    </button>
+  );
+}
+
+function presetTitle(preset: IPreset): string {
+  return `${preset.gpus ? `${preset.gpus} GPU${preset.gpus > 1 ? 's' : ''}` : 'No GPU'}, ${preset.cpus} CPUs, time limit ${preset.time}`;
+}
+
+function RunNotebookView(props: IViewProps): JSX.Element {
+  const { form, errors, params } = props;
+  const stem = props.path.split('/').pop()?.replace(/\.ipynb$/, '') ?? 'notebook';
+  const folder = props.outputDir.trim() || props.path.split('/').slice(0, -1).join('/');
+  const output = `${folder ? folder + '/' : ''}${stem}.<job id>.ipynb`;
+  const own = params?.kernel ?? '';
+  const kernelNames = new Set(props.kernels.map(k => k.name));
+  const kernelOptions = [...props.kernels];
+  if (own && !kernelNames.has(own)) {
+    kernelOptions.unshift({ name: own, display_name: `${params?.kernel_display_name ?? own} (not installed)` });
+  }
+  const chosen = props.kernel || own;
+  let kernelHint: React.ReactNode = null;
+  let kernelProblem: string | null = null;
+  if (!params) {
+    kernelHint = props.paramsError ? null : 'checking…';
+  } else if (chosen === own) {
+    if (params.kernel_available) {
+      kernelHint = (
+        <span className="tml-KernelCheck tml-KernelCheck--ok">✓ the notebook’s kernel; installed where jobs run</span>
+      );
+    } else {
+      kernelProblem = params.kernel_error ?? 'This kernel is not installed where jobs run.';
+    }
+  } else {
+    kernelHint = 'another kernel than the notebook’s; checked when you submit';
+  }
+  const kernelError = errors.kernel ?? kernelProblem;
+
+  return (
+    <div className="tml-RunNotebook-body">
+      {props.banner && (
+        <div className="tml-Banner tml-Banner--error tml-JobForm-banner" role="alert" data-kind={props.banner.kind}>
+          <strong>{props.banner.title}</strong>
+          {props.banner.message && <p>{props.banner.message}</p>}
+        </div>
+      )}
+      <p className="tml-RunNotebook-intro tml-muted">
+        Runs <code>{props.path}</code> from top to bottom in a batch job, saving it after every cell as{' '}
+        <code className="tml-RunNotebook-output">{output}</code>. This notebook stays as it is.
+      </p>
+      <div className="tml-Field tml-Field--wide" data-field="preset">
+        <span className="tml-Field-label" id="tml-presets-label">
+          Resources
+        </span>
+        <div className="tml-Presets" role="radiogroup" aria-labelledby="tml-presets-label">
+          {props.remembered && (
+            <PresetChip
+              id="last"
+              label="Last used"
+              title={describeResources(props.remembered)}
+              checked={props.choice === 'last'}
+              onPick={props.onPreset}
+            />
+          )}
+          {PRESETS.map(p => (
+            <PresetChip
+              key={p.id}
+              id={p.id}
+              label={p.label}
+              title={presetTitle(p)}
+              checked={props.choice === p.id}
+              onPick={props.onPreset}
+            />
+          ))}
+          {props.choice === 'custom' && (
+            <span className="tml-Preset tml-Preset--custom tml-mod-active" aria-hidden="true">
+              Custom
+            </span>
+          )}
+        </div>
+        <span className="tml-Field-hint">{describeResources(form)}</span>
+      </div>
+      <div className="tml-FieldGrid">
+        <ResourceFields
+          form={form}
+          errors={errors}
+          cluster={props.cluster}
+          clusterError={props.clusterError}
+          onChange={props.onChange}
+        />
+        {formField(
+          { kernel: kernelError ?? '' },
+          'kernel',
+          'Kernel',
+          <select
+            className="tml-Select"
+            name="kernel"
+            value={chosen}
+            disabled={!params && !props.paramsError}
+            onChange={e => props.onKernel(e.currentTarget.value)}
+          >
+            {kernelOptions.length === 0 && <option value="">{own || 'no kernel'}</option>}
+            {kernelOptions.map(k => (
+              <option key={k.name} value={k.name}>
+                {k.display_name}
+                {k.name !== k.display_name ? ` (${k.name})` : ''}
+              </option>
+            ))}
+          </select>,
+          kernelHint,
+          true
+        )}
+      </div>
+      <details
+        className="tml-JobForm-advanced"
+        open={props.showMore}
+        onToggle={e => {
+          const open = (e.currentTarget as HTMLDetailsElement).open;
+          if (open !== props.showMore) {
+            props.onMore(open);
+          }
+        }}
+      >
+        <summary>More options (modules, output folder)</summary>
+        <div className="tml-FieldGrid">
+          {formField(errors, 'modules', 'Modules', formText(form, props.onChange, 'modules', 'e.g. scicomp-python-env'), 'space separated')}
+          {formField(
+            errors,
+            'output_dir',
+            'Output folder',
+            <input
+              className="tml-Input"
+              name="output_dir"
+              type="text"
+              value={props.outputDir}
+              placeholder="next to the notebook"
+              spellCheck={false}
+              autoComplete="off"
+              onChange={e => props.onOutputDir(e.currentTarget.value)}
+            />,
+            'relative to the Jupyter root'
+          )}
+        </div>
+      </details>
+      <ParametersSection {...props} />
+      {props.submitting && <p className="tml-muted tml-small">Submitting…</p>}
+    </div>
+  );
+}
+
+function ParametersSection(props: IViewProps): JSX.Element | null {
+  const { params } = props;
+  if (props.paramsError) {
+    return (
+      <div className="tml-Banner tml-Banner--error" role="alert">
+        <strong>Could not read the notebook</strong>
+        <p>{props.paramsError}</p>
+      </div>
+    );
+  }
+  if (!params) {
+    return <p className="tml-muted tml-small tml-RunNotebook-loading">Reading the notebook’s parameters…</p>;
+  }
+  if (!params.has_parameters_cell) {
+    return (
+      <p className="tml-muted tml-small tml-RunNotebook-noParams">
+        No cell tagged <code>parameters</code>: the notebook runs as it is. (Tag a cell of assignments{' '}
+        <code>parameters</code> to set its values here.)
+      </p>
+    );
+  }
+  return (
+    <fieldset
+      className={`tml-RunNotebook-params${props.errors.parameters ? ' tml-mod-invalid' : ''}`}
+      data-field="parameters"
+    >
+      <legend className="tml-Field-label">
+        Parameters <span className="tml-muted">(cell {(params.cell_index ?? 0) + 1}; values as JSON)</span>
+      </legend>
+      {params.parameters.length === 0 && <p className="tml-muted tml-small">The parameters cell assigns no variables.</p>}
+      {props.fields.map(f => {
+        const error = props.paramErrors[f.name];
+        const note = props.paramNotes[f.name];
+        const changed = f.text !== f.initial;
+        return (
+          <div
+            key={f.name}
+            className={`tml-Param${error ? ' tml-mod-invalid' : ''}${changed ? ' tml-mod-changed' : ''}`}
+            data-param={f.name}
+          >
+            <label className="tml-Param-name" htmlFor={`tml-param-${f.name}`}>
+              {f.name}
+              {f.type && <span className="tml-Param-type">{f.type}</span>}
+            </label>
+            <input
+              id={`tml-param-${f.name}`}
+              className="tml-Input tml-Input--code tml-Param-input"
+              name={`param-${f.name}`}
+              type="text"
+              value={f.text}
+              placeholder={f.literal ? '' : `${f.source} (keep)`}
+              spellCheck={false}
+              autoComplete="off"
+              aria-invalid={!!error}
+              onChange={e => props.onParam(f.name, e.currentTarget.value)}
+            />
+            {error ? (
+              <span className="tml-Field-error" role="alert">
+                {error}
+              </span>
+            ) : (
+              <span className="tml-Field-hint">
+                {note ?? [f.help, changed && f.literal ? `default ${f.source}` : null].filter(Boolean).join(' · ')}
+              </span>
+            )}
+          </div>
+        );
+      })}
+      {props.errors.parameters && (
+        <span className="tml-Field-error" role="alert">
+          {props.errors.parameters}
+        </span>
+      )}
+    </fieldset>
+  );
+}

@@ -1,0 +1,631 @@
+"""Sweeps as Slurm array jobs: submit, read the results table, retry the failed tasks.
+
+Domain logic only (no Tornado): the handlers and the ``%%tritonml sweep`` magic call this.
+
+Layout under the jobs root (the job directories are ordinary JobStore ones, so the jobs panel, the
+monitor and ``GET jobs/{id}`` see every array job)::
+
+    <root>/sweeps/<sweep id>.json     the sweep: request, points, and its array jobs (index -> job, task)
+    <root>/job-<uid>/                 one per array job; in it, besides job.sh and the logs:
+        main.py runner.json cell.py   the stdlib runner and the user's code
+        tritonml.py                   the stdlib shim: ``tritonml.report(...)``
+        sweep_points.json             task (SLURM_ARRAY_TASK_ID) -> sweep index and point
+        result.<task>.json            what the task reported
+        exit_code.<task> runner_exit.<task> stdout.<task>.log stderr.<task>.log
+
+The sweep id is the first array job's id. A sweep larger than the cluster's MaxArraySize is split into
+several array jobs (``--array=0-N%K`` each); a retry adds one (or more) array job(s) with only the
+failed points, and the newest attempt of each point is what the table shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+from ..jobs.monitor import JobMonitor
+from ..jobs.script import ARRAY_STDERR, PYTHON_FILE, Defaults
+from ..jobs.spec import JobSpec
+from ..jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Origin
+from ..slurm import Job, JobState, SlurmClient, SlurmError
+from ..slurm import parse as slurm_parse
+from .request import SweepRequest, array_chunks, array_spec, generate_points
+
+RUNNER_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "runner.py"
+SHIM_SOURCE = Path(__file__).resolve().with_name("shim.py")
+CELL_FILE, RUNNER_CONFIG, SHIM_FILE = "cell.py", "runner.json", "tritonml.py"
+POINTS_FILE = "sweep_points.json"
+SWEEPS_DIR = "sweeps"
+DEFAULT_MAX_ARRAY_SIZE = 1001  # Slurm's own default
+_SWEEP_ID = re.compile(r"^\d{1,12}$")
+ERROR_TAIL_LINES, ERROR_TAIL_BYTES = 20, 4096
+
+_STOPPED = {
+    JobState.CANCELLED: "The task was cancelled.",
+    JobState.TIMEOUT: "The task reached its time limit (give more --time and retry).",
+    JobState.OUT_OF_MEMORY: "The task ran out of memory (give more --mem and retry).",
+    JobState.NODE_FAIL: "The node running the task failed.",
+    JobState.BOOT_FAIL: "The node did not boot.",
+    JobState.PREEMPTED: "The task was preempted.",
+    JobState.DEADLINE: "The task reached its deadline.",
+}
+
+
+class SweepNotFound(JobNotFound):
+    def __init__(self, sweep_id: str) -> None:
+        LookupError.__init__(self, f"No sweep {sweep_id} of yours is known here.")
+        self.message = str(self)
+
+
+class BadSweepRequest(BadJobRequest):
+    pass
+
+
+# -- models --------------------------------------------------------------------------------------
+class SweepJob(BaseModel):
+    """One array job of a sweep: its task ``i`` runs the sweep's point ``indices[i]``."""
+
+    id: str
+    directory: str
+    indices: list[int]
+    attempt: int = Field(0, description="0: the first run; 1, 2, ...: retries")
+    array: str = ""
+    submitted_at: float = 0.0
+
+
+class SweepManifest(BaseModel):
+    id: str
+    name: str
+    search: Literal["grid", "random"]
+    space: dict[str, Any]
+    metric: Optional[str] = None
+    mode: Literal["min", "max"] = "min"
+    parallel: Optional[int] = None
+    spec: dict[str, Any] = Field(description="JobSpec fields of every array job (code included)")
+    points: list[dict[str, Any]]
+    origin: Origin = Field(default_factory=Origin)
+    created_at: float
+    user: Optional[str] = None
+    jobs: list[SweepJob] = Field(default_factory=list)
+
+
+class SweepTask(BaseModel):
+    index: int = Field(description="the point's index in the sweep (0-based)")
+    params: dict[str, Any]
+    state: JobState
+    result: Optional[dict[str, Any]] = Field(None, description="what the task reported; null until then")
+    error: Optional[str] = Field(None, description="why a failed task failed (its stderr's last lines)")
+    exit_code: Optional[int] = None
+    job_id: str = Field(description="the array task running this point: JOBID_TASK")
+    attempt: int = 0
+    best: bool = False
+
+
+class SweepJobView(BaseModel):
+    id: str
+    attempt: int
+    tasks: int
+    array: str
+    directory: str
+
+
+class SweepView(BaseModel):
+    """``GET sweeps/{id}``: the sweep and its results table (sorted by the metric, best first)."""
+
+    id: str
+    name: str
+    search: str
+    space: dict[str, Any]
+    metric: Optional[str] = None
+    mode: str = "min"
+    parallel: Optional[int] = None
+    created_at: float
+    total: int
+    counts: dict[str, int] = Field(default_factory=dict, description="tasks per state")
+    finished: bool = Field(False, description="every task has ended")
+    best: Optional[SweepTask] = None
+    jobs: list[SweepJobView] = Field(default_factory=list)
+    tasks: list[SweepTask] = Field(default_factory=list)
+    slurm_error: Optional[str] = Field(None, description="Slurm could not be asked; states may be stale")
+
+
+# -- the in-job files ----------------------------------------------------------------------------
+def write_task_files(job_dir: Path, code: str, indices: list[int], params: list[dict[str, Any]],
+                     metric: Optional[str]) -> None:
+    """What runs in each task: the stdlib runner as main.py, the code, the shim, the points."""
+    (job_dir / CELL_FILE).write_text(code)
+    shutil.copyfile(RUNNER_SOURCE, job_dir / PYTHON_FILE)
+    shutil.copyfile(SHIM_SOURCE, job_dir / SHIM_FILE)
+    config = {"cell": CELL_FILE, "inputs": None, "outputs": [], "sweep": {"points": POINTS_FILE}}
+    (job_dir / RUNNER_CONFIG).write_text(json.dumps(config, indent=1))
+    (job_dir / POINTS_FILE).write_text(json.dumps({"metric": metric, "indices": indices, "params": params}))
+
+
+def _read_int(path: str) -> Optional[int]:
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_result(path: str) -> Optional[dict[str, Any]]:
+    try:
+        with open(path) as handle:
+            record = json.load(handle)
+        result = record.get("result") if isinstance(record, dict) else None
+        return result if isinstance(result, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - ERROR_TAIL_BYTES))
+            data = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.rstrip().splitlines()[-ERROR_TAIL_LINES:])
+
+
+class _Files:
+    """What a task's files say, read without asking Slurm."""
+
+    __slots__ = ("state", "exit_code", "result", "final")
+
+    def __init__(self, state: JobState, exit_code: Optional[int], result: Optional[dict], final: bool):
+        self.state, self.exit_code, self.result, self.final = state, exit_code, result, final
+
+
+def read_task_files(directory: str, tasks: list[int]) -> dict[int, _Files]:
+    """Each task's state as its files tell it: the runner's clean end (COMPLETED) or the cell's failure
+    (FAILED) are final; an exit code without the runner's word (killed: time limit, memory, cancel)
+    or no exit code yet needs Slurm's word (``final`` False). One directory listing per job."""
+    try:
+        names = set(os.listdir(directory))
+    except OSError:
+        names = set()
+    out: dict[int, _Files] = {}
+    for task in tasks:
+        exit_code = _read_int(f"{directory}/exit_code.{task}") if f"exit_code.{task}" in names else None
+        runner = _read_int(f"{directory}/runner_exit.{task}") if f"runner_exit.{task}" in names else None
+        result = _read_result(f"{directory}/result.{task}.json") if f"result.{task}.json" in names else None
+        if exit_code is not None and runner is not None:
+            ok = exit_code == 0 and runner == 0
+            out[task] = _Files(JobState.COMPLETED if ok else JobState.FAILED, exit_code or runner, result, True)
+        elif exit_code is not None:
+            out[task] = _Files(JobState.FAILED if exit_code else JobState.COMPLETED, exit_code, result, False)
+        else:
+            started = f"stdout.{task}.log" in names or f"stderr.{task}.log" in names
+            out[task] = _Files(JobState.RUNNING if started else JobState.PENDING, None, result, False)
+    return out
+
+
+def task_error(directory: str, task: int, state: JobState, exit_code: Optional[int]) -> Optional[str]:
+    if state is JobState.COMPLETED or not state.is_finished:
+        return None
+    tail = _tail(os.path.join(directory, ARRAY_STDERR.replace("%a", str(task))))
+    stopped = _STOPPED.get(state)
+    if stopped and tail:
+        return f"{stopped}\n{tail}"
+    return stopped or tail or (f"The task ended with exit code {exit_code}." if exit_code is not None
+                               else f"The task ended: {state.value}.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def rank_tasks(tasks: list[SweepTask], metric: Optional[str], mode: str) -> Optional[SweepTask]:
+    """Sort in place: tasks with a numeric ``metric`` first, best first; then the rest by index.
+    Marks and returns the best completed task (None without a metric or results)."""
+    if not metric:
+        tasks.sort(key=lambda t: t.index)
+        return None
+    sign = -1.0 if mode == "max" else 1.0
+
+    def key(task: SweepTask):
+        value = (task.result or {}).get(metric)
+        if _is_number(value):
+            return (0, sign * value, task.index)
+        return (1, 0.0, task.index)
+
+    tasks.sort(key=key)
+    for task in tasks:
+        if task.state is JobState.COMPLETED and _is_number((task.result or {}).get(metric)):
+            task.best = True
+            return task
+    return None
+
+
+# -- the service ---------------------------------------------------------------------------------
+class SweepService:
+    """Sweeps on top of one JobStore (the server's, or the kernel's for the magic)."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        slurm: SlurmClient,
+        defaults: Defaults = Defaults(),
+        monitor: Optional[JobMonitor] = None,
+        *,
+        max_array_size: Optional[int] = None,
+        state_ttl: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.slurm = slurm
+        self.defaults = defaults
+        self.monitor = monitor
+        # None: the cluster's MaxArraySize (scontrol show config), asked once.
+        self.max_array_size = max_array_size
+        self._cluster_max: Optional[int] = None
+        self.state_ttl = state_ttl
+        self._final: dict[tuple[str, int], SweepTask] = {}
+        self._sacct: dict[tuple[str, ...], tuple[float, dict[str, Job]]] = {}
+        self._manifests: dict[str, tuple[float, SweepManifest]] = {}
+        self._lock = threading.Lock()
+        self.submissions = 0  # sbatch calls made, for tests and benchmarks
+
+    @classmethod
+    def for_jobs(cls, jobs, **kwargs) -> "SweepService":
+        """On top of a server's JobService (same store, Slurm client, defaults and monitor)."""
+        return cls(jobs.store, jobs.slurm, jobs.defaults, jobs.monitor, **kwargs)
+
+    @property
+    def root(self) -> Path:
+        return self.store.root / SWEEPS_DIR
+
+    # -- MaxArraySize ----------------------------------------------------------------------------
+    async def array_limit(self) -> int:
+        """Tasks per array job: the override, else the cluster's MaxArraySize (indices 0..Max-1)."""
+        if self.max_array_size:
+            return int(self.max_array_size)
+        if self._cluster_max is None:
+            try:
+                result = await self.slurm.show_config()
+                value = slurm_parse.config_value(result.stdout, "MaxArraySize")
+                self._cluster_max = int(value) if value and value.isdigit() and int(value) > 0 \
+                    else DEFAULT_MAX_ARRAY_SIZE
+            except SlurmError:
+                return DEFAULT_MAX_ARRAY_SIZE  # ask again next time
+        return self._cluster_max
+
+    # -- submit ----------------------------------------------------------------------------------
+    async def submit(
+        self,
+        request: SweepRequest,
+        origin: Optional[Origin] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> SweepView:
+        """Write one job directory per array job and sbatch each (one RPC per array job). When Slurm
+        refuses any of them, the ones already submitted are cancelled and nothing is left behind."""
+        request = request.with_seed()
+        points = generate_points(request)
+        origin = origin or Origin()
+        limit = await self.array_limit()
+        chunks = [list(range(start, stop)) for start, stop in array_chunks(len(points), limit)]
+        spec_fields = request.resources()
+        jobs = await self._submit_chunks(spec_fields, chunks, points, request.metric, request.parallel,
+                                         attempt=0, origin=origin, env=env)
+        manifest = SweepManifest(
+            id=jobs[0].id,
+            name=request.name or "sweep",
+            search=request.search,  # type: ignore[arg-type]
+            space=request.space(),
+            metric=request.metric,
+            mode=request.mode,
+            parallel=request.parallel,
+            spec=spec_fields,
+            points=points,
+            origin=origin,
+            created_at=time.time(),
+            user=os.environ.get("USER"),
+            jobs=jobs,
+        )
+        await asyncio.get_running_loop().run_in_executor(None, self._write_manifest, manifest)
+        if self.monitor is not None:
+            self.monitor.poke(submitted=True)
+        return self._assemble(manifest, {}, None, fresh=True)
+
+    async def _submit_chunks(
+        self,
+        spec_fields: dict[str, Any],
+        chunks: list[list[int]],
+        points: list[dict[str, Any]],
+        metric: Optional[str],
+        parallel: Optional[int],
+        *,
+        attempt: int,
+        origin: Origin,
+        env: Optional[Mapping[str, str]],
+    ) -> list[SweepJob]:
+        loop = asyncio.get_running_loop()
+        specs = [JobSpec.model_validate({**spec_fields, "array": array_spec(len(chunk), parallel)})
+                 for chunk in chunks]
+        done: list[tuple[SweepJob, JobDir]] = []
+        try:
+            for spec, indices in zip(specs, chunks):
+                job_dir, job_manifest = await loop.run_in_executor(
+                    None, self._prepare_dir, spec, origin, indices, [points[i] for i in indices], metric
+                )
+                try:
+                    self.submissions += 1
+                    job_id = await self.slurm.submit(str(job_dir.script_path), cwd=str(job_dir.path), env=env)
+                except BaseException:
+                    await loop.run_in_executor(None, partial(shutil.rmtree, job_dir.path, ignore_errors=True))
+                    raise
+                await loop.run_in_executor(None, self.store.attach, job_dir, job_manifest, job_id)
+                done.append((SweepJob(id=job_id, directory=str(job_dir.path), indices=indices, attempt=attempt,
+                                      array=spec.array or "", submitted_at=job_manifest.submitted_at), job_dir))
+        except BaseException:
+            for job, job_dir in done:  # all or nothing
+                try:
+                    await self.slurm.cancel(job.id)
+                except SlurmError:
+                    pass
+                await loop.run_in_executor(None, self._remove_job, job, job_dir)
+            raise
+        return [job for job, _dir in done]
+
+    def _prepare_dir(self, spec: JobSpec, origin: Origin, indices: list[int], params: list[dict[str, Any]],
+                     metric: Optional[str]):
+        job_dir, manifest = self.store.create(spec, self.defaults, origin)
+        try:
+            write_task_files(job_dir.path, spec.code or "", indices, params, metric)
+        except BaseException:
+            shutil.rmtree(job_dir.path, ignore_errors=True)
+            raise
+        return job_dir, manifest
+
+    def _remove_job(self, job: SweepJob, job_dir: JobDir) -> None:
+        shutil.rmtree(job_dir.path, ignore_errors=True)
+        try:
+            (self.store.root / job.id).unlink()
+        except OSError:
+            pass
+
+    # -- the manifest ----------------------------------------------------------------------------
+    def _path(self, sweep_id: str) -> Path:
+        if not _SWEEP_ID.fullmatch(sweep_id or ""):
+            raise BadSweepRequest(f"{sweep_id!r} is not a sweep id (the first array job's id: digits)")
+        return self.root / f"{sweep_id}.json"
+
+    def _write_manifest(self, manifest: SweepManifest) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self._path(manifest.id)
+        tmp = path.with_name(f".{manifest.id}.{secrets.token_hex(4)}.tmp")
+        tmp.write_text(manifest.model_dump_json())
+        os.replace(tmp, path)
+        self._manifests.pop(manifest.id, None)
+
+    def load(self, sweep_id: str) -> SweepManifest:
+        path = self._path(sweep_id)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise SweepNotFound(sweep_id) from None
+        cached = self._manifests.get(sweep_id)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        try:
+            manifest = SweepManifest.model_validate_json(path.read_bytes())
+        except (OSError, ValueError):
+            raise SweepNotFound(sweep_id) from None
+        self._manifests[sweep_id] = (mtime, manifest)
+        return manifest
+
+    def sweep_ids(self, limit: int = 200) -> list[str]:
+        try:
+            names = [e.name[:-5] for e in os.scandir(self.root) if e.name.endswith(".json")
+                     and _SWEEP_ID.fullmatch(e.name[:-5])]
+        except FileNotFoundError:
+            return []
+        return sorted(names, key=int, reverse=True)[:limit]
+
+    def listing(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest sweeps, from their manifests only (no Slurm call)."""
+        out = []
+        for sweep_id in self.sweep_ids(limit):
+            try:
+                manifest = self.load(sweep_id)
+            except JobNotFound:
+                continue
+            out.append({"id": manifest.id, "name": manifest.name, "search": manifest.search,
+                        "metric": manifest.metric, "mode": manifest.mode, "total": len(manifest.points),
+                        "created_at": manifest.created_at, "jobs": [job.id for job in manifest.jobs]})
+        return out
+
+    # -- the results table -----------------------------------------------------------------------
+    async def view(self, sweep_id: str) -> SweepView:
+        loop = asyncio.get_running_loop()
+        manifest = await loop.run_in_executor(None, self.load, sweep_id)
+        files = await loop.run_in_executor(None, self._read_files, manifest)
+        unresolved = sorted({job_id for (job_id, _task), f in files.items() if f is not None and not f.final})
+        slurm_jobs: dict[str, Job] = {}
+        slurm_error = None
+        if unresolved:
+            try:
+                slurm_jobs = await self._accounting(unresolved)
+            except SlurmError as exc:
+                slurm_error = exc.message
+        return await loop.run_in_executor(
+            None, partial(self._assemble, manifest, files, slurm_error, slurm_jobs=slurm_jobs)
+        )
+
+    def _latest(self, manifest: SweepManifest) -> dict[int, tuple[SweepJob, int]]:
+        """Sweep index -> (the newest array job running it, its task there)."""
+        latest: dict[int, tuple[SweepJob, int]] = {}
+        for job in manifest.jobs:
+            for task, index in enumerate(job.indices):
+                latest[index] = (job, task)
+        return latest
+
+    def _read_files(self, manifest: SweepManifest) -> dict[tuple[str, int], Optional[_Files]]:
+        """(job id, task) -> what the files say, or None for tasks whose final record is cached."""
+        wanted: dict[str, tuple[SweepJob, list[int]]] = {}
+        for job, task in self._latest(manifest).values():
+            if (job.id, task) not in self._final:
+                wanted.setdefault(job.id, (job, []))[1].append(task)
+        out: dict[tuple[str, int], Optional[_Files]] = {}
+        for job_id, (job, tasks) in wanted.items():
+            for task, files in read_task_files(job.directory, tasks).items():
+                out[(job_id, task)] = files
+        return out
+
+    async def _accounting(self, job_ids: list[str]) -> dict[str, Job]:
+        """One ``sacct`` for all the array jobs with tasks not yet ended, shared for ``state_ttl``
+        by every reader of the sweep (widgets, panels, tabs)."""
+        key = tuple(job_ids)
+        cached = self._sacct.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.state_ttl:
+            return cached[1]
+        jobs = {job.id: job for job in await self.slurm.accounting(job_ids)}
+        self._sacct = {k: v for k, v in self._sacct.items() if now - v[0] < self.state_ttl}
+        self._sacct[key] = (time.monotonic(), jobs)
+        return jobs
+
+    def _assemble(
+        self,
+        manifest: SweepManifest,
+        files: dict[tuple[str, int], Optional[_Files]],
+        slurm_error: Optional[str],
+        *,
+        slurm_jobs: Optional[dict[str, Job]] = None,
+        fresh: bool = False,
+    ) -> SweepView:
+        slurm_jobs = slurm_jobs or {}
+        tasks: list[SweepTask] = []
+        for index, (job, task) in sorted(self._latest(manifest).items()):
+            key = (job.id, task)
+            cached = self._final.get(key)
+            if cached is not None:
+                tasks.append(cached.model_copy())
+                continue
+            info = files.get(key)
+            state = info.state if info else JobState.PENDING
+            exit_code = info.exit_code if info else None
+            final = bool(info and info.final)
+            if not final and not fresh:
+                record = slurm_jobs.get(f"{job.id}_{task}")
+                if record is None:  # a pending array not yet split into tasks: one record "JOBID"
+                    parent = slurm_jobs.get(job.id)
+                    record = parent if parent is not None and parent.array_task_id is None else None
+                if record is not None and record.state is not JobState.UNKNOWN:
+                    if record.state.is_finished or not (info and info.exit_code is not None):
+                        state = record.state
+                    if record.state.is_finished:
+                        final = True
+                        if exit_code is None:
+                            exit_code = record.exit_code
+            item = SweepTask(
+                index=index,
+                params=manifest.points[index],
+                state=state,
+                result=info.result if info else None,
+                exit_code=exit_code,
+                job_id=f"{job.id}_{task}",
+                attempt=job.attempt,
+                error=task_error(job.directory, task, state, exit_code) if state.is_finished else None,
+            )
+            if final:
+                with self._lock:
+                    self._final[key] = item.model_copy()
+            tasks.append(item)
+        counts: dict[str, int] = {}
+        for task in tasks:
+            counts[task.state.value] = counts.get(task.state.value, 0) + 1
+        best = rank_tasks(tasks, manifest.metric, manifest.mode)
+        return SweepView(
+            id=manifest.id,
+            name=manifest.name,
+            search=manifest.search,
+            space=manifest.space,
+            metric=manifest.metric,
+            mode=manifest.mode,
+            parallel=manifest.parallel,
+            created_at=manifest.created_at,
+            total=len(tasks),
+            counts=counts,
+            finished=all(task.state.is_finished for task in tasks),
+            best=best.model_copy() if best else None,
+            jobs=[SweepJobView(id=j.id, attempt=j.attempt, tasks=len(j.indices), array=j.array,
+                               directory=j.directory) for j in manifest.jobs],
+            tasks=tasks,
+            slurm_error=slurm_error,
+        )
+
+    # -- retry -----------------------------------------------------------------------------------
+    async def retry(
+        self,
+        sweep_id: str,
+        indices: Optional[list[int]] = None,
+        overrides: Optional[dict[str, Any]] = None,
+        origin: Optional[Origin] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> SweepView:
+        """Run the failed points again (or ``indices``, which must have ended) as new array job(s)
+        of the same sweep; ``overrides`` changes resources (e.g. more time or memory)."""
+        view = await self.view(sweep_id)
+        by_index = {task.index: task for task in view.tasks}
+        if indices is None:
+            chosen = sorted(i for i, t in by_index.items() if t.state.is_finished and t.state is not JobState.COMPLETED)
+            if not chosen:
+                raise BadSweepRequest(f"Sweep {sweep_id} has no failed tasks to retry.")
+        else:
+            chosen = sorted(set(indices))
+            unknown = [i for i in chosen if i not in by_index]
+            if unknown:
+                raise BadSweepRequest(f"Sweep {sweep_id} has no task {unknown[0]} (0 to {len(by_index) - 1}).")
+            active = [i for i in chosen if not by_index[i].state.is_finished]
+            if active:
+                raise BadSweepRequest(f"Task {active[0]} of sweep {sweep_id} has not ended; retry it when it has.")
+            if not chosen:
+                raise BadSweepRequest("Give the indices of the tasks to retry.")
+        manifest = await asyncio.get_running_loop().run_in_executor(None, self.load, sweep_id)
+        spec_fields = dict(manifest.spec)
+        for key, value in (overrides or {}).items():
+            if key not in JobSpec.model_fields or key in ("code", "script", "command", "array"):
+                raise BadSweepRequest(f"{key!r} cannot be changed on retry (resource keys only)")
+            spec_fields[key] = value
+        JobSpec.model_validate({**spec_fields, "array": "0"})  # per-field errors before anything runs
+        limit = await self.array_limit()
+        chunks = [chosen[start:stop] for start, stop in array_chunks(len(chosen), limit)]
+        attempt = max(job.attempt for job in manifest.jobs) + 1
+        jobs = await self._submit_chunks(spec_fields, chunks, manifest.points, manifest.metric, manifest.parallel,
+                                         attempt=attempt, origin=origin or manifest.origin, env=env)
+        with self._lock:
+            latest = self.load(sweep_id)  # re-read: another retry may have been added meanwhile
+            updated = latest.model_copy(update={"jobs": [*latest.jobs, *jobs]})
+            self._write_manifest(updated)
+        if self.monitor is not None:
+            self.monitor.poke(submitted=True)
+        return await self.view(sweep_id)
+
+
+__all__ = [
+    "BadSweepRequest",
+    "SweepJob",
+    "SweepManifest",
+    "SweepNotFound",
+    "SweepService",
+    "SweepTask",
+    "SweepView",
+    "rank_tasks",
+    "read_task_files",
+    "write_task_files",
+]

@@ -1,0 +1,123 @@
+"""tritonml: the in-job side of a tritonml-lab sweep task.
+
+This file is copied into each sweep array job's directory as ``tritonml.py``. It runs with the job's
+own Python, which may not have tritonml-lab installed: standard library only, no package imports.
+
+In the task, the runner (``main.py``) makes this module importable as ``tritonml`` and puts it in the
+cell's namespace, sets the task's point as variables, and runs the cell. The cell reports with::
+
+    tritonml.report(loss=0.12, acc=0.97)     # or report({"loss": 0.12}); several calls merge
+
+or by ending with an expression (a dict of values, or a number for the sweep's metric). The values go
+to ``result.<task>.json`` next to this file, where the sweep's results table reads them.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+POINTS_FILE = "sweep_points.json"
+RESULT_FILE = "result.%s.json"
+
+_task = {"path": None, "index": None, "params": None, "metric": None, "values": None}
+
+
+def point():
+    """This task's point (name -> value), as the sweep defined it."""
+    return dict(_task["params"] or {})
+
+
+def index():
+    """This task's index in the sweep (0-based; the row of the results table)."""
+    return _task["index"]
+
+
+def report(_values=None, **metrics):
+    """Record results of this task: ``report(loss=0.1, acc=0.9)`` or ``report({"loss": 0.1})``.
+    Numbers (also numpy/torch scalars), text, true/false, and lists or dicts of them. Several calls
+    merge, the last value of a name wins; the file is rewritten whole each time (never half-written)."""
+    values = {}
+    if _values is not None:
+        if not isinstance(_values, dict):
+            raise TypeError("report() takes a dict or name=value pairs, e.g. report(loss=0.1)")
+        values.update(_values)
+    values.update(metrics)
+    if not values:
+        raise TypeError("report() needs at least one value, e.g. report(loss=0.1)")
+    if _task["path"] is None:
+        sys.stderr.write("tritonml.report: not in a sweep task; nothing recorded: %r\n" % (values,))
+        return
+    merged = dict(_task["values"] or {})
+    merged.update({str(key): _jsonable(value) for key, value in values.items()})
+    _task["values"] = merged
+    record = {
+        "index": _task["index"],
+        "params": _task["params"],
+        "result": merged,
+        "job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+        "task": os.environ.get("SLURM_ARRAY_TASK_ID"),
+        "host": os.environ.get("SLURMD_NODENAME"),
+        "reported_at": time.time(),
+    }
+    tmp = "%s.%d.tmp" % (_task["path"], os.getpid())
+    with open(tmp, "w") as handle:
+        json.dump(record, handle, allow_nan=False)
+    os.replace(tmp, _task["path"])
+
+
+def _jsonable(value, depth=0):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth < 4 and isinstance(value, dict):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    item = getattr(value, "item", None)  # numpy scalars, one-element torch tensors
+    if callable(item):
+        try:
+            return _jsonable(item(), depth + 1)
+        except Exception:  # noqa: BLE001 - fall through to float/str
+            pass
+    try:
+        return _jsonable(float(value), depth + 1)
+    except Exception:  # noqa: BLE001
+        return str(value)[:1000]
+
+
+def _setup(namespace, job_dir, config):
+    """Called by the runner before the cell: this task's point into ``namespace``."""
+    task = os.environ.get("SLURM_ARRAY_TASK_ID")
+    if task is None or not task.isdigit():
+        raise RuntimeError("SLURM_ARRAY_TASK_ID is not set: a sweep task runs as a Slurm array task")
+    with open(os.path.join(job_dir, config.get("points") or POINTS_FILE)) as handle:
+        points = json.load(handle)
+    local = int(task)
+    if local >= len(points["indices"]):
+        raise RuntimeError("array task %d has no point (this array job has %d)" % (local, len(points["indices"])))
+    _task["index"] = points["indices"][local]
+    _task["params"] = points["params"][local]
+    _task["metric"] = points.get("metric")
+    _task["path"] = os.path.join(job_dir, RESULT_FILE % task)
+    _task["values"] = None
+    namespace.update(_task["params"])
+    namespace["tritonml"] = sys.modules[__name__]
+    print("tritonml sweep: task %s = point %d: %s" % (task, _task["index"], json.dumps(_task["params"])))
+    sys.stdout.flush()
+
+
+def _finish(value):
+    """Called by the runner with the cell's trailing expression: reported unless report() was called."""
+    if value is None or _task["values"] is not None:
+        return
+    if isinstance(value, dict) and value:
+        report(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "item"):
+        report({_task["metric"] or "value": value})
+    else:
+        report({"value": value})
