@@ -100,7 +100,13 @@ export class LogFollower implements IDisposable {
       void this._poll.start();
     } else {
       void this._poll.stop();
-      this.read().catch(() => undefined); // the error is shown through `error`
+      // The final read must start after the job ended: a read already in flight may have begun
+      // before the last lines were written, so wait for it and read once more.
+      const inFlight = this._reading ?? Promise.resolve(false);
+      inFlight
+        .catch(() => false)
+        .then(() => this._finalRead())
+        .catch(() => undefined); // the error is shown through `error`
     }
   }
 
@@ -116,6 +122,21 @@ export class LogFollower implements IDisposable {
       this._reading = null;
     });
     return this._reading;
+  }
+
+  /**
+   * The last read after the end. On a shared filesystem (NFS, Lustre) the lines a compute node wrote
+   * last can show up here a moment after Slurm reports the end: while the log is missing or empty,
+   * look again a few times, a second apart.
+   */
+  private async _finalRead(): Promise<void> {
+    for (let attempt = 0; attempt < 5 && !this._disposed; attempt++) {
+      await this.read();
+      if (!this._missing && this._text.length > 0) {
+        return;
+      }
+      await new Promise(resolve => setTimeout(resolve, 1000));
+    }
   }
 
   dispose(): void {

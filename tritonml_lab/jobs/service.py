@@ -119,6 +119,9 @@ class JobService:
         if job is None:
             await self.monitor.snapshot()
             job = self.monitor.jobs.get(job_id)
+        if job is None:
+            # Submitted elsewhere (the magics submit from the kernel): poll quickly for a while.
+            self.monitor.poke(submitted=True)
         if job is None:  # older than the monitor's history: ask accounting directly
             found = [j for j in await self.slurm.accounting([job_id]) if j.id == job_id]
             job = found[0] if found else None

@@ -438,6 +438,7 @@ class ProcTree(object):
         self.prev_mono = None
         self.last_scan = None
         self.rescan = 10.0
+        self.first = None
         self.children_file = os.path.exists("%s/%d/task/%d/children" % (proc, self.root, self.root))
         self.fds = {}  # pid -> open fd of /proc/PID/stat, re-read with pread (1 syscall, not 3)
         self.root_seen = None  # was the root alive at the last sample (None: not sampled)
@@ -517,7 +518,12 @@ class ProcTree(object):
 
     def sample(self, mono):
         """Returns (cores or None, rss MiB)."""
-        if self.last_scan is None or mono - self.last_scan >= self.rescan:
+        if self.first is None:
+            self.first = mono
+        # Without /proc/PID/task/PID/children, new children show up only at full scans: scan
+        # every 2 s during the first 20 s, when the job starts its processes (a few ms in all).
+        rescan = 2.0 if not self.children_file and mono - self.first < 20 else self.rescan
+        if self.last_scan is None or mono - self.last_scan >= rescan:
             self.last_scan = mono
             cur = self._full_scan()
         else:

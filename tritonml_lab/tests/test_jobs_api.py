@@ -215,3 +215,12 @@ async def test_push_channel_sends_a_snapshot_then_changes(jp_fetch, jp_ws_fetch)
             states.add(message["data"]["state"])
     assert "COMPLETED" in states
     ws.close()
+
+
+async def test_a_job_over_its_time_limit_ends_in_timeout(jp_fetch):
+    """Slurm enforces the limit (checked about every 30 s): one minute, then TIMEOUT."""
+    job = await post_job(jp_fetch, partition="batch-csl", time="00:01:00", command="echo started; sleep 600")
+    detail = await wait_done(jp_fetch, job["id"], timeout=180)
+    assert detail["state"] == "TIMEOUT"
+    assert (await read_log(jp_fetch, job["id"]))["data"] == "started\n"
+    assert any("time limit" in line for line in detail["advice"])
