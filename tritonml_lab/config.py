@@ -53,10 +53,19 @@ class TritonML(Configurable):
 
     @validate("catalog_roots")
     def _check_roots(self, proposal):
+        from .catalog.safety import validate_label
+
         for item in proposal["value"]:
             label, sep, path = item.partition("=")
-            if not sep or not label or not path.startswith("/"):
-                raise TraitError(f"catalog_roots items look like 'label=/absolute/path', not {item!r}")
+            try:
+                if not sep or not path.startswith("/"):
+                    raise ValueError("no absolute path")
+                validate_label(label)
+            except ValueError:
+                raise TraitError(
+                    f"c.TritonML.catalog_roots items look like 'label=/absolute/path' (label: letters, "
+                    f"digits, _ . -), not {item!r}"
+                ) from None
         return proposal["value"]
 
     def catalog_root_pairs(self) -> list[tuple[str, str]]:
