@@ -53,6 +53,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def use_local_cluster() -> None:
+    """Point the Slurm commands at the local cluster (dev/cluster env) unless SLURM_CONF is set."""
+    if not os.environ.get("SLURM_CONF"):
+        out = subprocess.run([str(REPO / "dev" / "cluster"), "env"], capture_output=True, text=True).stdout
+        os.environ["SLURM_CONF"] = out.strip().split("=", 1)[1].strip("'\"")
+
+
+def cleanup(proc: subprocess.Popen, tmp: Path, jobs: list[str]) -> None:
+    """Cancel the benchmark's jobs, stop its server, remove its files."""
+    for job in jobs:
+        subprocess.run(["scancel", job], check=False)
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def start_server(tmp: Path) -> tuple[subprocess.Popen, str, str]:
     port, token = free_port(), secrets.token_hex(16)
     base = "/node/bench/8888/"
@@ -145,9 +161,7 @@ async def main() -> None:
     parser.add_argument("--clients", default="1,10,50")
     parser.add_argument("--submits", type=int, default=20)
     args = parser.parse_args()
-    if not os.environ.get("SLURM_CONF"):
-        out = subprocess.run([str(REPO / "dev" / "cluster"), "env"], capture_output=True, text=True).stdout
-        os.environ["SLURM_CONF"] = out.strip().split("=", 1)[1].strip("'\"")
+    use_local_cluster()
     tmp = Path(tempfile.mkdtemp(prefix="tritonml-bench-"))
     proc, url, token = start_server(tmp)
     keep = []
@@ -168,11 +182,7 @@ async def main() -> None:
         row = await submits(url, token, tmp, args.submits)
         print(f"POST jobs {row['api_ms']:.1f} ms, raw sbatch {row['sbatch_ms']:.1f} ms, ratio {row['ratio']:.2f} (target <= 1.5)")
     finally:
-        for job in keep:
-            subprocess.run(["scancel", job], check=False)
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(proc, tmp, keep)
 
 
 if __name__ == "__main__":

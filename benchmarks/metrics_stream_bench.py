@@ -15,9 +15,7 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from jobs_load import REPO, start_server  # noqa: E402  (same server start-up as the jobs benchmark)
+from jobs_load import cleanup, start_server, use_local_cluster  # noqa: E402  (same server start-up as the jobs benchmark)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -49,9 +47,7 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
-    if not os.environ.get("SLURM_CONF"):
-        out = subprocess.run([str(REPO / "dev" / "cluster"), "env"], capture_output=True, text=True).stdout
-        os.environ["SLURM_CONF"] = out.strip().split("=", 1)[1].strip("'\"")
+    use_local_cluster()
     tmp = Path(tempfile.mkdtemp(prefix="tritonml-metrics-bench-"))
     proc, url, token = start_server(tmp)
     http = AsyncHTTPClient()
@@ -110,11 +106,7 @@ async def main() -> None:
         print(f"server CPU while streaming: {100 * (cpu1 - cpu0) / wall:.1f} % of one core; "
               f"RSS {rss0:.0f} MiB -> {rss1:.0f} MiB")
     finally:
-        for job_id in ids:
-            subprocess.run(["scancel", job_id], check=False)
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(proc, tmp, ids)
 
 
 if __name__ == "__main__":

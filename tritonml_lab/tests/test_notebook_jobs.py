@@ -12,7 +12,8 @@ from tornado.httpclient import HTTPClientError
 
 from tritonml_lab.notebooks import inject_parameters, read_parameters
 
-from .test_openapi import validate as validate_schema
+from .openapi_check import get_ok, post_created
+from .openapi_check import validate as validate_schema
 
 CLUSTER = pytest.mark.usefixtures("slurm_cluster")
 RESOURCES = {"partition": "batch-csl", "time": "00:05:00"}
@@ -30,21 +31,11 @@ def write_notebook(root, relative, cells, kernel="python3"):
 
 
 async def post(jp_fetch, **body):
-    try:
-        response = await jp_fetch("tritonml", "notebook-jobs", method="POST", body=json.dumps(body))
-    except HTTPClientError as exc:
-        validate_schema("/notebook-jobs", "post", exc.code, json.loads(exc.response.body))
-        raise
-    assert response.code == 201
-    data = json.loads(response.body)
-    validate_schema("/notebook-jobs", "post", 201, data)
-    return data
+    return await post_created(jp_fetch, "/notebook-jobs", "notebook-jobs", body=body)
 
 
 async def status(jp_fetch, job_id):
-    data = json.loads((await jp_fetch("tritonml", "notebook-jobs", job_id)).body)
-    validate_schema("/notebook-jobs/{id}", "get", 200, data)
-    return data
+    return await get_ok(jp_fetch, "/notebook-jobs/{id}", "notebook-jobs", job_id)
 
 
 async def wait_for(jp_fetch, job_id, predicate, timeout=90):

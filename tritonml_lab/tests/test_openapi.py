@@ -3,16 +3,13 @@
 import asyncio
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
-from jsonschema import Draft202012Validator
 from tornado.httpclient import HTTPClientError
 
 from tritonml_lab import handlers
 
-SPEC = yaml.safe_load((Path(handlers.__file__).parent / "openapi.yaml").read_text())
+from .openapi_check import SPEC, validate
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
 
@@ -28,15 +25,6 @@ def test_every_route_is_described_and_every_description_is_routed():
     described = {shape(p): {m for m in ops if m in ("get", "post", "delete", "put", "patch")}
                  for p, ops in SPEC["paths"].items()}
     assert routed == described
-
-
-def validate(path: str, method: str, status: int, body) -> None:
-    """Validate ``body`` against the schema documented for this path, method and status."""
-    response = SPEC["paths"][path][method]["responses"][str(status)]
-    if "$ref" in response:
-        response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-    schema = response["content"]["application/json"]["schema"]
-    Draft202012Validator({**schema, "components": SPEC["components"]}).validate(body)
 
 
 async def call(jp_fetch, path, *parts, method="GET", body=None, params=None):

@@ -24,7 +24,8 @@ from tritonml_lab.sweeps import (
     write_task_files,
 )
 
-from .test_openapi import validate as validate_schema
+from .openapi_check import get_ok, post_created
+from .openapi_check import validate as validate_schema
 
 CLUSTER = pytest.mark.usefixtures("slurm_cluster")
 RESOURCES = {"partition": "batch-csl", "time": "00:05:00"}
@@ -33,21 +34,11 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 # -- helpers -------------------------------------------------------------------------------------
 async def post_sweep(jp_fetch, **body):
-    try:
-        response = await jp_fetch("tritonml", "sweeps", method="POST", body=json.dumps(body))
-    except HTTPClientError as exc:
-        validate_schema("/sweeps", "post", exc.code, json.loads(exc.response.body))
-        raise
-    assert response.code == 201
-    data = json.loads(response.body)
-    validate_schema("/sweeps", "post", 201, data)
-    return data
+    return await post_created(jp_fetch, "/sweeps", "sweeps", body=body)
 
 
 async def get_sweep(jp_fetch, sweep_id):
-    data = json.loads((await jp_fetch("tritonml", "sweeps", sweep_id)).body)
-    validate_schema("/sweeps/{id}", "get", 200, data)
-    return data
+    return await get_ok(jp_fetch, "/sweeps/{id}", "sweeps", sweep_id)
 
 
 async def wait_finished(jp_fetch, sweep_id, timeout=150):

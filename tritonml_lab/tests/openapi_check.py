@@ -1,0 +1,42 @@
+"""Checking API answers against tritonml_lab/openapi.yaml, for every test module that calls the API."""
+
+import json
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+from tornado.httpclient import HTTPClientError
+
+from tritonml_lab import handlers
+
+SPEC = yaml.safe_load((Path(handlers.__file__).parent / "openapi.yaml").read_text())
+
+
+def validate(path: str, method: str, status: int, body) -> None:
+    """Validate ``body`` against the schema documented for this path, method and status."""
+    response = SPEC["paths"][path][method]["responses"][str(status)]
+    if "$ref" in response:
+        response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema = response["content"]["application/json"]["schema"]
+    Draft202012Validator({**schema, "components": SPEC["components"]}).validate(body)
+
+
+async def post_created(jp_fetch, path: str, *parts: str, body: dict) -> dict:
+    """POST ``body`` to ``{base}tritonml/<parts>`` and expect 201; every answer, errors included, is
+    checked against the description of ``path``."""
+    try:
+        response = await jp_fetch("tritonml", *parts, method="POST", body=json.dumps(body))
+    except HTTPClientError as exc:
+        validate(path, "post", exc.code, json.loads(exc.response.body))
+        raise
+    assert response.code == 201
+    data = json.loads(response.body)
+    validate(path, "post", 201, data)
+    return data
+
+
+async def get_ok(jp_fetch, path: str, *parts: str) -> dict:
+    """GET ``{base}tritonml/<parts>``, checked against the description of ``path``."""
+    data = json.loads((await jp_fetch("tritonml", *parts)).body)
+    validate(path, "get", 200, data)
+    return data
