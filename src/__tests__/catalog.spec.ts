@@ -134,6 +134,10 @@ describe('catalog format', () => {
     expect(buildQuery({ search: '  llama   3 ', tag: 'llm ' })).toEqual({ q: 'llama 3', tag: 'llm' });
     expect(buildQuery({ kind: 'dataset', search: 'imagenet' })).toEqual({ kind: 'dataset', q: 'imagenet' });
     expect(queryKey(buildQuery({ search: 'llama ' }))).toBe(queryKey({ q: 'llama' }));
+    expect(buildQuery({ size: 'medium' })).toEqual({ min_size: 1e9, max_size: 1e10 });
+    expect(buildQuery({ size: 'huge', search: 'x' })).toEqual({ q: 'x', min_size: 1e11 });
+    expect(buildQuery({ size: '' })).toEqual({});
+    expect(queryKey(buildQuery({ size: 'small' }))).not.toBe(queryKey(buildQuery({})));
     expect(queryKey({ q: 'llama' })).not.toBe(queryKey({ tag: 'llama' }));
   });
 
@@ -202,6 +206,9 @@ describe('CatalogModel', () => {
     await model.refresh();
     expect(queries[queries.length - 1]).toEqual({ tag: 'llm' });
     expect(model.current).toBe(true);
+    model.size = 'large';
+    await model.refresh();
+    expect(queries[queries.length - 1]).toEqual({ tag: 'llm', min_size: 1e10, max_size: 1e11 });
     model.dispose();
   });
 

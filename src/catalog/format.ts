@@ -86,7 +86,20 @@ export interface ISearchState {
   kind?: TritonAPI.CatalogKind | null;
   search?: string;
   tag?: string | null;
+  /** One of SIZE_RANGES' ids; '' (or absent) for any size. */
+  size?: string;
 }
+
+const GB = 1e9;
+
+/** The size filter's choices (decimal units, as formatBytes shows them). */
+export const SIZE_RANGES: { id: string; label: string; min?: number; max?: number }[] = [
+  { id: '', label: 'Any size' },
+  { id: 'small', label: 'Under 1 GB', max: GB },
+  { id: 'medium', label: '1–10 GB', min: GB, max: 10 * GB },
+  { id: 'large', label: '10–100 GB', min: 10 * GB, max: 100 * GB },
+  { id: 'huge', label: 'Over 100 GB', min: 100 * GB }
+];
 
 /**
  * The API query of a search state: trimmed words, an empty search and no tag send nothing.
@@ -104,6 +117,13 @@ export function buildQuery(state: ISearchState): TritonAPI.ICatalogQuery {
   const tag = (state.tag ?? '').trim();
   if (tag) {
     query.tag = tag;
+  }
+  const range = SIZE_RANGES.find(r => r.id === (state.size ?? ''));
+  if (range?.min !== undefined) {
+    query.min_size = range.min;
+  }
+  if (range?.max !== undefined) {
+    query.max_size = range.max;
   }
   return query;
 }

@@ -77,8 +77,22 @@ export class CatalogModel implements IDisposable {
     void this.refresh();
   }
 
+  /** The size filter: one of SIZE_RANGES' ids, '' for any size. */
+  get size(): string {
+    return this._size;
+  }
+
+  set size(size: string) {
+    if (size === this._size) {
+      return;
+    }
+    this._size = size;
+    this._changed.emit();
+    void this.refresh();
+  }
+
   get query(): TritonAPI.ICatalogQuery {
-    return buildQuery({ search: this._search, tag: this._tag });
+    return buildQuery({ search: this._search, tag: this._tag, size: this._size });
   }
 
   get listing(): TritonAPI.ICatalogListing | null {
@@ -262,6 +276,7 @@ export class CatalogModel implements IDisposable {
   private _kind: TritonAPI.CatalogKind = 'model';
   private _search = '';
   private _tag: string | null = null;
+  private _size = '';
   private _listing: TritonAPI.ICatalogListing | null = null;
   private _listingKey = '';
   private _error: APIError | null = null;

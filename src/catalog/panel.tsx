@@ -27,6 +27,7 @@ import {
   notebookSnippet,
   sizeLabel,
   SNIPPET_TABS,
+  SIZE_RANGES,
   SnippetTab,
   splitName,
   stripFrontMatter
@@ -238,6 +239,21 @@ function ListView({ model, onOpen }: IViewProps & { onOpen: (id: string) => void
           }}
         />
       </label>
+      <label className="tml-CatalogFilter">
+        <span className="tml-muted">Size</span>
+        <select
+          className="tml-CatalogSize jp-mod-styled"
+          aria-label="Filter by size"
+          value={model.size}
+          onChange={event => (model.size = event.target.value)}
+        >
+          {SIZE_RANGES.map(range => (
+            <option key={range.id} value={range.id}>
+              {range.label}
+            </option>
+          ))}
+        </select>
+      </label>
       {model.tag && (
         <div className="tml-CatalogFilter">
           <span className="tml-muted">Tag</span>
@@ -271,19 +287,20 @@ function ListView({ model, onOpen }: IViewProps & { onOpen: (id: string) => void
         })}
       </div>
       {error && <ErrorBanner title="Could not load the catalog" error={error} stale={listing !== null} />}
-      {listing?.scanning && pendingHere > 0 && (
+      {listing?.scanning && (pendingHere > 0 || model.size !== '') && (
         <p className="tml-CatalogScan tml-muted tml-small" aria-live="polite">
           <span className="tml-Spinner" aria-hidden="true" />
           Computing sizes in the background… {listing.pending > 0 && `${listing.pending} left`}
+          {model.size !== '' && ' (entries without a size yet are not shown)'}
         </p>
       )}
       {!listing && !error && <p className="tml-muted tml-CatalogEmpty">Loading the catalog…</p>}
       {listing && entries.length === 0 && (
         <p className="tml-muted tml-CatalogEmpty">
-          {model.query.q || model.query.tag
+          {model.query.q || model.query.tag || model.size
             ? `No ${kindLabel} match${model.query.q ? ` “${model.query.q}”` : ''}${
                 model.query.tag ? ` with tag ${model.query.tag}` : ''
-              }.`
+              }${model.size ? ` of ${SIZE_RANGES.find(r => r.id === model.size)?.label.toLowerCase()}` : ''}.`
             : `No shared ${kindLabel} were found.`}
         </p>
       )}

@@ -9,11 +9,12 @@
   ``blobs``, ``refs``, ``snapshots``, ``snapshots/<rev>``; folders: immediate subdirectories).  A
   result is valid only while the signature matches.  The cache is a JSON file written atomically
   (temp file + ``os.replace``), so it survives server restarts.
-* :class:`SizeScanner` is one daemon thread that feeds a queue of entries either to a small pool of
-  worker *processes* (default; parallel ``stat`` calls, which is what helps on Lustre, and the
-  walk neither holds the server's GIL nor grows its memory) or scans them itself (``workers=0``).
+* :class:`SizeScanner` is one daemon thread that saves the cache and revalidates when idle, and
+  either scans queued entries itself (``workers=0``) or feeds them to a few worker *processes*
+  (default): this very file run as a script, answering one JSON line per path.
 
-Only the stdlib is used here so worker processes import little.
+Only the stdlib is used here, so a worker process starts in milliseconds and never imports the
+server (a ``multiprocessing`` spawn would re-import the server's ``__main__``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import json
 import logging
 import os
 import stat as _stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,21 +37,31 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLL
 MAX_FORMATS = 30
 
 
+_COMPRESSED = frozenset((".gz", ".zst", ".bz2", ".xz"))
+_COMPRESSED_RAW = _COMPRESSED | {x.upper() for x in _COMPRESSED}
+
+
 def _ext(name: str) -> str:
     i = name.rfind(".")
     if i <= 0:
         return ""
     x = name[i:].lower()
-    if x in (".gz", ".zst", ".bz2", ".xz") and name[:i].lower().endswith(".tar"):
+    if x in _COMPRESSED and name[:i].lower().endswith(".tar"):
         return ".tar" + x
     return x
 
 
+_S_IFMT, _S_IFDIR, _S_IFREG, _S_IFLNK = 0o170000, _stat.S_IFDIR, _stat.S_IFREG, _stat.S_IFLNK
+
+
 def scan_tree(path: str, stop: Optional[threading.Event] = None) -> Dict[str, object]:
-    """Walk ``path`` (not following symlinks); return sizes, counts and extension histogram."""
+    """Walk ``path`` (not following symlinks); return sizes, counts and extension histogram.
+
+    The loop is the hot path of the scan (one pass per file): mode bits are compared inline and
+    extensions are tallied raw, then normalised once per distinct extension at the end."""
     t0 = time.monotonic()
     size = blocks = files = dirs = links = errors = 0
-    exts: Dict[str, int] = {}
+    raw: Dict[str, int] = {}
     seen_inodes = set()
     try:
         st0 = os.lstat(path)
@@ -61,7 +74,7 @@ def scan_tree(path: str, stop: Optional[threading.Event] = None) -> Dict[str, ob
     scandir = os.scandir
     open_ = os.open
     close = os.close
-    join = os.path.join
+    tally = raw.get
     n_dirs_done = 0
     while stack:
         d = pop()
@@ -78,24 +91,28 @@ def scan_tree(path: str, stop: Optional[threading.Event] = None) -> Dict[str, ob
                     except OSError:
                         errors += 1
                         continue
-                    mode = st.st_mode
-                    if _stat.S_ISDIR(mode):
+                    kind = st.st_mode & _S_IFMT
+                    if kind == _S_IFDIR:
                         dirs += 1
                         blocks += st.st_blocks
-                        push(join(d, e.name))
+                        push(d + "/" + e.name)
                         continue
-                    if st.st_nlink > 1 and _stat.S_ISREG(mode):
+                    if st.st_nlink > 1 and kind == _S_IFREG:
                         if st.st_ino in seen_inodes:
                             continue
                         seen_inodes.add(st.st_ino)
                     blocks += st.st_blocks
-                    if _stat.S_ISLNK(mode):
+                    if kind == _S_IFLNK:
                         links += 1
                         continue
                     size += st.st_size
                     files += 1
-                    x = _ext(e.name)
-                    exts[x] = exts.get(x, 0) + 1
+                    name = e.name
+                    i = name.rfind(".")
+                    x = name[i:] if i > 0 else ""
+                    if x in _COMPRESSED_RAW:  # ".tar.gz" needs the part before the last dot too
+                        x = "\0" + name
+                    raw[x] = tally(x, 0) + 1
         except OSError:
             errors += 1
         finally:
@@ -103,6 +120,10 @@ def scan_tree(path: str, stop: Optional[threading.Event] = None) -> Dict[str, ob
         n_dirs_done += 1
         if stop is not None and not (n_dirs_done & 255) and stop.is_set():
             return {"error": "stopped", "seconds": time.monotonic() - t0}
+    exts: Dict[str, int] = {}
+    for x, n in raw.items():
+        key = _ext(x[1:]) if x[:1] == "\0" else x.lower()
+        exts[key] = exts.get(key, 0) + n
     top = sorted(((k, v) for k, v in exts.items() if k), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMATS]
     return {
         "size_bytes": size,
@@ -230,7 +251,8 @@ class SizeScanner:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._pool = None
+        self._workers: List[_Worker] = []
+        self._worker_threads: List[threading.Thread] = []
 
     # -- queue ---------------------------------------------------------------------------------
     def submit(self, path: str, signature: Sequence[int], priority: bool = False) -> None:
@@ -285,17 +307,13 @@ class SizeScanner:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        pool = self._pool
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                try:
-                    proc.terminate()
-                except Exception:  # pragma: no cover
-                    pass
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for worker in list(self._workers):
+            worker.kill()
+        for thread in [self._thread, *self._worker_threads]:
+            if thread is not None:
+                thread.join(timeout)
         self._thread = None
+        self._worker_threads = []
         with self._cond:
             self._queued.update(self._in_flight)
             for p in self._in_flight:
@@ -305,7 +323,7 @@ class SizeScanner:
             self._cond.notify_all()
         self.cache.save()
 
-    # -- worker loop ---------------------------------------------------------------------------
+    # -- scanning ------------------------------------------------------------------------------
     def _take(self, block_for: float) -> Optional[tuple]:
         with self._cond:
             if not self._queue and not self._stop.is_set():
@@ -330,55 +348,105 @@ class SizeScanner:
             except Exception:  # pragma: no cover
                 log.exception("catalog scanner callback failed")
 
-    def _run(self) -> None:
-        last_save = time.monotonic()
-        last_idle = time.monotonic()
-        futures: Dict[object, tuple] = {}
-        try:
-            if self.workers > 0:
-                import concurrent.futures as cf
-                import multiprocessing
+    def _feed(self, worker: "_Worker") -> None:
+        """One thread per worker process: it pulls the next entry as soon as its worker is free,
+        so the processes stay busy whatever the sizes of the entries."""
+        while not self._stop.is_set():
+            item = self._take(block_for=1.0)
+            if item is None:
+                continue
+            path, sig = item
+            try:
+                result = worker.scan(path)
+            except (OSError, ValueError) as exc:
+                if self._stop.is_set():
+                    return
+                log.warning("catalog size scan of %s failed (%s); restarting the worker", path, exc)
+                result = {"error": "scan worker failed"}
+                worker.kill()
+            self._finish(path, sig, result)
 
-                # spawn: never fork a threaded server process
-                self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+    def _run(self) -> None:
+        """Scan in this thread (workers=0) or start the worker processes; save and revalidate."""
+        last_save = last_idle = time.monotonic()
+        if self.workers > 0:
+            self._workers = [_Worker() for _ in range(self.workers)]
+            self._worker_threads = [
+                threading.Thread(target=self._feed, args=(w,), name=f"tritonml-catalog-scan-{i}", daemon=True)
+                for i, w in enumerate(self._workers)]
+            for thread in self._worker_threads:
+                thread.start()
+        try:
             while not self._stop.is_set():
-                if self._pool is None:
+                if self.workers == 0:
                     item = self._take(block_for=min(1.0, self.idle_interval))
                     if item is not None:
                         self._finish(item[0], item[1], scan_tree(item[0], self._stop))
                 else:
-                    while len(futures) < 2 * self.workers:
-                        item = self._take(block_for=0.0 if futures else min(1.0, self.idle_interval))
-                        if item is None:
-                            break
-                        futures[self._pool.submit(scan_tree, item[0])] = item
-                    if futures:
-                        import concurrent.futures as cf
-
-                        done, _ = cf.wait(list(futures), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-                        for fut in done:
-                            path, sig = futures.pop(fut)
-                            try:
-                                result = fut.result()
-                            except Exception as exc:  # worker died, cancelled...
-                                if self._stop.is_set():
-                                    continue
-                                log.warning("catalog size scan of %s failed: %s", path, exc)
-                                result = {"error": str(exc)[:200]}
-                            self._finish(path, sig, result)
+                    with self._cond:
+                        self._cond.wait(min(1.0, self.save_interval))
                 now = time.monotonic()
-                if now - last_save >= self.save_interval or (not futures and not self.pending()):
+                idle = not self.pending()
+                if now - last_save >= self.save_interval or idle:
                     self.cache.save()
                     last_save = now
-                if self.idle_callback is not None and not futures and not self.pending() \
-                        and now - last_idle >= self.idle_interval:
+                if self.idle_callback is not None and idle and now - last_idle >= self.idle_interval:
                     last_idle = now
                     try:
                         self.idle_callback()
                     except Exception:  # pragma: no cover
                         log.exception("catalog revalidation failed")
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=not self._stop.is_set(), cancel_futures=True)
-                self._pool = None
+            for worker in self._workers:
+                worker.kill()
+            self._workers = []
             self.cache.save()
+
+
+class _Worker:
+    """A scan worker: this file run as a script by the same Python (stdlib only, so it starts in
+    milliseconds and never imports the server), at low priority, answering one JSON line per path.
+    Processes rather than threads: the walk neither holds the server's GIL nor grows its memory,
+    and the ``stat`` calls run in parallel (what helps most on Lustre)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: Optional[subprocess.Popen] = None
+
+    def _process(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), "--worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True, bufsize=1, close_fds=True)
+        return self._proc
+
+    def scan(self, path: str) -> dict:
+        with self._lock:
+            proc = self._process()
+            proc.stdin.write(json.dumps(path) + "\n")  # type: ignore[union-attr]
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise OSError("the scan worker exited")
+        return json.loads(line)
+
+    def kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _worker_main() -> None:
+    try:
+        os.nice(10)  # background work: never compete with the server or the user's kernels
+    except OSError:
+        pass
+    for line in sys.stdin:
+        sys.stdout.write(json.dumps(scan_tree(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--worker"]:
+        _worker_main()

@@ -24,6 +24,18 @@ test('search, open Llama 3, read its README and insert its snippet into a notebo
   await panel.locator('.tml-CatalogTab[data-kind="model"]').click();
   await page.screenshot({ path: testInfo.outputPath('catalog-list-light.png') });
 
+  // The size filter asks the server (min_size/max_size) once the background scan knows the sizes.
+  const sizeFilter = panel.locator('select.tml-CatalogSize');
+  const anyLlama = panel.locator(`.tml-CatalogEntry[data-entry-id="${LLAMA}"]`);
+  await sizeFilter.selectOption({ label: 'Under 1 GB' });
+  await expect(panel.locator('.tml-CatalogEntry[data-entry-id*="bert-base"]')).toBeVisible({ timeout: 30000 });
+  await expect(anyLlama).toHaveCount(0);
+  await sizeFilter.selectOption({ label: '10–100 GB' });
+  await expect(anyLlama).toBeVisible({ timeout: 30000 });
+  await expect(panel.locator('.tml-CatalogEntry[data-entry-id*="bert-base"]')).toHaveCount(0);
+  await sizeFilter.selectOption({ label: 'Any size' });
+  await expect(panel.locator('.tml-CatalogEntry[data-entry-id*="bert-base"]')).toBeVisible();
+
   // Typing searches on the server.
   await panel.locator('.tml-CatalogSearch input').click();
   await page.keyboard.type('llama');
