@@ -174,7 +174,7 @@ async def main() -> None:
                 check=True, capture_output=True, text=True).stdout.strip())
         print(f"1. Scheduler load, {args.seconds:.0f} s per row (jobs pending meanwhile: monitor at its fastest)")
         print(f"{'clients':>8} {'GETs':>7} {'job RPC/min':>12} {'GET p50 ms':>11} {'GET p99 ms':>11} {'pushed msgs':>12}")
-        for n in [int(x) for x in args.clients.split(",")]:
+        for n in [int(x) for x in args.clients.split(",") if x]:
             row = await load(url, token, n, args.seconds)
             print(f"{row['clients']:>8} {row['requests']:>7} {row['rpc_per_min']:>12.1f} "
                   f"{row['p50_ms']:>11.2f} {row['p99_ms']:>11.2f} {row['ws_messages']:>12}")

@@ -100,9 +100,10 @@ class JobDir:
         return Manifest.model_validate_json(self.manifest_path.read_text())
 
     def write_manifest(self, manifest: Manifest) -> None:
-        tmp = self.path / f".manifest.{secrets.token_hex(4)}.tmp"
-        tmp.write_text(manifest.model_dump_json(indent=1))
-        os.replace(tmp, self.manifest_path)
+        """Written once, before the id link: nobody finds the directory (through the link) while
+        the file is incomplete, so no temporary file and rename are needed."""
+        with open(self.manifest_path, "x", encoding="utf-8") as handle:
+            handle.write(manifest.model_dump_json(indent=1))
 
     def script(self) -> str:
         return self.script_path.read_text()
@@ -175,9 +176,12 @@ class JobStore:
         manifest = manifest.model_copy(update={"job_id": job_id})
         job_dir.write_manifest(manifest)
         link = self.root / job_id
-        tmp = self.root / f".{job_id}.{secrets.token_hex(3)}"
-        os.symlink(job_dir.path.name, tmp)
-        os.replace(tmp, link)
+        try:
+            os.symlink(job_dir.path.name, link)
+        except FileExistsError:  # an id reused after the cluster's state was reset: replace, atomically
+            tmp = self.root / f".{job_id}.{secrets.token_hex(3)}"
+            os.symlink(job_dir.path.name, tmp)
+            os.replace(tmp, link)
         return manifest
 
     def find(self, job_id: str) -> Optional[JobDir]:

@@ -13,7 +13,7 @@ from typing import Optional
 
 from . import parse
 from .models import ClusterSummary, Job
-from .runner import CommandResult, classify_failure, run_slurm
+from .runner import CommandResult, classify_failure, run_slurm, run_slurm_blocking
 
 
 class SlurmClient:
@@ -44,6 +44,19 @@ class SlurmClient:
         cleaned of an enclosing job's SLURM_*/SBATCH_*/SRUN_* variables either way.
         """
         result = await self._run("sbatch", "--parsable", *options, script_path, cwd=cwd, env=env)
+        return parse.sbatch_job_id(result.stdout)
+
+    def submit_blocking(
+        self,
+        script_path: str,
+        *,
+        options: Sequence[str] = (),
+        cwd: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """:meth:`submit` for a worker thread (or a kernel, which has no event loop of ours)."""
+        result = run_slurm_blocking([self._cmd("sbatch"), "--parsable", *options, script_path],
+                                    timeout=self.timeout, cwd=cwd, env=env)
         return parse.sbatch_job_id(result.stdout)
 
     async def cancel(self, job_id: str, *, signal: Optional[str] = None) -> None:

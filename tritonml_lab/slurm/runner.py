@@ -1,7 +1,7 @@
 """Running Slurm client commands: async, with time-outs, a clean environment, and typed errors.
 
-Every Slurm CLI call of the project goes through :func:`run_slurm`. Arguments are passed as a list
-to ``create_subprocess_exec``: nothing reaches a shell.
+Every Slurm CLI call of the project goes through :func:`run_slurm` (or, in a worker thread,
+:func:`run_slurm_blocking`). Arguments are passed as a list: nothing reaches a shell.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,6 +65,31 @@ def classify_failure(command: list[str], returncode: int, stderr: str) -> Except
     return SlurmRejected(_strip_prefix(text), command=command, stderr=stderr)
 
 
+def _missing(command: list[str], exc: FileNotFoundError) -> SlurmCommandMissing:
+    error = SlurmCommandMissing(
+        f"The Slurm command '{command[0]}' is not installed on this host "
+        "(is this Jupyter server running on a cluster node?).",
+        command=command,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _timed_out(command: list[str], timeout: float) -> SchedulerUnavailable:
+    return SchedulerUnavailable(
+        f"The Slurm scheduler did not answer within {timeout:g} s ({command[0]}); "
+        "it may be busy. Try again in a minute.",
+        command=command,
+    )
+
+
+def _result(command: list[str], returncode: int | None, out: bytes, err: bytes, check: bool) -> CommandResult:
+    result = CommandResult(command, returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+    if check and result.returncode != 0:
+        raise classify_failure(command, result.returncode, result.stderr)
+    return result
+
+
 async def run_slurm(
     command: list[str],
     *,
@@ -87,11 +113,7 @@ async def run_slurm(
             cwd=cwd,
         )
     except FileNotFoundError as exc:
-        raise SlurmCommandMissing(
-            f"The Slurm command '{command[0]}' is not installed on this host "
-            "(is this Jupyter server running on a cluster node?).",
-            command=command,
-        ) from exc
+        raise _missing(command, exc) from exc
     try:
         out, err = await asyncio.wait_for(
             proc.communicate(stdin.encode() if stdin is not None else None), timeout
@@ -99,17 +121,33 @@ async def run_slurm(
     except asyncio.TimeoutError as exc:
         proc.kill()
         await proc.wait()
-        raise SchedulerUnavailable(
-            f"The Slurm scheduler did not answer within {timeout:g} s ({command[0]}); "
-            "it may be busy. Try again in a minute.",
-            command=command,
-        ) from exc
-    result = CommandResult(
-        command, proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
-    )
-    if check and result.returncode != 0:
-        raise classify_failure(command, result.returncode, result.stderr)
-    return result
+        raise _timed_out(command, timeout) from exc
+    return _result(command, proc.returncode, out, err, check)
+
+
+def run_slurm_blocking(
+    command: list[str],
+    *,
+    timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    check: bool = True,
+) -> CommandResult:
+    """:func:`run_slurm` for a worker thread (same environment, time-out and errors).
+
+    Submitting runs the job directory's writes, ``sbatch`` and the id link in one thread: that is
+    quicker than three hops between the event loop and the thread pool (see benchmarks/jobs_load.py).
+    """
+    try:
+        proc = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, env=clean_environment(env),
+            cwd=cwd, timeout=timeout, check=False,
+        )
+    except FileNotFoundError as exc:
+        raise _missing(command, exc) from exc
+    except subprocess.TimeoutExpired as exc:  # run() has killed and reaped the child
+        raise _timed_out(command, timeout) from exc
+    return _result(command, proc.returncode, proc.stdout, proc.stderr, check)
 
 
 def _first_line(text: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tritonml_lab.slurm import JobState, SlurmClient, SlurmRejected
+from tritonml_lab.slurm.errors import SchedulerUnavailable, SlurmCommandMissing
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 REPO = Path(__file__).resolve().parents[2]
@@ -88,6 +89,29 @@ async def test_slurm_rejection_carries_slurms_message(tmp_path):
     with pytest.raises(SlurmRejected) as info:
         await client.submit(script(tmp_path / "y.sh", "true\n"), options=["--partition=gpu-debug", "--time=02:00:00"])
     assert "time limit" in info.value.message.lower()
+
+
+def test_blocking_submit_gives_the_same_answers_and_errors(tmp_path, monkeypatch):
+    """submit_blocking (the API's one-thread submission) behaves like submit: id, Slurm's own
+    rejection, a clear error for a missing command, a time-out that kills sbatch."""
+    client = SlurmClient()
+    job_id = client.submit_blocking(script(tmp_path / "ok.sh", "true\n"),
+                                    options=["--partition=batch-csl", "--time=1", f"--output={tmp_path}/o-%j"])
+    assert job_id.isdigit()
+    with pytest.raises(SlurmRejected) as info:
+        client.submit_blocking(script(tmp_path / "x.sh", "true\n"), options=["--partition=no-such-partition"])
+    assert "Invalid partition name specified" in info.value.message
+    with pytest.raises(SlurmCommandMissing) as missing:
+        SlurmClient(bin_dir=str(tmp_path)).submit_blocking(str(tmp_path / "ok.sh"))
+    assert "not installed" in missing.value.message
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "sbatch").write_text("#!/bin/sh\nsleep 30\n")
+    (slow / "sbatch").chmod(0o755)
+    t0 = time.monotonic()
+    with pytest.raises(SchedulerUnavailable) as late:
+        SlurmClient(bin_dir=str(slow), timeout=0.5).submit_blocking(str(tmp_path / "ok.sh"))
+    assert time.monotonic() - t0 < 5 and "did not answer within 0.5 s" in late.value.message
 
 
 async def test_expected_start_of_a_pending_job(tmp_path):
