@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Optional
 
 from . import parse
@@ -70,7 +71,7 @@ class SlurmClient:
     async def my_jobs(self) -> list[Job]:
         """The user's jobs that slurmctld still knows (``squeue --me --json``)."""
         result = await self._run("squeue", "--me", "--all", "--json")
-        return parse.squeue_json(result.stdout)
+        return await _parsed(parse.squeue_json, result.stdout)
 
     async def expected_starts(self) -> dict[str, float]:
         """Expected start times (epoch seconds) of the user's pending jobs (``squeue --start``)."""
@@ -84,7 +85,7 @@ class SlurmClient:
         if not job_ids:
             return []
         result = await self._run("sacct", "--json", "--jobs", ",".join(job_ids))
-        return parse.sacct_json(result.stdout)
+        return await _parsed(parse.sacct_json, result.stdout)
 
     async def efficiency(self, job_id: str) -> dict:
         """CPU, memory and time used against what was asked, as Slurm accounted them."""
@@ -100,7 +101,7 @@ class SlurmClient:
             self._run("sinfo", "--json"),
             self.cluster_name(),
         )
-        return parse.cluster_summary(summary.stdout, nodes.stdout, cluster=name)
+        return await _parsed(parse.cluster_summary, summary.stdout, nodes.stdout, cluster=name)
 
     async def show_config(self) -> CommandResult:
         """``scontrol show config`` (read values with ``parse.config_value``)."""
@@ -112,3 +113,16 @@ class SlurmClient:
             result = await self.show_config()
             self._cluster_name = parse.config_value(result.stdout, "ClusterName") or ""
         return self._cluster_name or None
+
+
+# A sacct answer for a long history, or sinfo --json of a site with hundreds of nodes, is megabytes
+# of JSON: parsing it would hold up every other request of the server for tens of milliseconds.
+_BIG_OUTPUT = 64 * 1024
+
+
+async def _parsed(parser, *texts: str, **kwargs):
+    """``parser(*texts)``, in a worker thread when the output is big, else right here (a hop to
+    the thread pool costs more than parsing a few jobs)."""
+    if sum(len(text) for text in texts) < _BIG_OUTPUT:
+        return parser(*texts, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(None, partial(parser, *texts, **kwargs))

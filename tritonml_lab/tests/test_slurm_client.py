@@ -114,6 +114,30 @@ def test_blocking_submit_gives_the_same_answers_and_errors(tmp_path, monkeypatch
     assert time.monotonic() - t0 < 5 and "did not answer within 0.5 s" in late.value.message
 
 
+async def test_big_answers_are_parsed_off_the_event_loop_with_the_same_result(monkeypatch):
+    """A long sacct history (recorded real output, its jobs repeated past 64 KiB) parses in a worker
+    thread, to the same jobs as a direct parse."""
+    import json
+    import threading
+
+    from tritonml_lab.slurm import client as client_mod, parse
+
+    doc = json.loads((Path(__file__).parent / "data" / "slurm-22.05" / "sacct.json").read_text())
+    doc["jobs"] = doc["jobs"] * (1 + 64 * 1024 // max(1, len(json.dumps(doc["jobs"]))))
+    big = json.dumps(doc)
+    assert len(big) > client_mod._BIG_OUTPUT
+    threads = []
+
+    def spy(text):
+        threads.append(threading.current_thread())
+        return parse.sacct_json(text)
+
+    assert await client_mod._parsed(spy, big) == parse.sacct_json(big)
+    assert threads[0] is not threading.main_thread()
+    await client_mod._parsed(spy, json.dumps({"jobs": []}))
+    assert threads[1] is threading.main_thread()  # small answers: no hop
+
+
 async def test_expected_start_of_a_pending_job(tmp_path):
     client = SlurmClient()
     # Ask for more h100s than exist together with the running ones: it must wait.
