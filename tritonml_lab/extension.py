@@ -13,6 +13,7 @@ from .cluster import ClusterService
 from .config import TritonML
 from .jobs import Defaults, JobMonitor, JobService, JobStore
 from .jobs.paths import JOBS_ROOT_ENV
+from .jobs.server_defaults import export_defaults
 from .slurm import SlurmClient
 
 if TYPE_CHECKING:
@@ -111,10 +112,11 @@ def load(server_app) -> None:
     services = build_services(config)
     services.root_dir = server_app.root_dir
     services.kernel_specs = server_app.kernel_spec_manager
-    # Kernels this server starts inherit its environment: the magics then use the same jobs root,
-    # and `%tritonml run-notebook` the server's Python (it has nbclient) to execute notebooks.
+    # Kernels this server starts inherit its environment: the magics then use the same jobs root and
+    # the admin's job defaults, and `%tritonml run-notebook` the server's Python (it has nbclient).
     os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
     os.environ.setdefault("TRITONML_SERVER_PYTHON", sys.executable)
+    export_defaults(services.jobs.defaults)
     web_app = server_app.web_app
     web_app.settings["tritonml"] = services
     setup_handlers(web_app)
