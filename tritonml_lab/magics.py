@@ -32,7 +32,8 @@ from traitlets import Float, Unicode
 
 from .jobs import ddp
 from .jobs.paths import kernel_jobs_root
-from .jobs.script import PYTHON_FILE, USER_SCRIPT, Defaults, render_script
+from .jobs.script import PYTHON_FILE, USER_SCRIPT, render_script
+from .jobs.server_defaults import kernel_defaults
 from .jobs.spec import JobSpec, field_errors
 from .jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Manifest, Origin, parse_job_id
 from .slurm import Job, JobState, SlurmClient, SlurmError
@@ -335,7 +336,7 @@ class TritonMLMagics(Magics):
         self._store: Optional[JobStore] = None
         self._store_root: Optional[str] = None
         self._slurm: Optional[SlurmClient] = None
-        self.defaults = Defaults()
+        self.defaults = kernel_defaults()  # the server's admin defaults, when it started this kernel
         self.last_job: Optional[tuple[str, Any]] = None  # (id, widget) of the last submission
         self.last_sweep: Optional[str] = None
         self._sweeps = None
