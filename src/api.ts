@@ -449,6 +449,15 @@ export const TritonClient = {
     // Ids are "<root label>/<relative path>": keep the slashes, escape everything else.
     const path = id.split('/').map(encodeURIComponent).join('/');
     return requestAPI<TritonAPI.ICatalogEntryDetail>('catalog/' + path, {}, settings);
+  },
+
+  /** Where the browser loads an image a README links to by a relative path (an <img> src). */
+  catalogImageUrl(
+    id: string,
+    path: string,
+    settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ): string {
+    return URLExt.join(settings.baseUrl, API_NAMESPACE, 'catalog-image') + queryString({ id, path });
   }
 };
 

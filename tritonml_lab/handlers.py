@@ -135,6 +135,22 @@ class CatalogEntryHandler(BaseHandler):
         self.write_model(detail)
 
 
+class CatalogImageHandler(BaseHandler):
+    """An image a catalog README shows by a relative path (the README renders in the sidebar)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        entry_id, path = self.get_argument("id", ""), self.get_argument("path", "")
+        data, mime = await asyncio.get_running_loop().run_in_executor(
+            None, self.services.catalog.readme_image, entry_id, path
+        )
+        self.set_header("X-Content-Type-Options", "nosniff")
+        # An SVG opened on its own must not run scripts with the server's origin.
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+        self.set_header("Cache-Control", "private, max-age=300")
+        self.finish(data, set_content_type=mime)
+
+
 def _spec_and_origin(body: Any) -> tuple[JobSpec, Origin]:
     if not isinstance(body, dict):
         raise BadJobRequest("The request body must be a JSON object of job fields.")
@@ -331,6 +347,7 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"jobs/(?P<job_id>[^/]+)/metrics", JobMetricsHandler),
     (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),
+    (r"catalog-image", CatalogImageHandler),
     (r"catalog/(?P<entry_id>.+)", CatalogEntryHandler),
     (r"notebook-jobs", NotebookJobsHandler),
     (r"notebook-jobs/(?P<job_id>[^/]+)", NotebookJobHandler),

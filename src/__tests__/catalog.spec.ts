@@ -2,6 +2,7 @@ import { jobSpecFor } from '../catalog/useInJob';
 import { APIError, TritonAPI } from '../api';
 import {
   buildQuery,
+  readmeImagePath,
   entryFacts,
   filesLabel,
   formatBytes,
@@ -326,5 +327,25 @@ describe('jobSpecFor', () => {
     } as unknown) as TritonAPI.ICatalogEntryDetail);
     expect(spec.env).toEqual({ DATA_PATH: '/d/imagenet' });
     expect(spec.name).toBe('use-imagenet-ILSVRC-2012-');
+  });
+});
+
+describe('readmeImagePath', () => {
+  it('keeps relative image paths below the README and refuses the rest', () => {
+    expect(readmeImagePath('docs/arch.png')).toBe('docs/arch.png');
+    expect(readmeImagePath('./docs/my%20plot.SVG?raw=1')).toBe('docs/my plot.SVG');
+    for (const url of [
+      'https://huggingface.co/x.png',
+      'data:image/png;base64,AAAA',
+      '/files/x.png',
+      '#anchor',
+      '../x.png',
+      'docs//x.png',
+      'LICENSE',
+      'notes.md',
+      ''
+    ]) {
+      expect(readmeImagePath(url)).toBeNull();
+    }
   });
 });

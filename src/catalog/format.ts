@@ -288,3 +288,26 @@ export function entryFacts(d: Detail): IFact[] {
   add('Root', d.root);
   return facts;
 }
+
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|gif|webp|svg)$/i;
+
+/**
+ * The path below the README's folder that a README image URL names (`docs/a.png`, `./a.png`), or
+ * null for what the server does not serve: absolute URLs, data: URLs, other files, `..`.
+ */
+export function readmeImagePath(url: string): string | null {
+  if (!url || /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('/') || url.startsWith('#')) {
+    return null;
+  }
+  let path = url.split(/[?#]/)[0];
+  try {
+    path = decodeURI(path);
+  } catch {
+    return null;
+  }
+  const parts = path.split('/').filter(part => part !== '.');
+  if (parts.some(part => part === '' || part === '..') || !IMAGE_EXTENSIONS.test(path)) {
+    return null;
+  }
+  return parts.join('/');
+}

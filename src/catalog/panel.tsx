@@ -6,7 +6,7 @@
  * tab on purpose: its main action is "Insert snippet" into the notebook the user is working in, so
  * the notebook stays in view next to it, and nothing new piles up among the user's documents.
  */
-import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { IRenderMime, IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import {
   caretLeftIcon,
   closeIcon,
@@ -19,12 +19,13 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { APIError, TritonAPI } from '../api';
+import { APIError, TritonAPI, TritonClient } from '../api';
 import {
   entryFacts,
   filesLabel,
   formatParams,
   notebookSnippet,
+  readmeImagePath,
   sizeLabel,
   SNIPPET_TABS,
   SIZE_RANGES,
@@ -582,7 +583,7 @@ function DetailView({ model, rendermime, actions, id }: IViewProps & { id: strin
             <h3>README</h3>
             {readme ? (
               <>
-                <Markdown source={readme} rendermime={rendermime} />
+                <Markdown source={readme} rendermime={rendermime} entryId={id} />
                 {detail.readme_truncated && (
                   <p className="tml-muted tml-small">Shortened; the whole file is {detail.readme_path}.</p>
                 )}
@@ -601,7 +602,15 @@ function DetailView({ model, rendermime, actions, id }: IViewProps & { id: strin
  * Markdown through JupyterLab's own renderer (the one notebooks use), untrusted, so the HTML in it
  * is sanitized. Without a rendermime registry it falls back to the plain text.
  */
-function Markdown({ source, rendermime }: { source: string; rendermime: IRenderMimeRegistry | null }): JSX.Element {
+function Markdown({
+  source,
+  rendermime,
+  entryId
+}: {
+  source: string;
+  rendermime: IRenderMimeRegistry | null;
+  entryId: string;
+}): JSX.Element {
   const host = React.useRef<HTMLDivElement>(null);
   // A layout effect: its clean-up runs while the host is still in the document, so the renderer
   // can be detached the Lumino way.
@@ -610,7 +619,13 @@ function Markdown({ source, rendermime }: { source: string; rendermime: IRenderM
     if (!node || !rendermime) {
       return;
     }
-    const renderer = rendermime.createRenderer('text/markdown');
+    // Images next to the README (`![](docs/arch.png)`) load through the catalog-image endpoint.
+    const resolver: IRenderMime.IResolver = {
+      resolveUrl: async url => url,
+      getDownloadUrl: async url => TritonClient.catalogImageUrl(entryId, readmeImagePath(url) ?? url),
+      isLocal: url => readmeImagePath(url) !== null
+    };
+    const renderer = rendermime.clone({ resolver }).createRenderer('text/markdown');
     renderer.addClass('tml-CatalogMarkdown');
     const model = new MimeModel({ data: { 'text/markdown': source }, trusted: false });
     if (node.isConnected) {
@@ -628,7 +643,7 @@ function Markdown({ source, rendermime }: { source: string; rendermime: IRenderM
         renderer.dispose();
       }
     };
-  }, [source, rendermime]);
+  }, [source, rendermime, entryId]);
   return rendermime ? (
     <div ref={host} className="tml-CatalogReadme-body" />
   ) : (

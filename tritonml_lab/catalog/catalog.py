@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROOTS: Tuple[Tuple[str, str], ...] = (("dldata", "/scratch/shareddata/dldata"),)
 README_LIMIT = 64 << 10
+IMAGE_LIMIT = 5 << 20
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+                ".webp": "image/webp", ".svg": "image/svg+xml"}
 DESCRIPTION_HEAD = 4 << 10
 PROBE_THREADS = 8
 HF_HOME_CHILDREN = {"hub", "datasets", "modules", "xet", "accelerate", "assets", "stored_tokens"}
@@ -202,6 +205,34 @@ class Catalog:
         if rec is None:
             self.scanner.submit(e.path, e.signature, priority=True)
         return self._detail(e, rec)
+
+    def readme_image(self, entry_id: str, relative: str) -> Tuple[bytes, str]:
+        """An image a README links to by a relative path (``images/arch.png``): its bytes and type.
+
+        Only image files below the README's own directory, inside the entry (symlinks resolved), of
+        at most ``IMAGE_LIMIT`` bytes; anything else is refused without touching other files."""
+        validate_id(entry_id)
+        mime = _IMAGE_TYPES.get(os.path.splitext(relative)[1].lower()) if isinstance(relative, str) else None
+        if mime is None:
+            raise InvalidQuery("path must name a .png, .jpg, .jpeg, .gif, .webp or .svg file")
+        if (len(relative) > 512 or relative.startswith(("/", "~")) or "\\" in relative
+                or any(part in ("", ".", "..") for part in relative.split("/"))
+                or any(ord(c) < 32 or ord(c) == 127 for c in relative)):
+            raise InvalidQuery("path must be a plain relative path below the README's folder")
+        self._maybe_refresh()
+        with self._lock:
+            e = self._index.get(entry_id)
+        if e is None or e.hidden:
+            raise EntryNotFound(f"no catalog entry {entry_id!r}")
+        readme_path = e.hf.readme_path if e.hf else (e.folder.readme_path if e.folder else None)
+        if not readme_path:
+            raise EntryNotFound(f"catalog entry {entry_id!r} has no README")
+        data = read_bounded(os.path.join(os.path.dirname(readme_path), relative), e.within, IMAGE_LIMIT + 1)
+        if data is None:
+            raise EntryNotFound(f"no image {relative!r} next to the README of {entry_id!r}")
+        if len(data) > IMAGE_LIMIT:
+            raise InvalidQuery(f"the image is larger than {IMAGE_LIMIT >> 20} MB; open it from the path instead")
+        return data, mime
 
     def start_background_scan(self) -> None:
         self._maybe_refresh()

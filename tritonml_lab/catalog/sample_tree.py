@@ -26,6 +26,7 @@ import struct
 import sys
 import tarfile
 import time
+import zlib
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 DTYPE_SIZE = {"BF16": 2, "F16": 2, "F32": 4}
@@ -300,6 +301,19 @@ def build_hf_cache(hub: str) -> Dict[str, int]:
 
 
 # ----------------------------------------------------------------------------- folders
+def _stripes_png(width: int, height: int) -> bytes:
+    """A small valid PNG (coloured vertical stripes) for README images."""
+    colours = [(0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e), (0x2c, 0xa0, 0x2c), (0xd6, 0x27, 0x28)]
+    row = b"\x00" + b"".join(bytes(colours[(x * len(colours)) // width]) for x in range(width))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height))
+            + chunk(b"IEND", b""))
+
+
 def _touch(path: str, data: bytes = b"") -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -329,7 +343,9 @@ def build_folders(root: str) -> None:
     _touch(os.path.join(im, "README.md"),
            b"# ImageNet (ILSVRC 2012)\n\nThe ILSVRC 2012 classification data: 1.28 M training images and 50 000 "
            b"validation images in 1000 classes, as the original tars and extracted class folders.\n\n"
-           b"## Use\n\nCopy to `/tmp/$SLURM_JOB_ID` before training.\n")
+           b"## Use\n\nCopy to `/tmp/$SLURM_JOB_ID` before training.\n\n"
+           b"![One colour per class group](docs/class-groups.png)\n")
+    _touch(os.path.join(im, "docs", "class-groups.png"), _stripes_png(96, 12))
     _touch(os.path.join(im, "LICENSE"), b"ImageNet terms of access: non-commercial research and education only.\n")
     _touch(os.path.join(im, ".tritonml.toml"), b'name = "ImageNet ILSVRC-2012"\n'
            b'description = "ImageNet-1k: 1.28 M training and 50 k validation images, 1000 classes (tars and class folders)."\n'

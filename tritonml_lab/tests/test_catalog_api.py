@@ -83,3 +83,31 @@ async def test_bad_query_is_a_400(jp_fetch):
         with pytest.raises(HTTPClientError) as info:
             await jp_fetch("tritonml", "catalog", params=params)
         assert info.value.code == 400
+
+
+async def test_readme_images_are_served_and_nothing_else(jp_fetch, dldata):
+    response = await jp_fetch("tritonml", "catalog-image",
+                              params={"id": "dldata/imagenet", "path": "docs/class-groups.png"})
+    assert response.code == 200 and response.body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert response.headers["Content-Type"] == "image/png"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    readme = json.loads((await jp_fetch("tritonml", "catalog", "dldata/imagenet")).body)["readme"]
+    assert "](docs/class-groups.png)" in readme
+
+    # An image link that leaves the entry, as a symlink, is not followed.
+    (dldata / "imagenet" / "docs" / "escape.png").symlink_to("/etc/hostname")
+    for params, status in (
+        ({"id": "dldata/imagenet", "path": "docs/escape.png"}, 404),
+        ({"id": "dldata/imagenet", "path": "../imagenet-1k-wds/README.md"}, 400),
+        ({"id": "dldata/imagenet", "path": "../../etc/x.png"}, 400),
+        ({"id": "dldata/imagenet", "path": "/etc/x.png"}, 400),
+        ({"id": "dldata/imagenet", "path": "LICENSE"}, 400),
+        ({"id": "dldata/imagenet", "path": "docs/missing.png"}, 404),
+        ({"id": "dldata/../etc", "path": "x.png"}, 400),
+        ({"id": "dldata/no-such-entry", "path": "x.png"}, 404),
+    ):
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("tritonml", "catalog-image", params=params)
+        assert info.value.code == status, params
+        assert json.loads(info.value.response.body)["message"]

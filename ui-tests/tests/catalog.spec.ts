@@ -114,6 +114,10 @@ test('the catalog in the dark theme, and its command in the palette', async ({ p
   const detail = panel.locator('.tml-CatalogDetail');
   await expect(detail.locator('.tml-CatalogReadme .jp-RenderedMarkdown')).toBeVisible();
   await expect(detail.locator('.tml-CatalogFacts')).toContainText('Russakovsky');
+  // The README's relative image (docs/class-groups.png) loads from the catalog-image endpoint.
+  const image = detail.locator('.tml-CatalogReadme img[alt="One colour per class group"]');
+  await expect(image).toHaveAttribute('src', /catalog-image\?id=dldata%2Fimagenet&path=docs%2Fclass-groups\.png/);
+  await expect.poll(async () => image.evaluate(img => (img as HTMLImageElement).naturalWidth)).toBe(96);
   await page.screenshot({ path: testInfo.outputPath('catalog-detail-dark.png') });
   await page.evaluate(async () => {
     await window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' });
