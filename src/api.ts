@@ -163,6 +163,7 @@ export namespace TritonAPI {
   export interface IJobSpec {
     name?: string;
     partition?: string;
+    ddp?: boolean;
     gpus?: string;
     cpus_per_task?: number;
     mem?: string;
@@ -256,6 +257,8 @@ export namespace TritonAPI {
     }[];
     cpu_cores_mean: number | null;
     rss_peak_bytes: number | null;
+    /** After the end: where the GPU figures come from ("sacct": Slurm's gres/gpuutil, gres/gpumem). */
+    gpu_source?: 'samples' | 'sacct' | null;
   }
 
   export interface IJobDetail extends IJob {
@@ -659,5 +662,143 @@ export const NotebookJobsClient = {
 
   parameters(path: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.INotebookParameters> {
     return requestAPI<TritonAPI.INotebookParameters>('notebook-parameters' + queryString({ path }), {}, settings);
+  }
+};
+
+// -- sweeps (tritonml_lab/sweeps/, openapi Sweep* schemas) ----------------------------------------
+export namespace TritonAPI {
+  /** A point value: a JSON scalar. */
+  export type SweepValue = number | string | boolean | null;
+
+  /** A numeric range of a random search. */
+  export interface ISweepRange {
+    low: number;
+    high: number;
+    /** Log-uniform (low > 0). */
+    log?: boolean;
+    /** Whole numbers. */
+    integer?: boolean;
+  }
+
+  /** What POST sweeps accepts: the code, exactly one of grid or random, and resource keys. */
+  export interface ISweepRequest extends Omit<IJobSpec, 'script' | 'command' | 'array' | 'code'> {
+    code: string;
+    grid?: { [name: string]: SweepValue[] };
+    random?: { n: number; space: { [name: string]: SweepValue[] | ISweepRange }; seed?: number };
+    metric?: string;
+    mode?: 'min' | 'max';
+    parallel?: number;
+    origin?: Partial<IOrigin>;
+  }
+
+  /** One point of a sweep, as its newest attempt ran it. */
+  export interface ISweepTask {
+    /** The point's index in the sweep (0-based). */
+    index: number;
+    params: { [name: string]: SweepValue };
+    state: JobState;
+    /** What the task reported; null until then. */
+    result: { [name: string]: unknown } | null;
+    /** Why a failed task failed (its stderr's last lines). */
+    error: string | null;
+    exit_code?: number | null;
+    /** The array task running this point: JOBID_TASK. */
+    job_id: string;
+    /** 0: the first run; 1, 2, ...: retries. */
+    attempt?: number;
+    best: boolean;
+  }
+
+  export interface ISweepJob {
+    id: string;
+    attempt: number;
+    tasks: number;
+    /** The --array option, e.g. 0-999%10. */
+    array: string;
+    directory: string;
+    /** Starts after this array job has ended (a split sweep with `parallel`). */
+    after?: string | null;
+  }
+
+  /** GET sweeps/{id}: the sweep and its results table, sorted by the metric (best first). */
+  export interface ISweep {
+    id: string;
+    name: string;
+    search: 'grid' | 'random';
+    space?: { [key: string]: unknown };
+    metric: string | null;
+    mode: 'min' | 'max';
+    parallel?: number | null;
+    created_at?: number;
+    total: number;
+    /** Tasks per state. */
+    counts: { [state: string]: number };
+    /** Every task has ended. */
+    finished: boolean;
+    best: ISweepTask | null;
+    jobs: ISweepJob[];
+    tasks: ISweepTask[];
+    /** Slurm could not be asked; states may be stale. */
+    slurm_error?: string | null;
+    /** When the whole sweep was cancelled (epoch s); a retry clears it. */
+    cancelled_at?: number | null;
+    /** Set by the kernel when it kept only the first rows (the notebook widget's snapshot). */
+    truncated?: boolean;
+  }
+
+  /** One sweep of GET sweeps (from its manifest; no states). */
+  export interface ISweepSummary {
+    id: string;
+    name: string;
+    search: 'grid' | 'random';
+    metric: string | null;
+    mode: 'min' | 'max';
+    total: number;
+    created_at: number;
+    /** Its array jobs' ids (retries included). */
+    jobs: string[];
+  }
+
+  /** POST sweeps/{id}/retry: which ended tasks (default: the failed ones), and resource changes. */
+  export interface ISweepRetry {
+    indices?: number[];
+    time?: string;
+    mem?: string;
+    partition?: string;
+    gpus?: string;
+  }
+}
+
+/** Typed wrappers of the sweeps endpoints. */
+export const SweepsClient = {
+  /** My newest sweeps; with `job`, only the sweep that array job (or task) belongs to. */
+  list(job?: string, settings?: ServerConnection.ISettings): Promise<{ sweeps: TritonAPI.ISweepSummary[] }> {
+    return requestAPI<{ sweeps: TritonAPI.ISweepSummary[] }>('sweeps' + queryString({ job }), {}, settings);
+  },
+
+  get(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.ISweep> {
+    return requestAPI<TritonAPI.ISweep>(`sweeps/${encodeURIComponent(id)}`, {}, settings);
+  },
+
+  submit(request: TritonAPI.ISweepRequest, settings?: ServerConnection.ISettings): Promise<TritonAPI.ISweep> {
+    return requestAPI<TritonAPI.ISweep>('sweeps', { method: 'POST', body: JSON.stringify(request) }, settings);
+  },
+
+  /** Run the failed tasks (or `body.indices`) again as a new array job of the same sweep. */
+  retry(
+    id: string,
+    body: TritonAPI.ISweepRetry = {},
+    settings?: ServerConnection.ISettings
+  ): Promise<TritonAPI.ISweep> {
+    return requestAPI<TritonAPI.ISweep>(
+      `sweeps/${encodeURIComponent(id)}/retry`,
+      { method: 'POST', body: JSON.stringify(body) },
+      settings
+    );
+  },
+
+  /** Cancel every array job of the sweep with tasks still queued or running (idempotent). */
+  cancel(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.ISweep> {
+    return requestAPI<TritonAPI.ISweep>(`sweeps/${encodeURIComponent(id)}`, { method: 'DELETE' }, settings);
   }
 };

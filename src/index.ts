@@ -12,6 +12,7 @@ import { ClusterModel } from './cluster/model';
 import { ClusterPanel } from './cluster/panel';
 import { jobsPlugin } from './jobs/plugin';
 import { notebookJobsPlugin } from './notebookjobs/plugin';
+import { sweepsPlugin } from './sweeps/plugin';
 import { jobWidgetPlugin } from './widget/plugin';
 
 const PLUGIN_ID = 'tritonml-lab:plugin';
@@ -67,4 +68,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, catalogPlugin, jobsPlugin, jobWidgetPlugin, notebookJobsPlugin];
+export default [plugin, catalogPlugin, jobsPlugin, jobWidgetPlugin, notebookJobsPlugin, sweepsPlugin];

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from typing import Any, Optional
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -302,7 +303,8 @@ class SweepsHandler(BaseHandler):
     @web.authenticated
     async def get(self) -> None:
         sweeps = self.services.sweeps
-        listing = await asyncio.get_running_loop().run_in_executor(None, sweeps.listing)
+        job = self.get_argument("job", None) or None  # ?job=ID: the sweep this array job belongs to
+        listing = await asyncio.get_running_loop().run_in_executor(None, partial(sweeps.listing, job=job))
         self.write_model({"sweeps": listing})
 
     @web.authenticated
@@ -321,6 +323,10 @@ class SweepHandler(BaseHandler):
     @web.authenticated
     async def get(self, sweep_id: str) -> None:
         self.write_model(await self.services.sweeps.view(sweep_id))
+
+    @web.authenticated
+    async def delete(self, sweep_id: str) -> None:
+        self.write_model(await self.services.sweeps.cancel(sweep_id))
 
 
 class SweepRetryHandler(BaseHandler):

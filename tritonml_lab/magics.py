@@ -30,16 +30,15 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from pydantic import ValidationError
 from traitlets import Float, Unicode
 
-from .jobs import ddp
 from .jobs.paths import kernel_jobs_root
-from .jobs.script import PYTHON_FILE, USER_SCRIPT, render_script
+from .jobs.script import PYTHON_FILE, render_script
 from .jobs.server_defaults import kernel_defaults
 from .jobs.spec import JobSpec, field_errors
 from .jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Manifest, Origin, parse_job_id
 from .slurm import Job, JobState, SlurmClient, SlurmError
 
 RUNNER_SOURCE = Path(__file__).with_name("jobs") / "runner.py"
-CELL_FILE, BASH_CELL_FILE = "cell.py", "cell.sh"
+CELL_FILE = "cell.py"
 RUNNER_CONFIG, INPUTS_FILE = "runner.json", "inputs.pkl"
 
 # JobSpec field -> the option that sets it, for error messages.
@@ -196,12 +195,19 @@ def _parsers() -> dict[str, _Parser]:
         "cancel": _id_parser("cancel", "Cancel a job (scancel); cancelling an ended job is fine."),
         "fetch": _id_parser("fetch", "Load a finished job's --out variables into the notebook "
                             "(for an array job without a task: one dict per variable, by task)."),
+        "efficiency": _id_parser(
+            "efficiency", "Efficiency of a finished job, as the jobs panel shows it: GPU utilisation and "
+            "memory peak (from the job's GPU samples, else Slurm's gres/gpuutil and gres/gpumem where the "
+            "site has them), CPU efficiency, memory peak and time used against what was asked, and advice."),
         "sweep": _sweep_parser(),
         "sweep-results": _sweep_id_parser(
             "sweep-results", "The results table of a sweep, sorted by its metric (best first): a pandas "
             "DataFrame when pandas is installed, else a list of dicts.", wait=True),
         "sweep-retry": _sweep_id_parser(
             "sweep-retry", "Run the failed tasks of a sweep again, as a new array job of the same sweep."),
+        "sweep-cancel": _sweep_id_parser(
+            "sweep-cancel", "Cancel a whole sweep: every array job with tasks still queued or running "
+            "(ended tasks keep their results; cancelling an ended sweep is fine)."),
         "run-notebook": _run_notebook_parser(),
     }
 
@@ -227,7 +233,8 @@ def _sweep_parser() -> _Parser:
     space.add_argument("--metric", help="the reported value the results are sorted by")
     space.add_argument("--mode", choices=("min", "max"), default="min", help="best is the min (default) or max")
     space.add_argument("--parallel", "-k", type=int, metavar="K",
-                       help="at most K tasks at once (--array=0-N%%K, per array job)")
+                       help="at most K tasks at once, for the whole sweep (--array=0-N%%K; a split "
+                       "sweep's array jobs run one after the other)")
     space.add_argument("--wait", "-w", action="store_true",
                        help="wait for the end, updating the results table")
     _add_resource_options(p, array=False)
@@ -280,9 +287,11 @@ def _doc() -> str:
         "  %tritonml logs ID [--follow]    a job's stdout/stderr (--follow: until it ends)",
         "  %tritonml cancel ID             cancel a job",
         "  %tritonml fetch ID              load a finished job's --out variables into the notebook",
+        "  %tritonml efficiency ID         how well a finished job used its GPUs, CPUs, memory and time, with advice",
         "  %%tritonml sweep [options]      run the cell once per point of a grid or random search (array job)",
         "  %tritonml sweep-results ID      a sweep's results table (pandas DataFrame, else a list of dicts)",
         "  %tritonml sweep-retry ID        run a sweep's failed tasks again",
+        "  %tritonml sweep-cancel ID       cancel a whole sweep (all its array jobs)",
         "  %tritonml run-notebook PATH [-p NAME VALUE ...] [options]   run a whole notebook as a batch job",
         "",
         "Examples::",
@@ -414,9 +423,8 @@ class TritonMLMagics(Magics):
             raise UsageError("--in and --out send Python variables; they need a Python cell (no --bash)")
         fields = self.resource_fields(args)
         fields["python"] = None if args.bash else (args.python or sys.executable)
-        if args.ddp:
-            fields.update(self._ddp_fields(args, fields))
-        elif args.bash:
+        fields["ddp"] = bool(args.ddp)  # one task per GPU; JobSpec checks and lays it out
+        if args.bash:
             fields["script"] = cell
         else:
             fields["code"] = cell
@@ -447,30 +455,6 @@ class TritonMLMagics(Magics):
             account=args.account, qos=args.qos, modules=list(args.module), env=env, workdir=workdir,
         )
 
-    def _ddp_fields(self, args, fields: dict[str, Any]) -> dict[str, Any]:
-        nodes = args.nodes or 1
-        update: dict[str, Any] = {"nodes": nodes}
-        if args.gpus:
-            gpu_type, _, count = args.gpus.rpartition(":")
-            if not count.isdigit() or int(count) < 1:
-                raise UsageError(f'--gpus: give a count "2" or type:count "h100:1", not {args.gpus!r}')
-            if int(count) % nodes:
-                raise UsageError(f"--ddp runs one task per GPU: --gpus {count} cannot be split evenly "
-                                 f"over --nodes {nodes}")
-            per_node = int(count) // nodes
-            if args.ntasks_per_node not in (None, per_node):
-                raise UsageError(f"--ddp runs one task per GPU: --ntasks-per-node must be {per_node} "
-                                 "(or left out)")
-            gres = f"gpu:{gpu_type}:{per_node}" if gpu_type else f"gpu:{per_node}"
-            # GPUs per node (--gres), so that every node gets its share.
-            update.update(gpus=None, ntasks_per_node=per_node,
-                          gres=f"{gres},{args.gres}" if args.gres else gres)
-        else:
-            update["ntasks_per_node"] = args.ntasks_per_node or 1
-        program = ["bash"] if args.bash else [fields["python"]]
-        update["script"] = ddp.launcher(program, BASH_CELL_FILE if args.bash else PYTHON_FILE)
-        return update
-
     def submit(self, args, cell: Optional[str]):
         if cell is None or not cell.strip():
             raise UsageError("%%tritonml submit runs the cell below it: use two %% and put code in the cell")
@@ -484,8 +468,6 @@ class TritonMLMagics(Magics):
         if args.dry_run:
             placeholder = f"{self.store.root}/job-<created-at-submission>"
             print(render_script(spec, self.defaults, placeholder, origin=origin.notebook or origin.kind))
-            if args.ddp:
-                print(f"# {USER_SCRIPT} (run by the script above):\n{spec.script}")
             print("# Dry run: nothing was submitted.")
             return None
         payload = self._pickle_inputs(inputs) if inputs else None
@@ -518,8 +500,6 @@ class TritonMLMagics(Magics):
     def _write_payload(self, job_dir: JobDir, cell: str, args, payload: Optional[bytes],
                        outputs: list[str]) -> None:
         if args.bash:
-            if args.ddp:
-                (job_dir.path / BASH_CELL_FILE).write_text(cell)
             return
         (job_dir.path / CELL_FILE).write_text(cell)
         # main.py is the stdlib-only runner; it runs cell.py (JobStore wrote the cell there first).
@@ -763,10 +743,20 @@ class TritonMLMagics(Magics):
         print(f"Submitted sweep {view.id} ({view.name}): {view.total} tasks in {len(view.jobs)} array "
               f"job{'s' if len(view.jobs) > 1 else ''} ({jobs}) → %tritonml sweep-results {view.id}")
         self.last_sweep = view.id
-        handle = _show_html(_sweep_html(view))
+        widget = self._sweep_widget(view)
+        handle = _show_html(_sweep_html(view)) if widget is None else _show_widget(widget)
         if args.wait:
-            self._wait_sweep(view.id, handle)
+            self._wait_sweep(view.id, handle, widget)
         return None
+
+    def _sweep_widget(self, view):
+        """The live sweep widget (the HTML table is its fallback repr); None without ipywidgets."""
+        try:
+            from .widgets import SweepWidget
+        except ImportError:  # ipywidgets is not in this kernel's environment
+            return None
+        return SweepWidget(sweep_id=view.id, sweep_name=view.name, metric=view.metric or "", mode=view.mode,
+                           total=view.total, snapshot=_sweep_snapshot(view), html=_sweep_html(view))
 
     def _sweep_view(self, sweep_id: str):
         from .sweeps import BadSweepRequest, SweepNotFound
@@ -776,18 +766,22 @@ class TritonMLMagics(Magics):
         except (SweepNotFound, BadSweepRequest) as exc:
             raise UsageError(f"{exc.message} (jobs directory {self.store.root})") from None
 
-    def _wait_sweep(self, sweep_id: str, handle=None):
+    def _wait_sweep(self, sweep_id: str, handle=None, widget=None):
         view = self._sweep_view(sweep_id)
         try:
             while not view.finished:
                 time.sleep(max(self.poll_seconds, 1.0))
                 view = self._sweep_view(sweep_id)
-                if handle is not None:
+                if handle is not None and widget is None:  # the widget follows the sweep by itself
                     handle.update(_html_object(_sweep_html(view)))
         except KeyboardInterrupt:
             print(f"\nStopped waiting. Sweep {sweep_id} goes on: %tritonml sweep-results {sweep_id}")
             return view
-        if handle is not None:
+        if widget is not None:  # the final table, also as the fallback HTML kept in the notebook
+            widget.snapshot, widget.html = _sweep_snapshot(view), _sweep_html(view)
+            if handle is not None:
+                handle.update(widget)
+        elif handle is not None:
             handle.update(_html_object(_sweep_html(view)))
         counts = ", ".join(f"{n} {state}" for state, n in sorted(view.counts.items()))
         best = view.best
@@ -819,6 +813,20 @@ class TritonMLMagics(Magics):
         print(f"Retrying {retry.tasks} task{'s' if retry.tasks > 1 else ''} of sweep {view.id} as array job "
               f"{retry.id} → %tritonml sweep-results {view.id}")
         _show_html(_sweep_html(view))
+
+    def _cmd_sweep_cancel(self, args) -> None:
+        from .sweeps import BadSweepRequest, SweepNotFound
+
+        try:
+            view = _loop.run(self.sweeps.cancel(args.sweep_id), timeout=self.slurm_timeout + 30)
+        except (SweepNotFound, BadSweepRequest) as exc:
+            raise UsageError(f"{exc.message} (jobs directory {self.store.root})") from None
+        except SlurmError as exc:
+            raise UsageError(f"Slurm did not cancel sweep {args.sweep_id}: {exc.message}") from None
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(view.counts.items()))
+        print(f"Cancel requested for sweep {view.id} (array job{'s' if len(view.jobs) > 1 else ''} "
+              f"{', '.join(job.id for job in view.jobs)}): {counts}. Tasks that had ended keep their results; "
+              f"%tritonml sweep-retry {view.id} runs the cancelled points again.")
 
     # -- whole notebooks -----------------------------------------------------------------------
     def _cmd_run_notebook(self, args) -> None:
@@ -860,6 +868,32 @@ class TritonMLMagics(Magics):
         names = self.fetch(args.job_id)
         print(f"Loaded {', '.join(names)} into the notebook." if names else
               f"Job {args.job_id} sends no variables back (submit it with --out x,y).")
+
+    def _cmd_efficiency(self, args) -> None:
+        from .metrics.report import after_the_end, report_lines
+        from .metrics.stream import job_summary
+
+        job_id = args.job_id
+        try:
+            parse_job_id(job_id)
+            job_dir = self.store.find(job_id)
+        except BadJobRequest as exc:
+            raise UsageError(exc.message) from None
+        job = next((j for j in self._ask(self.slurm.accounting([job_id])) if j.id == job_id), None)
+        if job is None and job_dir is None:
+            raise UsageError(f"Slurm knows no job {job_id} of yours.")
+        if job is None or not job.state.is_finished:
+            state = job.state.value if job else "not in Slurm's accounting yet"
+            print(f"Job {job_id} is {state}: its efficiency comes after the end. Until then: "
+                  f"%tritonml status {job_id}, and the live charts in the jobs panel.")
+            return
+        report = self._ask(after_the_end(self.slurm, job_id, job_summary(job_dir.path) if job_dir else None))
+        if report.efficiency is None:
+            print(f"Job {job_id} ended ({job.state.value}), but Slurm's accounting does not have all of it "
+                  "yet: try again in a few seconds.")
+            return
+        print(f"Job {job_id} ({job.name}): {job.state.value}")
+        print("\n".join(report_lines(report)))
 
     def _cmd_cancel(self, args) -> None:
         self.cancel(args.job_id)
@@ -1027,6 +1061,24 @@ def _html_object(markup: str):
     from IPython.display import HTML
 
     return HTML(markup)
+
+
+def _show_widget(widget):
+    """Display the sweep widget; returns a handle to update it (None outside IPython's display)."""
+    try:
+        from IPython.display import display
+
+        return display(widget, display_id=True)
+    except Exception:  # noqa: BLE001 - no display (plain scripts)
+        return None
+
+
+def _sweep_snapshot(view, limit: int = 200) -> dict[str, Any]:
+    """The sweep as JSON for the widget's model (the first ``limit`` rows of the table)."""
+    data = view.model_dump(mode="json")
+    if len(data["tasks"]) > limit:
+        data["tasks"], data["truncated"] = data["tasks"][:limit], True
+    return data
 
 
 def _show_html(markup: str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import ipywidgets
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, Dict, Int, List, Unicode
 
 MODULE, MODULE_VERSION = "tritonml-lab", "0.1.0"
 
@@ -73,3 +73,45 @@ class JobWidget(ipywidgets.DOMWidget):
 
     def __repr__(self) -> str:  # the text a front end without the widget view shows
         return f"tritonml job {self.job_id} ({self.job_name}): %tritonml status {self.job_id}"
+
+
+# -- sweeps (%%tritonml sweep) ----------------------------------------------------------------------
+class SweepWidget(ipywidgets.DOMWidget):
+    """The sweep a ``%%tritonml sweep`` cell shows: task states, the results table sorted by the metric
+    with the best point marked, failed tasks with their error, "Retry failed" and "Cancel sweep".
+
+    The view (``SweepView`` in the labextension) reads ``GET sweeps/{id}`` from the Jupyter server,
+    re-asked when the jobs model reports a change of one of the sweep's array jobs: the kernel never
+    polls. ``snapshot`` is the sweep as the kernel saw it at submission; the view writes the final
+    table back into it, so a notebook saved with its widget state shows how the sweep ended.
+    Front ends without the view show ``html`` (the same table as plain HTML) instead.
+    """
+
+    _model_name = Unicode("SweepModel").tag(sync=True)
+    _view_name = Unicode("SweepView").tag(sync=True)
+    _model_module = Unicode(MODULE).tag(sync=True)
+    _view_module = Unicode(MODULE).tag(sync=True)
+    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+
+    sweep_id = Unicode("").tag(sync=True)
+    sweep_name = Unicode("").tag(sync=True)
+    metric = Unicode("").tag(sync=True)
+    mode = Unicode("min").tag(sync=True)
+    total = Int(0).tag(sync=True)
+    snapshot = Dict().tag(sync=True)
+    message = Unicode("").tag(sync=True)
+
+    def __init__(self, *, html: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.html = html
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if self.html:  # what nbviewer, GitHub and front ends without the labextension show
+            data["text/html"] = self.html
+        return data
+
+    def __repr__(self) -> str:
+        return f"tritonml sweep {self.sweep_id} ({self.sweep_name}, {self.total} tasks): " \
+               f"%tritonml sweep-results {self.sweep_id}"

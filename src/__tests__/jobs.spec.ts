@@ -15,39 +15,7 @@ import {
 import { LogFollower } from '../jobs/logfollow';
 import { ISocketLike, JobsModel } from '../jobs/model';
 import { formFromSpec, gpuTypesOf, specFromForm } from '../jobs/spec';
-
-function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
-  return {
-    id: '1',
-    name: 'job',
-    state: 'PENDING',
-    reason: null,
-    partition: 'batch-csl',
-    nodes: null,
-    node_count: null,
-    gpus: null,
-    cpus: 1,
-    user: 'me',
-    account: null,
-    submitted: 1000,
-    started: null,
-    ended: null,
-    expected_start: null,
-    elapsed: null,
-    time_limit: 60,
-    exit_code: null,
-    signal: null,
-    array_job_id: null,
-    array_task_id: null,
-    workdir: null,
-    stdout_path: null,
-    stderr_path: null,
-    tracked: true,
-    origin: null,
-    directory: null,
-    ...over
-  };
-}
+import { job } from './jobs.fixture';
 
 describe('state families', () => {
   it('colours every Slurm state by what it means for the user', () => {

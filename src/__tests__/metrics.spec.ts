@@ -282,6 +282,38 @@ describe('after-the-job summary', () => {
     expect(byKey.time.value).toBe('17%');
     expect(summaryRows(null)).toEqual([]);
   });
+
+  it("shows Slurm's GPU TRES (no samples of the GPU) as the peak without a card", () => {
+    // The shape GET jobs/{id} gives when the figures come from gres/gpuutil and gres/gpumem.
+    const rows = summaryRows({
+      efficiency: null,
+      metrics: {
+        source: null,
+        seconds: 3600,
+        gpu_source: 'sacct',
+        gpus: [
+          {
+            node: null as unknown as string,
+            index: null as unknown as number,
+            name: 'Slurm accounting (gres/gpuutil, gres/gpumem)',
+            util_mean: 14,
+            util_max: 100,
+            idle_fraction: null,
+            memory_peak_bytes: 10 * 2 ** 30,
+            memory_total_bytes: null
+          }
+        ],
+        cpu_cores_mean: null,
+        rss_peak_bytes: null
+      }
+    });
+    expect(rows.map(r => r.label)).toEqual(['GPU utilisation', 'GPU memory peak']);
+    expect(rows[0].value).toBe('14%');
+    expect(rows[0].note).toContain('Slurm accounting');
+    expect(rows[1].value).toBe('10 GiB');
+    expect(rows[1].note).toBe('per task, from Slurm accounting');
+    expect(rows[1].fraction).toBeNull();
+  });
 });
 
 class FakeSocket implements ISocketLike {

@@ -20,6 +20,7 @@ import { JobMetrics } from '../metrics/section';
 import { JobsModel } from './model';
 import type { IJobsActions } from './panel';
 import { NotebookJobProgress } from '../notebookjobs/progress';
+import { SweepSection } from '../sweeps/section';
 
 interface IDetailProps {
   id: string;
@@ -130,6 +131,7 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
           )}
           <JobFacts job={job} detail={detail} />
           <NotebookJobProgress job={job} />
+          <SweepSection jobId={id} />
           <section className="tml-JobSection">
             <div className="tml-LogTabs" role="tablist" aria-label="Log stream">
               {(['stdout', 'stderr'] as LogStream[]).map(s => (

@@ -24,6 +24,7 @@ export class JobForm extends ReactWidget {
     super();
     this.addClass('tml-JobForm');
     this._form = formFromSpec(options.spec ?? {});
+    this._ddp = options.spec?.ddp === true;
     this._copy = options.copy ?? (() => undefined);
     this._showAdvanced = ADVANCED_FIELDS.some(key => this._form[key] !== '');
     TritonClient.cluster()
@@ -66,7 +67,7 @@ export class JobForm extends ReactWidget {
     this._banner = null;
     this.update();
     try {
-      this._submitted = await JobsClient.submit({ ...result.spec, origin: { kind: 'dialog' } });
+      this._submitted = await JobsClient.submit(this._spec(result));
       return true;
     } catch (error) {
       this._showError(error);
@@ -115,9 +116,24 @@ export class JobForm extends ReactWidget {
           this.update();
         }}
         onChange={changes => this._change(changes)}
+        ddp={this._ddp}
+        onDdp={ddp => {
+          this._ddp = ddp;
+          // The layout of GPUs and tasks changes with it: their server messages may no longer hold.
+          for (const field of ['ddp', 'gpus', 'ntasks_per_node', 'nodes']) {
+            delete this._errors[field];
+          }
+          this.update();
+          this._schedulePreview(PREVIEW_DELAY_MS);
+        }}
         onCopy={() => this._copy(this._script)}
       />
     );
+  }
+
+  /** What preview and submission send: the form's spec, the DDP choice, the dialog as origin. */
+  private _spec(result: ISpecResult): TritonAPI.IJobSpec & { origin: Partial<TritonAPI.IOrigin> } {
+    return { ...result.spec, ...(this._ddp ? { ddp: true } : {}), origin: { kind: 'dialog' } };
   }
 
   private _change(changes: Partial<IJobForm>): void {
@@ -166,7 +182,7 @@ export class JobForm extends ReactWidget {
     this.update();
     try {
       // Same origin as the submission, so the preview is the very script that will be written.
-      const answer = await JobsClient.preview({ ...result.spec, origin: { kind: 'dialog' } });
+      const answer = await JobsClient.preview(this._spec(result));
       if (seq !== this._seq) {
         return;
       }
@@ -219,6 +235,7 @@ export class JobForm extends ReactWidget {
   }
 
   private _form: IJobForm;
+  private _ddp: boolean;
   private _copy: (text: string) => void;
   private _errors: { [field: string]: string } = {};
   private _banner: IBanner | null = null;
@@ -312,6 +329,7 @@ const FIELD_OF: { [key: string]: string } = {
 const FIELD_LABELS: { [field: string]: string } = {
   name: 'Name',
   partition: 'Partition',
+  ddp: 'Distributed (DDP)',
   gpus: 'GPUs',
   cpus_per_task: 'CPUs',
   mem: 'Memory',
@@ -346,6 +364,9 @@ interface IViewProps {
   showAdvanced: boolean;
   onAdvanced(open: boolean): void;
   onChange(changes: Partial<IJobForm>): void;
+  /** Distributed data-parallel: one task per GPU (JobSpec.ddp). */
+  ddp: boolean;
+  onDdp(ddp: boolean): void;
   onCopy(): void;
 }
 
@@ -383,6 +404,24 @@ function JobFormView(props: IViewProps): JSX.Element {
             onChange={onChange}
           />
           {field('modules', 'Modules', text('modules', 'e.g. scicomp-python-env'), 'space separated')}
+          {field(
+            'ddp',
+            'Parallel',
+            <label className="tml-DdpChoice">
+              <input
+                type="checkbox"
+                name="ddp"
+                checked={props.ddp}
+                onChange={e => props.onDdp(e.currentTarget.checked)}
+              />
+              Distributed (DDP): one task per GPU
+            </label>,
+            props.ddp
+              ? 'srun starts one task per GPU on each node (Nodes: under More options), with MASTER_ADDR, ' +
+                  'MASTER_PORT, RANK, LOCAL_RANK and WORLD_SIZE set for torch.distributed'
+              : undefined,
+            true
+          )}
         </div>
         <div className={`tml-Field tml-Field--wide${errors.env ? ' tml-mod-invalid' : ''}`} data-field="env">
           <label className="tml-Field-label">Environment</label>

@@ -53,16 +53,22 @@ export function summaryRows(
     });
     const memFraction =
       gpu.memory_peak_bytes !== null && gpu.memory_total_bytes ? gpu.memory_peak_bytes / gpu.memory_total_bytes : null;
+    // Slurm's gres/gpumem (m.gpu_source "sacct") has no card size: the peak alone.
+    const cardUnknown = gpu.memory_peak_bytes !== null && !gpu.memory_total_bytes;
     rows.push({
       key: `gpu-mem-${gpu.node}-${gpu.index}`,
       label: `${who}memory peak`,
-      value: formatPercent(memFraction),
+      value: cardUnknown ? formatBytes(gpu.memory_peak_bytes) : formatPercent(memFraction),
       fraction: memFraction,
       warn: memFraction !== null && memFraction > 0.95,
       note:
-        gpu.memory_peak_bytes !== null
-          ? `${formatBytes(gpu.memory_peak_bytes)} of ${formatBytes(gpu.memory_total_bytes)} on the card`
-          : 'not measured'
+        gpu.memory_peak_bytes === null
+          ? 'not measured'
+          : cardUnknown
+            ? m?.gpu_source === 'sacct'
+              ? 'per task, from Slurm accounting'
+              : 'card size unknown'
+            : `${formatBytes(gpu.memory_peak_bytes)} of ${formatBytes(gpu.memory_total_bytes)} on the card`
     });
   }
   if (options.slurm && e) {

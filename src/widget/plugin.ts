@@ -1,6 +1,6 @@
 /**
- * Registers the job widget's view (`tritonml-lab` 0.1.0: JobModel, JobView) with ipywidgets'
- * registry. The registry is optional: without ipywidgets the rest of the extension still loads,
+ * Registers the job and sweep widgets' views (`tritonml-lab` 0.1.0: JobModel, JobView, SweepModel,
+ * SweepView) with ipywidgets' registry. The registry is optional: without ipywidgets the rest of the extension still loads,
  * and the widget's classes are only loaded when a notebook shows one.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -30,7 +30,8 @@ export const jobWidgetPlugin: JupyterFrontEndPlugin<void> = {
       version: '0.1.0',
       exports: async () => {
         const { JobModel, JobView } = await import('./view');
-        return { JobModel, JobView };
+        const { SweepWidgetModel, SweepWidgetView } = await import('./sweepview');
+        return { JobModel, JobView, SweepModel: SweepWidgetModel, SweepView: SweepWidgetView };
       }
     });
   }

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from .spec import JobSpec
+from . import ddp
+from .spec import JobSpec, ddp_layout
 
 # The stdout/stderr file names inside a job directory; %a is the array task index.
 STDOUT, STDERR = "stdout.log", "stderr.log"
@@ -50,12 +51,22 @@ def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tupl
     options: list[tuple[str, str]] = [(f"--job-name={spec.name or 'tritonml'}", "")]
     if partition:
         options.append((f"--partition={partition}", "" if spec.partition else "site default"))
-    if spec.gpus:
-        options.append((f"--gpus={spec.gpus}", "GPUs for the whole job"))
-    if spec.nodes:
-        options.append((f"--nodes={spec.nodes}", ""))
-    if spec.ntasks_per_node:
-        options.append((f"--ntasks-per-node={spec.ntasks_per_node}", ""))
+    gres = spec.gres
+    if spec.ddp:
+        nodes, per_node, gpu_gres = ddp_layout(spec.gpus, spec.nodes, spec.ntasks_per_node)
+        options.append((f"--nodes={nodes}", ""))
+        options.append((f"--ntasks-per-node={per_node}", "DDP: one task per GPU" if gpu_gres else "DDP tasks"))
+        if gpu_gres:
+            # GPUs per node (--gres), so that every node gets its share.
+            options.append((f"--gres={gpu_gres}{',' + gres if gres else ''}", "GPUs on each node"))
+            gres = None
+    else:
+        if spec.gpus:
+            options.append((f"--gpus={spec.gpus}", "GPUs for the whole job"))
+        if spec.nodes:
+            options.append((f"--nodes={spec.nodes}", ""))
+        if spec.ntasks_per_node:
+            options.append((f"--ntasks-per-node={spec.ntasks_per_node}", ""))
     if cpus:
         options.append((f"--cpus-per-task={cpus}", "CPU cores per task (data loading needs some)"))
     if mem:
@@ -66,8 +77,8 @@ def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tupl
         options.append((f"--array={spec.array}", "one task per index; %N runs at most N at once"))
     if spec.constraint:
         options.append((f"--constraint={spec.constraint}", "node features"))
-    if spec.gres:
-        options.append((f"--gres={spec.gres}", ""))
+    if gres:
+        options.append((f"--gres={gres}", ""))
     if spec.tmp:
         options.append((f"--tmp={spec.tmp}", "node-local disk in /tmp"))
     if spec.account:
@@ -99,14 +110,15 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         "set -eo pipefail",
     ]
     if defaults.sampler_python:
-        out = f"{job_dir}/samples.${{SLURMD_NODENAME:-$(hostname -s)}}.jsonl"
         lines += [
             "",
-            "# Live GPU and CPU samples for the charts (1 Hz, lowest priority). If it fails, the job",
-            "# goes on: the sampler catches its own errors and stops when this script ends.",
+            "# Live GPU and CPU samples for the charts (1 Hz, lowest priority), one file per node",
+            "# ({node}: the Slurm node name); with several nodes it starts one on each other node",
+            "# (srun --overlap). If it fails, the job goes on: the sampler catches its own errors",
+            "# and stops when this script ends.",
             f"{shlex.quote(defaults.sampler_python)} {shlex.quote(job_dir + '/' + SAMPLER_FILE)} "
-            f'--out "{out}" --interval {defaults.sample_interval:g} --pid $$ '
-            f">> {shlex.quote(job_dir)}/sampler.log 2>&1 &",
+            f"--out {shlex.quote(job_dir + '/samples.{node}.jsonl')} --interval {defaults.sample_interval:g} "
+            f'--pid $$ --job "$SLURM_JOB_ID" --other-nodes >> {shlex.quote(job_dir)}/sampler.log 2>&1 &',
         ]
     if spec.modules:
         lines += ["", "# Software environment"]
@@ -117,9 +129,12 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
     lines += ["", "# What to run"]
     if spec.code is not None:
         python = spec.python or defaults.python or "python3"
-        lines.append(f"{shlex.quote(python)} {shlex.quote(job_dir + '/' + PYTHON_FILE)}")
+        program = f"{shlex.quote(python)} {shlex.quote(job_dir + '/' + PYTHON_FILE)}"
     elif spec.script is not None:
-        lines.append(f"bash {shlex.quote(job_dir + '/' + USER_SCRIPT)}")
+        program = f"bash {shlex.quote(job_dir + '/' + USER_SCRIPT)}"
+    elif spec.ddp:
+        program = f"bash -c {shlex.quote(spec.command or '')}"
     else:
-        lines.append(spec.command or "")
+        program = spec.command or ""
+    lines += ddp.launcher(program) if spec.ddp else [program]
     return "\n".join(lines) + "\n"

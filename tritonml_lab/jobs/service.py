@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
-from ..metrics.efficiency import advise
+from ..metrics.report import after_the_end
 from ..metrics.stream import MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from .monitor import JobMonitor
@@ -144,10 +144,7 @@ class JobService:
         if job_dir is not None:
             detail.metrics = await asyncio.get_running_loop().run_in_executor(None, job_summary, job_dir.path)
         if job.state.is_finished:
-            figures = await self.slurm.efficiency(job_id)
-            # slurmdbd may not have the record yet, a moment after the end: say nothing rather than zeros.
-            detail.efficiency = figures if figures.get("complete") else None
-            detail.advice = advise(detail.metrics, detail.efficiency)
+            detail.efficiency, detail.metrics, detail.advice = await after_the_end(self.slurm, job_id, detail.metrics)
         return detail
 
     async def cancel(self, job_id: str) -> JobView:

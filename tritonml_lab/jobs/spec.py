@@ -41,11 +41,14 @@ class JobSpec(BaseModel):
 
     name: Optional[str] = Field(None, description="job name: letters, digits, . _ + -; up to 64")
     partition: Optional[str] = None
+    # ddp and nodes come before gpus and ntasks_per_node: their validators read them.
+    ddp: bool = Field(False, description="distributed data-parallel: one task per GPU with srun, "
+                      "MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK and WORLD_SIZE set")
+    nodes: Optional[int] = Field(None, ge=1, le=256)
     gpus: Optional[str] = Field(None, description='GPU count "2" or type:count "h100:1"')
     cpus_per_task: Optional[int] = Field(None, ge=1, le=1024)
     mem: Optional[str] = Field(None, description='memory per node, e.g. "16G" or "500M"')
     time: Optional[str] = Field(None, description='time limit, e.g. "01:00:00" or "2-00:00:00"')
-    nodes: Optional[int] = Field(None, ge=1, le=256)
     ntasks_per_node: Optional[int] = Field(None, ge=1, le=1024)
     array: Optional[str] = Field(None, description='array indices, e.g. "0-9%2" or "1,3,5"')
     constraint: Optional[str] = None
@@ -73,8 +76,26 @@ class JobSpec(BaseModel):
 
     @field_validator("gpus")
     @classmethod
-    def _gpus(cls, v: Optional[str]) -> Optional[str]:
-        return v and _check(_GPUS, v, 'give a count ("2") or a type and a count ("h100:1"), 1 to 999 GPUs')
+    def _gpus(cls, v: Optional[str], info) -> Optional[str]:
+        v = v and _check(_GPUS, v, 'give a count ("2") or a type and a count ("h100:1"), 1 to 999 GPUs')
+        if v and info.data.get("ddp"):
+            nodes = info.data.get("nodes") or 1
+            count = int(_GPUS.fullmatch(v).group("count"))
+            if count % nodes:
+                raise ValueError(f"DDP runs one task per GPU: {count} GPUs cannot be split evenly over "
+                                 f"{nodes} nodes; ask for a multiple of {nodes}")
+        return v
+
+    @field_validator("ntasks_per_node")
+    @classmethod
+    def _ntasks_per_node(cls, v: Optional[int], info) -> Optional[int]:
+        gpus = info.data.get("gpus")
+        if v is not None and gpus and info.data.get("ddp"):
+            per_node = ddp_layout(gpus, info.data.get("nodes"), None)[1]
+            if v != per_node:
+                raise ValueError(f"DDP runs one task per GPU: with {gpus} GPUs on "
+                                 f"{info.data.get('nodes') or 1} node(s) this must be {per_node} (or left out)")
+        return v
 
     @field_validator("mem", "tmp")
     @classmethod
@@ -159,6 +180,20 @@ class JobSpec(BaseModel):
     @property
     def kind(self) -> str:
         return "python" if self.code is not None else "script" if self.script is not None else "command"
+
+
+def ddp_layout(gpus: Optional[str], nodes: Optional[int], ntasks_per_node: Optional[int]) -> tuple[int, int, Optional[str]]:
+    """(nodes, tasks per node, GRES per node) of a DDP job: one task per GPU, each node asking for
+    its share of the GPUs as ``--gres`` (``--gpus`` counts for the whole job and could put 3 on one
+    node and 1 on the other). Without GPUs: ``ntasks_per_node`` CPU tasks per node (default 1).
+    Call with validated values (JobSpec checks that the GPUs split evenly)."""
+    nodes = nodes or 1
+    match = _GPUS.fullmatch(gpus) if gpus else None
+    if match is None:
+        return nodes, ntasks_per_node or 1, None
+    per_node = int(match.group("count")) // nodes
+    kind = match.group("type")
+    return nodes, per_node, f"gpu:{kind}:{per_node}" if kind else f"gpu:{per_node}"
 
 
 def field_errors(exc) -> list[dict[str, str]]:

@@ -1,9 +1,10 @@
 """Efficiency of a finished job and plain advice, from the in-job samples and Slurm's accounting.
 
 ``summarize(header, samples)`` reduces a sampler file (any mix of 1 Hz and coarse rows) to GPU and
-CPU figures; ``advise(figures)`` turns those plus sacct's (``slurm.parse.sacct_efficiency``) into
-sentences a researcher can act on. Pure functions: the server, the widget and
-``%tritonml efficiency`` all show the same result.
+CPU figures; ``with_slurm_gpus`` falls back to Slurm's GPU TRES where no sample measured a GPU;
+``advise(figures)`` turns those plus sacct's (``slurm.parse.sacct_efficiency``) into sentences a
+researcher can act on. Pure functions: the server, the widget and ``%tritonml efficiency`` all show
+the same result (``report.py`` puts them together).
 """
 
 from __future__ import annotations
@@ -71,7 +72,13 @@ def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
     }
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _gib(n: float) -> str:
+    if n < GIB:
+        return f"{max(1, round(n / MIB))} MB"
     value = n / GIB
     return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
 
@@ -84,6 +91,30 @@ def _suggest_mem(peak: int) -> str:
 def _suggest_time(seconds: float) -> str:
     minutes = max(5, math.ceil(seconds * 1.5 / 60 / 5) * 5)
     return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+
+SLURM_GPU_NAME = "Slurm accounting (gres/gpuutil, gres/gpumem)"
+
+
+def with_slurm_gpus(metrics: Optional[dict], slurm: Optional[dict]) -> Optional[dict]:
+    """The samples summary with ``gpu_source`` set: "samples" when the in-job samples measured a GPU
+    (preferred: per GPU, 1 Hz, with the card's size), else "sacct" with one entry from Slurm's GPU
+    TRES (``slurm.parse.sacct_efficiency``) when the site accounts them, else None."""
+    has_samples = bool(metrics and any(g.get("util_mean") is not None for g in metrics.get("gpus") or []))
+    slurm = slurm or {}
+    util, peak = slurm.get("gpu_util_mean"), slurm.get("gpu_memory_peak_bytes")
+    if has_samples or (util is None and peak is None):
+        return None if metrics is None else {**metrics, "gpu_source": "samples" if has_samples else None}
+    count = slurm.get("gpus") or ""
+    entry = {
+        "node": None, "index": None, "name": SLURM_GPU_NAME,
+        "count": int(count.rpartition(":")[2]) if count.rpartition(":")[2].isdigit() else None,
+        "util_mean": util, "util_max": slurm.get("gpu_util_max"), "idle_fraction": None,
+        "memory_peak_bytes": peak, "memory_total_bytes": None,
+    }
+    base = metrics or {"source": None, "seconds": slurm.get("elapsed_seconds") or 0, "nodes": {},
+                       "cpu_cores_mean": None, "cpu_cores_max": None, "rss_peak_bytes": None}
+    return {**base, "gpus": [entry], "gpu_source": "sacct"}
 
 
 def advise(samples: Optional[dict], slurm: Optional[dict], cpus: Optional[int] = None) -> list[str]:
@@ -99,23 +130,24 @@ def advise(samples: Optional[dict], slurm: Optional[dict], cpus: Optional[int] =
         cpu_saturated = slurm["cpu_efficiency"] >= 0.85
     for gpu in gpus:
         idle = gpu.get("idle_fraction") or 0.0
-        label = f"GPU {gpu['index']}" if len(gpus) > 1 else "the GPU"
+        label = f"GPU {gpu['index']}" if len(gpus) > 1 else "the GPUs" if (gpu.get("count") or 1) > 1 else "the GPU"
+        was = "were" if label == "the GPUs" else "was"
         if idle >= 0.999 and len(gpus) > 1:
             advice.append(f"{label} was idle the whole time: ask for fewer GPUs (or make your code use all of them).")
         elif idle >= 0.4 and cpu_saturated:
             advice.append(
-                f"{label.capitalize()} was idle {idle:.0%} of the time while the CPU was saturated: "
+                f"{_cap(label)} {was} idle {idle:.0%} of the time while the CPU was saturated: "
                 "ask for more --cpus-per-task for data loading (and use DataLoader num_workers)."
             )
         elif gpu["util_mean"] < 20:
             advice.append(
-                f"{label.capitalize()} was busy only {gpu['util_mean']:.0f}% on average: check that the "
+                f"{_cap(label)} {was} busy only {gpu['util_mean']:.0f}% on average: check that the "
                 "work runs on the GPU, or use a CPU partition if it does not need one."
             )
         peak, card = gpu.get("memory_peak_bytes"), gpu.get("memory_total_bytes")
         if peak is not None and card and peak < 0.25 * card and card >= 40 * GIB:
             advice.append(
-                f"{label.capitalize()} memory peaked at {_gib(peak)} of {_gib(card)}: a smaller GPU "
+                f"{_cap(label)} memory peaked at {_gib(peak)} of {_gib(card)}: a smaller GPU "
                 "would do and may start sooner."
             )
     requested, peak = slurm.get("memory_requested_bytes"), slurm.get("memory_peak_bytes")

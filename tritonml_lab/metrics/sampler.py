@@ -4,9 +4,15 @@
 ONE self-contained file, standard library only, for any Python >= 3.8. The batch script copies it
 into the job directory and starts it next to the user's program, with whatever Python the job has:
 
-    python sampler.py --out DIR/gpu-samples.{node}.jsonl --interval 1 --pid PID [--gpus 0,1]
+    python sampler.py --out DIR/samples.{node}.jsonl --interval 1 --pid PID [--gpus 0,1]
+                      [--job SLURM_JOB_ID [--other-nodes]]
 
-``{node}`` in --out is replaced by the short host name (one file per node in multi-node jobs).
+``{node}`` in --out is replaced by $SLURMD_NODENAME, else the short host name (one file per node).
+Processes: --job J accounts every process of job J on this node (see JobProcs: the batch script,
+its children and the tasks of every srun step); without it, the process tree of --pid. The sampler
+stops when --pid (if given) is gone. --other-nodes (batch host of a multi-node job): one srun step
+per GPU count starts a sampler with --job on every other node (see OtherNodes); those stop when
+this one does, or when Slurm ends the job's steps.
 
 Sources, first that works (or --source nvml|nvidia-smi|none):
   nvml        ``import pynvml`` (package nvidia-ml-py); handles and static data are read once.
@@ -28,13 +34,16 @@ Line 1 is the header:
   cols: ["u","m","p","T","s"]  (order of the per-GPU arrays below)
   gpus: [{i: index as selected (NVML index), uuid, name, mt: memory total MiB, pl: power limit W,
           smax: max SM clock MHz, bus: PCI bus id}]
+  job: Slurm job id whose processes c and r count (null: the tree of pid), node: the Slurm node
+  name (null without job), gsel: the GPU selection asked for (--gpus or CUDA_VISIBLE_DEVICES; null: all)
 Full-resolution sample (no "k"):
   t: unix time s (0.1 s)
   g: per GPU, in header order: [u util %, m memory used MiB, p power W, T temperature C,
      s SM clock MHz]; null where a value is not available. Absent when there are no GPUs.
-  c: CPU of the job, in cores (CPU seconds per second summed over the process tree of --pid)
-  r: resident memory of that tree, MiB (sum of RSS; shared pages count once per process)
-  c and r are absent with --pid 0; c is null on the first sample.
+  c: CPU of the job on this node, in cores (CPU seconds per second summed over its processes:
+     those of --job, else the process tree of --pid)
+  r: resident memory of those processes, MiB (sum of RSS; shared pages count once per process)
+  c and r are absent without --job and --pid; c is null on the first sample.
 Coarse sample (older data, one per bucket): the keys above plus d: bucket seconds (t is its
   start), n: samples in it, cx: max CPU cores; g rows have a 6th column, max util %.
   u, p, s, c are means; m, T, r are maxima over the bucket.
@@ -59,6 +68,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -476,8 +486,9 @@ class ProcTree(object):
         return bool(st) and st[4] == self.root_start and st[0] not in (b"Z", b"X")
 
     def alive(self):
-        """Is the watched process still there (not gone, not a zombie, not a reused pid)?"""
-        return self._root_alive(self._stat(self.root))
+        """Is the watched process still there (not gone, not a zombie, not a reused pid)?
+        True when none is watched (root 0)."""
+        return self._root_alive(self._stat(self.root)) if self.root else True
 
     def _full_scan(self):
         kids = {}
@@ -527,25 +538,34 @@ class ProcTree(object):
             self.last_scan = mono
             cur = self._full_scan()
         else:
-            cur = {}
-            todo = list(self.members)
-            if self.root not in self.members:
-                todo.append(self.root)
-            seen = set()
-            while todo:
-                p = todo.pop()
-                if p in seen or p in self.exclude:
-                    continue
-                seen.add(p)
-                st = self._stat(p)
-                if st is None:
-                    continue
-                m = self.members.get(p)
-                if m is not None and m[0] != st[4]:
-                    continue  # pid reused by something else
-                cur[p] = st
-                if self.children_file:
-                    todo.extend(self._children(p))
+            cur = self._walk([self.root])
+        return self._account(cur, mono)
+
+    def _walk(self, extra=()):
+        """pid -> stat of the known members (and ``extra``) and, where the kernel lists them,
+        of their children: the cheap per-sample path between full scans."""
+        cur = {}
+        todo = list(self.members)
+        todo.extend(p for p in extra if p not in self.members)
+        seen = set()
+        while todo:
+            p = todo.pop()
+            if p in seen or p in self.exclude:
+                continue
+            seen.add(p)
+            st = self._stat(p)
+            if st is None:
+                continue
+            m = self.members.get(p)
+            if m is not None and m[0] != st[4]:
+                continue  # pid reused by something else
+            cur[p] = st
+            if self.children_file:
+                todo.extend(self._children(p))
+        return cur
+
+    def _account(self, cur, mono):
+        """CPU cores since the last sample and RSS MiB of the processes in ``cur`` (pid -> stat)."""
         boot = self._boottime()
         members = self.members
         # members that vanished (reaped): their parent's cutime jumps by their total
@@ -583,13 +603,143 @@ class ProcTree(object):
             if p not in new:
                 self._close(p)
         self.members = new
-        self.root_seen = self._root_alive(cur.get(self.root))
+        self.root_seen = self._root_alive(cur.get(self.root)) if self.root else True
         cores = None
         if self.prev_mono is not None and mono > self.prev_mono:
             cores = round(ticks / self.hz / (mono - self.prev_mono), 2)
         self.prev_boot = boot
         self.prev_mono = mono
         return cores, round(rss * self.page_mib, 1)
+
+
+def _environ_has(pid, needles, proc="/proc"):
+    """True/False: does /proc/PID/environ hold every one of ``needles`` (b"\\0K=V\\0")? None when it
+    cannot be told now (empty: a zombie or a process in exec; it is asked again later)."""
+    try:
+        fd = os.open("%s/%d/environ" % (proc, pid), os.O_RDONLY)
+    except OSError:
+        return False  # gone, or another user's (not readable): not ours
+    try:
+        chunks = []
+        size = 0
+        while size < 4 << 20:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if not chunks:
+        return None
+    env = b"\0" + b"".join(chunks)
+    if not env.endswith(b"\0"):
+        env += b"\0"
+    return all(n in env for n in needles)
+
+
+class JobProcs(ProcTree):
+    """CPU and RSS of every process of one Slurm job on THIS node, whoever started it.
+
+    A process belongs to the job when its environment holds SLURM_JOB_ID=<job> and
+    SLURMD_NODENAME=<node>, or when its parent belongs (so children that clear their
+    environment still count). slurmstepd puts both variables into the batch script and into
+    every task of every step, on every node, and children inherit them; so this finds the srun
+    tasks of a DDP job (children of slurmstepd, not of the batch script) and works with any
+    proctrack plugin, without root (a user may read the environment of their own processes).
+    The node name tells apart two nodes of one job that share a kernel (the local test
+    cluster; on a real cluster it is redundant and harmless).
+
+    Cost: the members' /proc/PID/stat every sample (plus their children lists), and every
+    ``rescan`` s (adaptive, 2..30 s, skipped when no process was created on the node since the
+    last scan) a listing of /proc in which only pids not seen before are looked at (stat and
+    environ, ~5 us each). ``root``: the pid whose end stops the sampler (0: none; then it runs
+    until it is signalled, as Slurm does to every step when the job ends)."""
+
+    def __init__(self, job, node=None, root=0, exclude=(), proc="/proc", boottime=None):
+        ProcTree.__init__(self, root, exclude=exclude, proc=proc, boottime=boottime)
+        self.job = str(job)
+        self.node = node
+        self.needles = [b"\0SLURM_JOB_ID=" + self.job.encode() + b"\0"]
+        if node:
+            self.needles.append(b"\0SLURMD_NODENAME=" + node.encode() + b"\0")
+        me = os.getpid()
+        self.children_file = os.path.exists("%s/%d/task/%d/children" % (proc, me, me))
+        self.known = {}  # pid -> (starttime, belongs) for every pid looked at
+        self.rescan = 2.0
+        self.last_pid = None
+
+    def _last_pid(self):
+        try:
+            return _read("%s/loadavg" % self.proc, 128).split()[-1]
+        except Exception:
+            return None
+
+    def sample(self, mono):
+        if self.first is None:
+            self.first = mono
+        if self.last_scan is None or mono - self.last_scan >= self.rescan:
+            last = self._last_pid()
+            if last is None or last != self.last_pid or self.last_scan is None:
+                self.last_pid = last
+                self.last_scan = mono
+                return self._account(self._full_scan(), mono)
+            self.last_scan = mono  # no process was created on the node since the last scan
+        cur = self._walk()
+        for p, st in cur.items():
+            if p not in self.known:
+                self.known[p] = (st[4], True)  # a new child of a member
+        return self._account(cur, mono)
+
+    def _account(self, cur, mono):
+        out = ProcTree._account(self, cur, mono)
+        if self.root and self.root not in cur:
+            self.root_seen = self.alive()  # the watched pid need not be a member
+        return out
+
+    def _full_scan(self):
+        t0 = time.process_time()
+        try:
+            names = os.listdir(self.proc)
+        except OSError:
+            names = []
+        pids = sorted(int(n) for n in names if n.isdigit())  # parents mostly before children
+        known = {}
+        cur = {}
+        excluded = set(self.exclude)
+        for pid in pids:
+            if pid in excluded:
+                continue
+            k = self.known.get(pid)
+            if k is not None and not k[1]:
+                known[pid] = k  # not ours (a reused pid within one scan interval is not re-read)
+                continue
+            st = self._stat(pid) if k is not None else read_stat(pid, self.proc)
+            if st is None:
+                continue
+            if k is not None and k[0] == st[4]:
+                known[pid] = k
+                cur[pid] = st
+                continue
+            if st[1] in excluded:
+                excluded.add(pid)  # a helper's child
+                continue
+            if st[1] in cur:
+                belongs = True
+            else:
+                belongs = _environ_has(pid, self.needles, self.proc)
+                if belongs is None:
+                    continue  # ask again at the next scan
+            known[pid] = (st[4], belongs)
+            if belongs:
+                cur[pid] = st
+        self.known = known
+        cost = time.process_time() - t0
+        # spend at most ~25 us/s on scans: every 2 s on a quiet node, up to every 30 s on a busy one
+        self.rescan = min(30.0, max(2.0, cost / 25e-6))
+        return cur
 
 
 def _boottime():
@@ -825,7 +975,7 @@ def _cores():
 class Sampler(object):
     def __init__(self, out, interval=1.0, pid=0, source=None, keep=3600.0, bucket=60.0,
                  max_seconds=None, clock=time.time, mono=time.monotonic, sleep=time.sleep,
-                 tree=None):
+                 tree=None, job=None, node=None, gsel=None):
         self.interval = float(interval)
         self.pid = int(pid or 0)
         self.source = source if source is not None else NoSource()
@@ -840,16 +990,20 @@ class Sampler(object):
         excl = [os.getpid()]
         if hasattr(self.source, "child_pids"):
             excl += self.source.child_pids()
-        if tree is None and self.pid:
+        if tree is None and job:
+            tree = JobProcs(job, node, root=self.pid, exclude=excl)
+        elif tree is None and self.pid:
             tree = ProcTree(self.pid, exclude=excl)
         self.tree = tree
+        self.helpers = []  # pids of processes this sampler started (srun of --other-nodes)
+        self.on_stop = None  # called once when the sampler stops
         header = {
             "k": "h", "v": FORMAT_VERSION, "gen": 0, "host": socket.gethostname(),
             "pid": self.pid, "spid": os.getpid(), "iv": self.interval, "src": self.source.name,
             "t0": round(clock(), 3), "keep": keep, "bucket": bucket, "tc": None,
             "cores": _cores(), "memt": _node_mem_mib(),
             "driver": getattr(self.source, "driver", None), "cols": COLS,
-            "gpus": self.source.gpus,
+            "gpus": self.source.gpus, "job": job, "node": node, "gsel": gsel,
         }
         self.store = Store(out, header, keep=keep, bucket=bucket, ngpu=len(self.source.gpus))
 
@@ -938,7 +1092,13 @@ class Sampler(object):
             _log("stopped by %r" % (e,))
             why = "error"
         finally:
+            if self.on_stop is not None:
+                try:
+                    self.on_stop()
+                except Exception as e:
+                    _log("stopping helpers failed: %r" % (e,))
             kids = self.source.child_pids() if hasattr(self.source, "child_pids") else []
+            kids = kids + self.helpers
             end = {"k": "e", "t": round(self.clock(), 1), "why": why, "n": self.n,
                    "cpu": round(_self_cpu(kids), 6),
                    "cpu0": round(cpu0, 6) if cpu0 is not None else None}
@@ -950,6 +1110,138 @@ class Sampler(object):
                 self.tree.close()
             self.store.close(end)
         return why
+
+
+# --------------------------------------------------------------------------- other nodes
+# srun reads these from the batch script's environment; they would make the sampler's step ask
+# for the job's GPUs or tasks again (a --gpus=4 job's step on one node fails with "Invalid generic
+# resource (gres) specification"). The step asks for each node's own GPU count instead.
+_STEP_ENV_DROP = ("SLURM_GPUS", "SLURM_GPUS_PER_NODE", "SLURM_GPUS_PER_TASK", "SLURM_GPUS_PER_SOCKET",
+                  "SLURM_NTASKS_PER_GPU", "SLURM_CPUS_PER_GPU", "SLURM_MEM_PER_GPU", "SLURM_GRES",
+                  "SLURM_TRES_PER_TASK", "SLURM_NTASKS", "SLURM_NPROCS", "SLURM_NTASKS_PER_NODE",
+                  "SLURM_DISTRIBUTION", "SLURM_EXCLUSIVE", "SLURM_EXACT", "SLURM_CPUS_PER_TASK",
+                  "SLURM_MEM_PER_CPU", "SLURM_MEM_PER_NODE")
+_GPU_GRES = re.compile(r"(?:^|,)gpu(?::[^:,(]+)?:(\d+)")
+
+
+def job_layout(text):
+    """(batch host, [(node expression, GPUs of the job on each of those nodes)]) from
+    ``scontrol show job -d ID`` ("BatchHost=gpu1", "  Nodes=gpu[1-2] CPU_IDs=0-1 Mem=1000
+    GRES=gpu:h100:2(IDX:0-1)")."""
+    m = re.search(r"\bBatchHost=(\S+)", text)
+    batch = m.group(1) if m else None
+    groups = []
+    for m in re.finditer(r"^\s*Nodes=(\S+)(.*)$", text, re.M):
+        g = re.search(r"\bGRES=(\S*)", m.group(2))
+        groups.append((m.group(1), sum(int(n) for n in _GPU_GRES.findall(g.group(1))) if g else 0))
+    if not groups:
+        m = re.search(r"(?:^|\s)NodeList=(\S+)", text)
+        if m:
+            groups.append((m.group(1), 0))
+    return batch, groups
+
+
+class OtherNodes(object):
+    """Starts a sampler on every node of a multi-node job but this one (the batch host, which
+    has its own), with srun: one step per distinct GPU count (usually one), ``--overlap`` so
+    that it takes nothing from the job's own steps and they never wait for it, ``--gres=gpu:N``
+    so that the step (and, where devices are constrained by cgroup, the sampler) sees that
+    node's GPUs of the job. It never harms the job: all runs in a daemon thread, every failure
+    is logged (to sampler.log) and ignored, and ``stop()`` ends the steps (SIGTERM, which srun
+    passes on to the samplers; Slurm also ends them when the job ends)."""
+
+    def __init__(self, job, command, sampler=None, exclude=None):
+        self.job = str(job)
+        self.command = list(command)
+        self.sampler = sampler
+        self.exclude = exclude  # a set the JobProcs of this sampler skips (the srun clients)
+        self.procs = []
+        self.stopped = False
+        self.lock = threading.Lock()
+        self.thread = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self._start, name="tritonml-other-nodes")
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _run(self, *args):
+        return _str(subprocess.check_output(("scontrol",) + args, stdin=subprocess.DEVNULL,
+                                            stderr=subprocess.STDOUT, timeout=60))
+
+    def steps(self, layout_text, hostnames=None):
+        """[(nodes, GPUs on each)] of the other nodes, grouped by GPU count."""
+        hostnames = hostnames or (lambda expr: self._run("show", "hostnames", expr).split())
+        batch, groups = job_layout(layout_text)
+        by_count = {}
+        for expr, gpus in groups:
+            for node in hostnames(expr):
+                if node != batch:
+                    by_count.setdefault(gpus, []).append(node)
+        return sorted(((nodes, gpus) for gpus, nodes in by_count.items()), key=lambda x: x[0])
+
+    def srun_command(self, nodes, gpus):
+        return ["srun", "--overlap", "--nodelist=" + ",".join(nodes), "--nodes=%d" % len(nodes),
+                "--ntasks=%d" % len(nodes), "--ntasks-per-node=1", "--cpus-per-task=1",
+                "--gres=gpu:%d" % gpus if gpus else "--gres=none",
+                # --mem=0: the job's memory, shared (--overlap). A step that asks for a size is
+                # refused ("Memory required by task is not available") once a job step has it all.
+                "--mem=0", "--kill-on-bad-exit=0", "--mpi=none", "--input=none", "--quiet",
+                "--job-name=tritonml-sampler"] + self.command
+
+    def _start(self):
+        try:
+            steps = self.steps(self._run("show", "job", "-d", self.job))
+        except Exception as e:
+            _log("cannot start samplers on the other nodes (scontrol: %s)" % (e,))
+            return
+        env = {k: v for k, v in os.environ.items() if k not in _STEP_ENV_DROP}
+        for nodes, gpus in steps:
+            with self.lock:
+                if self.stopped:
+                    return
+                try:
+                    p = subprocess.Popen(self.srun_command(nodes, gpus), env=env,
+                                         stdin=subprocess.DEVNULL)
+                except Exception as e:
+                    _log("cannot start samplers on %s: %s" % (",".join(nodes), e))
+                    continue
+                self.procs.append((nodes, p))
+                if self.exclude is not None:
+                    self.exclude.add(p.pid)
+                if self.sampler is not None:
+                    self.sampler.helpers.append(p.pid)
+            _log("sampling %s too (srun step, %d GPU%s each)" % (
+                ",".join(nodes), gpus, "" if gpus == 1 else "s"))
+
+    def stop(self, wait=5.0):
+        with self.lock:
+            self.stopped = True
+            procs = list(self.procs)
+        for nodes, p in procs:
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                except Exception:
+                    pass
+            elif p.returncode:
+                _log("the sampler step on %s had ended early (exit %s)" % (",".join(nodes), p.returncode))
+        deadline = time.monotonic() + wait
+        for _nodes, p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception:
+                try:
+                    p.kill()
+                except Exception:
+                    pass
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _lower_priority():
@@ -969,7 +1261,19 @@ def parse_args(argv):
     p.add_argument("--keep", type=float, default=3600.0, help="seconds kept at full resolution")
     p.add_argument("--bucket", type=float, default=60.0, help="coarse bucket seconds")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
+    p.add_argument("--job", default=None,
+                   help="Slurm job id: account every process of this job on this node (those with "
+                   "SLURM_JOB_ID and SLURMD_NODENAME in their environment, and their children)")
+    p.add_argument("--other-nodes", action="store_true",
+                   help="with --job, on the batch host of a multi-node job: also start a sampler on "
+                   "each other node of the job (srun --overlap), writing --out with its node name")
     return p.parse_args(argv)
+
+
+def node_name():
+    """The node as Slurm names it (the local test cluster runs several on one host), else the
+    short host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname().split(".")[0]
 
 
 def main(argv=None):
@@ -978,7 +1282,7 @@ def main(argv=None):
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 2
     _lower_priority()
-    node = socket.gethostname().split(".")[0]
+    node = node_name()
     out = a.out.replace("{node}", node)
     if a.interval <= 0:
         a.interval = 1.0
@@ -989,12 +1293,21 @@ def main(argv=None):
         source = NoSource()
     try:
         s = Sampler(out, interval=a.interval, pid=a.pid, source=source, keep=a.keep,
-                    bucket=a.bucket, max_seconds=a.max_seconds)
+                    bucket=a.bucket, max_seconds=a.max_seconds, job=a.job,
+                    node=node if a.job else None, gsel=gpu_spec(a.gpus))
     except Exception as e:
         _log("cannot start: %r" % (e,))
         source.close()
         return 1
     s.install_signals()
+    if a.other_nodes and a.job and _int(os.environ.get("SLURM_JOB_NUM_NODES")) > 1:
+        command = [sys.executable, os.path.abspath(__file__), "--out", a.out, "--interval",
+                   "%g" % a.interval, "--source", a.source, "--keep", "%g" % a.keep,
+                   "--bucket", "%g" % a.bucket, "--job", a.job]
+        others = OtherNodes(a.job, command, sampler=s,
+                            exclude=getattr(s.tree, "exclude", None))
+        s.on_stop = others.stop
+        others.start()
     s.run()
     return 0
 

@@ -53,12 +53,21 @@ def job_summary(job_dir: Path) -> Optional[dict[str, Any]]:
         summary = summarize(header, samples)
         merged["nodes"][node] = summary
         merged["gpus"] += [{**gpu, "node": node} for gpu in summary["gpus"]]
-    first = next(iter(merged["nodes"].values()))
+    nodes = list(merged["nodes"].values())
+
+    def total(key: str) -> Optional[float]:
+        values = [n[key] for n in nodes if n[key] is not None]
+        return round(sum(values), 2) if values else None
+
+    peaks = [n["rss_peak_bytes"] for n in nodes if n["rss_peak_bytes"] is not None]
     merged.update(
-        source=first["source"],
-        seconds=max(s["seconds"] for s in merged["nodes"].values()),
-        cpu_cores_mean=first["cpu_cores_mean"],
-        rss_peak_bytes=first["rss_peak_bytes"],
+        source=nodes[0]["source"],
+        seconds=max(n["seconds"] for n in nodes),
+        # the job's cores: the nodes added up (compared with all the CPUs Slurm allocated)
+        cpu_cores_mean=total("cpu_cores_mean"),
+        cpu_cores_max=total("cpu_cores_max"),
+        # --mem is per node: the largest node's peak is the one to compare with it
+        rss_peak_bytes=max(peaks) if peaks else None,
     )
     return merged
 

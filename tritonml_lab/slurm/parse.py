@@ -319,7 +319,9 @@ def _gpu_counts(nodes: list[dict[str, Any]]) -> list[GpuCount]:
 
 
 # -- efficiency (sacct --parsable2) -----------------------------------------------------------------
-EFFICIENCY_FORMAT = "JobID,State,ElapsedRaw,TotalCPU,AllocCPUS,ReqMem,MaxRSS,TimelimitRaw,AllocTRES"
+EFFICIENCY_FORMAT = (
+    "JobID,State,ElapsedRaw,TotalCPU,AllocCPUS,ReqMem,MaxRSS,TimelimitRaw,AllocTRES,TRESUsageInAve,TRESUsageInMax"
+)
 
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 
@@ -354,10 +356,44 @@ def cpu_seconds(text: str | None) -> Optional[float]:
     return days * 86400 + seconds
 
 
+def tres_value(tres: str | None, name: str) -> Optional[str]:
+    """One entry of a TRES list: tres_value("cpu=00:01:00,gres/gpuutil=43", "gres/gpuutil") -> "43"."""
+    for item in (tres or "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
+
+
+def _gpu_tres(ave: str, peak: str, gpu: dict[str, Optional[float]]) -> None:
+    """Fold one step's GPU TRES (gres/gpuutil in %, gres/gpumem a size; Slurm's gpu/nvml plugin,
+    where AccountingStorageTRES lists them) into ``gpu``: the busiest step counts."""
+    for key, text, field in (("util_mean", ave, "gres/gpuutil"), ("util_max", peak, "gres/gpuutil"),
+                             ("memory_peak_bytes", peak, "gres/gpumem")):
+        raw = tres_value(text, field)
+        if raw is None:
+            continue
+        value = size_bytes(raw) if field == "gres/gpumem" else _float(raw)
+        if value is not None:
+            gpu[key] = value if gpu.get(key) is None else max(gpu[key], value)
+
+
+def _float(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def sacct_efficiency(text: str) -> dict[str, Any]:
-    """Figures for one job (and its steps) from ``sacct --parsable2 --format=EFFICIENCY_FORMAT``."""
+    """Figures for one job (and its steps) from ``sacct --parsable2 --format=EFFICIENCY_FORMAT``.
+
+    ``gpu_util_mean``/``gpu_util_max`` (%) and ``gpu_memory_peak_bytes`` are Slurm's GPU TRES of the
+    busiest step (TRESUsageInAve/TRESUsageInMax gres/gpuutil and gres/gpumem, per task), or None
+    where the site does not account them."""
     figures: dict[str, Any] = {}
     peak = None
+    gpu: dict[str, Optional[float]] = {"util_mean": None, "util_max": None, "memory_peak_bytes": None}
     for line in text.splitlines():
         fields = line.split("|")
         if len(fields) < 9:
@@ -366,7 +402,9 @@ def sacct_efficiency(text: str) -> dict[str, Any]:
         rss = size_bytes(max_rss)
         if rss is not None:
             peak = max(peak or 0, rss)
-        if "." in job_id:  # a step: only its memory peak matters here
+        if len(fields) >= 11:
+            _gpu_tres(fields[9], fields[10], gpu)
+        if "." in job_id:  # a step: only its memory peak and GPU usage matter here
             continue
         elapsed_s = int(elapsed) if elapsed.isdigit() else None
         cpus = int(alloc_cpus) if alloc_cpus.isdigit() else None
@@ -384,6 +422,10 @@ def sacct_efficiency(text: str) -> dict[str, Any]:
             gpus=_gpus_from_tres(tres),
         )
     figures["memory_peak_bytes"] = peak
+    figures["gpu_util_mean"] = gpu["util_mean"]
+    figures["gpu_util_max"] = gpu["util_max"]
+    memory = gpu["memory_peak_bytes"]
+    figures["gpu_memory_peak_bytes"] = int(memory) if memory is not None else None
     alloc = figures.get("cpu_allocated_seconds")
     used = figures.get("cpu_used_seconds")
     figures["cpu_efficiency"] = round(used / alloc, 4) if alloc and used is not None else None

@@ -14,8 +14,10 @@ monitor and ``GET jobs/{id}`` see every array job)::
         exit_code.<task> runner_exit.<task> stdout.<task>.log stderr.<task>.log
 
 The sweep id is the first array job's id. A sweep larger than the cluster's MaxArraySize is split into
-several array jobs (``--array=0-N%K`` each); a retry adds one (or more) array job(s) with only the
-failed points, and the newest attempt of each point is what the table shows.
+several array jobs (``--array=0-N%K`` each, chained with ``--dependency=afterany`` when K is given, so
+that K holds for the whole sweep); a retry adds one (or more) array job(s) with only the
+failed points, and the newest attempt of each point is what the table shows. Cancelling a sweep
+cancels each of its array jobs that still has tasks queued or running (one ``scancel`` per array job).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pydantic import BaseModel, Field
 from ..jobs.monitor import JobMonitor
 from ..jobs.script import ARRAY_STDERR, PYTHON_FILE, Defaults
 from ..jobs.spec import JobSpec
-from ..jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Origin
+from ..jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Origin, parse_job_id
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm import parse as slurm_parse
 from .request import SweepRequest, array_chunks, array_spec, generate_points
@@ -50,6 +52,7 @@ POINTS_FILE = "sweep_points.json"
 SWEEPS_DIR = "sweeps"
 DEFAULT_MAX_ARRAY_SIZE = 1001  # Slurm's own default
 _SWEEP_ID = re.compile(r"^\d{1,12}$")
+SWEEP_SCAN = 200  # sweeps looked through to find the sweep of a later array job
 ERROR_TAIL_LINES, ERROR_TAIL_BYTES = 20, 4096
 
 _STOPPED = {
@@ -83,6 +86,7 @@ class SweepJob(BaseModel):
     attempt: int = Field(0, description="0: the first run; 1, 2, ...: retries")
     array: str = ""
     submitted_at: float = 0.0
+    after: Optional[str] = Field(None, description="starts after this array job ends (--parallel of a split sweep)")
 
 
 class SweepManifest(BaseModel):
@@ -99,6 +103,7 @@ class SweepManifest(BaseModel):
     created_at: float
     user: Optional[str] = None
     jobs: list[SweepJob] = Field(default_factory=list)
+    cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled; a retry clears it")
 
 
 class SweepTask(BaseModel):
@@ -119,6 +124,7 @@ class SweepJobView(BaseModel):
     tasks: int
     array: str
     directory: str
+    after: Optional[str] = None
 
 
 class SweepView(BaseModel):
@@ -139,6 +145,7 @@ class SweepView(BaseModel):
     jobs: list[SweepJobView] = Field(default_factory=list)
     tasks: list[SweepTask] = Field(default_factory=list)
     slurm_error: Optional[str] = Field(None, description="Slurm could not be asked; states may be stale")
+    cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled (epoch s)")
 
 
 # -- the in-job files ----------------------------------------------------------------------------
@@ -362,15 +369,22 @@ class SweepService:
                 job_dir, job_manifest = await loop.run_in_executor(
                     None, self._prepare_dir, spec, origin, indices, [points[i] for i in indices], metric
                 )
+                # --parallel K holds for the sweep as a whole: a split sweep's array jobs run one after
+                # the other (each %K), so never more than K tasks at once. afterany: a chunk with
+                # failed or cancelled tasks does not hold up the next.
+                after = done[-1][0].id if parallel and done else None
+                options = [f"--dependency=afterany:{after}"] if after else []
                 try:
                     self.submissions += 1
-                    job_id = await self.slurm.submit(str(job_dir.script_path), cwd=str(job_dir.path), env=env)
+                    job_id = await self.slurm.submit(str(job_dir.script_path), options=options,
+                                                     cwd=str(job_dir.path), env=env)
                 except BaseException:
                     await loop.run_in_executor(None, partial(shutil.rmtree, job_dir.path, ignore_errors=True))
                     raise
                 await loop.run_in_executor(None, self.store.attach, job_dir, job_manifest, job_id)
                 done.append((SweepJob(id=job_id, directory=str(job_dir.path), indices=indices, attempt=attempt,
-                                      array=spec.array or "", submitted_at=job_manifest.submitted_at), job_dir))
+                                      array=spec.array or "", submitted_at=job_manifest.submitted_at,
+                                      after=after), job_dir))
         except BaseException:
             for job, job_dir in done:  # all or nothing
                 try:
@@ -436,18 +450,54 @@ class SweepService:
             return []
         return sorted(names, key=int, reverse=True)[:limit]
 
-    def listing(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest sweeps, from their manifests only (no Slurm call)."""
+    def listing(self, limit: int = 50, job: Optional[str] = None) -> list[dict[str, Any]]:
+        """The newest sweeps, from their manifests only (no Slurm call). With ``job`` (an array job's
+        id, or one of its tasks ``JOBID_TASK``): only the sweep that job belongs to, if any."""
+        if job is not None:
+            base, _task = parse_job_id(job)
+            manifest = self.sweep_of(base)
+            return [self._summary(manifest)] if manifest is not None else []
         out = []
         for sweep_id in self.sweep_ids(limit):
             try:
                 manifest = self.load(sweep_id)
             except JobNotFound:
                 continue
-            out.append({"id": manifest.id, "name": manifest.name, "search": manifest.search,
-                        "metric": manifest.metric, "mode": manifest.mode, "total": len(manifest.points),
-                        "created_at": manifest.created_at, "jobs": [job.id for job in manifest.jobs]})
+            out.append(self._summary(manifest))
         return out
+
+    @staticmethod
+    def _summary(manifest: SweepManifest) -> dict[str, Any]:
+        return {"id": manifest.id, "name": manifest.name, "search": manifest.search,
+                "metric": manifest.metric, "mode": manifest.mode, "total": len(manifest.points),
+                "created_at": manifest.created_at, "jobs": [job.id for job in manifest.jobs]}
+
+    def sweep_of(self, job_id: str, scan: int = SWEEP_SCAN) -> Optional[SweepManifest]:
+        """The sweep whose array jobs include ``job_id`` (no task suffix), or None. The first array
+        job's id is the sweep's own (one stat); later chunks and retries are found among the newest
+        ``scan`` sweeps whose ids are not above the job's (manifests are cached by mtime)."""
+        try:
+            manifest = self.load(job_id)
+            if any(job.id == job_id for job in manifest.jobs):
+                return manifest
+        except JobNotFound:
+            pass
+        if not job_id.isdigit():
+            return None
+        number = int(job_id)
+        for sweep_id in self.sweep_ids(limit=100_000):
+            if int(sweep_id) > number:
+                continue  # a sweep's jobs are all submitted after its first one
+            scan -= 1
+            if scan < 0:
+                break
+            try:
+                manifest = self.load(sweep_id)
+            except JobNotFound:
+                continue
+            if any(job.id == job_id for job in manifest.jobs):
+                return manifest
+        return None
 
     # -- the results table -----------------------------------------------------------------------
     async def view(self, sweep_id: str) -> SweepView:
@@ -462,6 +512,10 @@ class SweepService:
                 slurm_jobs = await self._accounting(unresolved)
             except SlurmError as exc:
                 slurm_error = exc.message
+            if slurm_jobs:
+                # A task may have ended between the file read and sacct: read its files again, or
+                # Slurm's COMPLETED would be kept (cached as final) without the result it wrote.
+                files = await loop.run_in_executor(None, self._read_files, manifest)
         return await loop.run_in_executor(
             None, partial(self._assemble, manifest, files, slurm_error, slurm_jobs=slurm_jobs)
         )
@@ -532,6 +586,10 @@ class SweepService:
                         final = True
                         if exit_code is None:
                             exit_code = record.exit_code
+            if not final and manifest.cancelled_at is not None and exit_code is not None:
+                # Killed (exit trap, no runner's word) in a cancelled sweep, sacct not yet told: that
+                # is the cancel, not a failure. Not cached: Slurm's own word replaces it when it comes.
+                state = JobState.CANCELLED
             item = SweepTask(
                 index=index,
                 params=manifest.points[index],
@@ -564,9 +622,10 @@ class SweepService:
             finished=all(task.state.is_finished for task in tasks),
             best=best.model_copy() if best else None,
             jobs=[SweepJobView(id=j.id, attempt=j.attempt, tasks=len(j.indices), array=j.array,
-                               directory=j.directory) for j in manifest.jobs],
+                               directory=j.directory, after=j.after) for j in manifest.jobs],
             tasks=tasks,
             slurm_error=slurm_error,
+            cancelled_at=manifest.cancelled_at,
         )
 
     # -- retry -----------------------------------------------------------------------------------
@@ -610,10 +669,34 @@ class SweepService:
                                          attempt=attempt, origin=origin or manifest.origin, env=env)
         with self._lock:
             latest = self.load(sweep_id)  # re-read: another retry may have been added meanwhile
-            updated = latest.model_copy(update={"jobs": [*latest.jobs, *jobs]})
+            updated = latest.model_copy(update={"jobs": [*latest.jobs, *jobs], "cancelled_at": None})
             self._write_manifest(updated)
         if self.monitor is not None:
             self.monitor.poke(submitted=True)
+        return await self.view(sweep_id)
+
+    # -- cancel ----------------------------------------------------------------------------------
+    async def cancel(self, sweep_id: str) -> SweepView:
+        """Cancel every array job of the sweep that still has tasks queued or running (idempotent:
+        a sweep that has ended is left as it is). Tasks already ended keep their results. Returns
+        the sweep as Slurm tells it right after; tasks read CANCELLED once Slurm has stopped them."""
+        view = await self.view(sweep_id)  # 404/400 before anything is cancelled
+        active = sorted({task.job_id.partition("_")[0] for task in view.tasks if not task.state.is_finished},
+                        key=int)
+        if active:
+            # One scancel per array job, all at once; each is idempotent ("already finished" is fine).
+            results = await asyncio.gather(*(self.slurm.cancel(job_id) for job_id in active),
+                                           return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            with self._lock:
+                manifest = self.load(sweep_id)
+                if manifest.cancelled_at is None:
+                    self._write_manifest(manifest.model_copy(update={"cancelled_at": time.time()}))
+            self._sacct.clear()  # the next view asks Slurm again instead of reusing the last answer
+            if self.monitor is not None:
+                self.monitor.poke()
+            if errors:
+                raise errors[0]
         return await self.view(sweep_id)
 
 

@@ -34,3 +34,24 @@ def jp_server_config(jp_server_config, jobs_root):
             "monitor_fast_seconds": 0.5,
         },
     }
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """An in-process IPython shell with %load_ext tritonml_lab (the kernel side)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "tritonml_lab")
+    return sh
+
+
+@pytest.fixture
+def magics(shell, jobs_root):
+    """The shell's TritonMLMagics, writing job directories under this test's jobs root."""
+    magics = shell.magics_manager.registry["TritonMLMagics"]
+    magics.jobs_root = str(jobs_root)
+    magics.poll_seconds = 0.2
+    magics.last_job = None
+    yield magics
+    magics.jobs_root = ""

@@ -4,7 +4,6 @@ import os
 import threading
 import time
 
-import pytest
 
 from tritonml_lab.catalog import Catalog
 from tritonml_lab.catalog import sizes as sizes_mod

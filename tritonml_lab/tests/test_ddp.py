@@ -4,25 +4,9 @@ import re
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
-
-@pytest.fixture(scope="module")
-def shell():
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "tritonml_lab")
-    return sh
-
-
-@pytest.fixture
-def magics(shell, jobs_root):
-    magics = shell.magics_manager.registry["TritonMLMagics"]
-    magics.jobs_root = str(jobs_root)
-    magics.poll_seconds = 0.2
-    yield magics
-    magics.jobs_root = ""
 
 
 def test_ddp_script_asks_for_gpus_per_node_and_one_task_each(shell, magics, capsys):

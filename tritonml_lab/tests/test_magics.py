@@ -7,29 +7,12 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
-from tritonml_lab.magics import JobFailed, TritonMLMagics
+from tritonml_lab.magics import JobFailed
 from tritonml_lab.slurm import SlurmClient
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
-
-@pytest.fixture(scope="module")
-def shell():
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "tritonml_lab")
-    return sh
-
-
-@pytest.fixture
-def magics(shell, jobs_root) -> TritonMLMagics:
-    magics = shell.magics_manager.registry["TritonMLMagics"]
-    magics.jobs_root = str(jobs_root)
-    magics.poll_seconds = 0.2
-    magics.last_job = None
-    yield magics
-    magics.jobs_root = ""
 
 
 def cell(shell, line, body=""):

@@ -57,6 +57,13 @@ async def error_of(coro):
     return info.value.code, json.loads(info.value.response.body)
 
 
+async def sweeps_of(jp_fetch, job_id):
+    """GET sweeps?job=ID: the ids of the sweeps that job belongs to."""
+    data = json.loads((await jp_fetch("tritonml", "sweeps", params={"job": job_id})).body)
+    validate_schema("/sweeps", "get", 200, data)
+    return [sweep["id"] for sweep in data["sweeps"]]
+
+
 def job_dirs(root):
     return sorted(p for p in Path(root).iterdir() if p.name.startswith("job-"))
 
@@ -255,6 +262,8 @@ async def test_a_sweep_over_max_array_size_is_split_and_reads_as_one(jp_fetch, j
                              metric="twice", mode="max", parallel=4, **RESOURCES)
     assert [job["array"] for job in sweep["jobs"]] == ["0-4%4", "0-4%4", "0-1%4"]
     assert sweep["id"] == sweep["jobs"][0]["id"] and len({job["id"] for job in sweep["jobs"]}) == 3
+    # --parallel 4 holds for the whole sweep: each array job waits for the one before it
+    assert [job["after"] for job in sweep["jobs"]] == [None, sweep["jobs"][0]["id"], sweep["jobs"][1]["id"]]
     done = await wait_finished(jp_fetch, sweep["id"])
     assert done["total"] == 12 and done["counts"] == {"COMPLETED": 12}
     tasks = by_index(done)
@@ -264,6 +273,10 @@ async def test_a_sweep_over_max_array_size_is_split_and_reads_as_one(jp_fetch, j
         job = sweep["jobs"][index // 5]["id"]
         assert task["job_id"] == f"{job}_{index % 5}"
     assert done["best"]["index"] == 11 and done["tasks"][0]["index"] == 11
+    # every array job (and task) of the split sweep leads back to it
+    for job in sweep["jobs"]:
+        for ask in (job["id"], f"{job['id']}_1"):
+            assert await sweeps_of(jp_fetch, ask) == [sweep["id"]], ask
 
 
 @CLUSTER
@@ -293,20 +306,65 @@ async def test_bad_sweeps_are_400_and_slurm_rejections_422_with_nothing_submitte
     assert code == 400
 
 
+async def wait_for(jp_fetch, sweep_id, predicate, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sweep = await get_sweep(jp_fetch, sweep_id)
+        if predicate(sweep):
+            return sweep
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"sweep {sweep_id}: {what} not seen in {timeout} s: {sweep['counts']}")
+
+
+def queued_or_running(job_ids):
+    out = subprocess.run(["squeue", "--noheader", "--array", "--format=%i|%T", "--states=PENDING,RUNNING",
+                          "--jobs", ",".join(job_ids)], capture_output=True, text=True, timeout=30).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+@CLUSTER
+async def test_cancel_a_whole_sweep_in_one_call(jp_fetch, jp_serverapp):
+    jp_serverapp.web_app.settings["tritonml"].config.max_array_size = 3  # two array jobs: both cancelled
+    code = "import time\ntime.sleep(300)\ntritonml.report(y=x)\n"
+    sweep = await post_sweep(jp_fetch, code=code, grid={"x": [0, 1, 2, 3, 4]}, metric="y", parallel=2,
+                             name="cancel-me", **RESOURCES)
+    ids = [job["id"] for job in sweep["jobs"]]
+    assert len(ids) == 2 and sweep["cancelled_at"] is None
+    # the sweep of any of its array jobs (what the jobs panel asks), and none for another job
+    assert await sweeps_of(jp_fetch, f"{ids[1]}_0") == [ids[0]]
+    assert await sweeps_of(jp_fetch, "424242424") == []
+    code, body = await error_of(jp_fetch("tritonml", "sweeps", params={"job": "12; rm"}))
+    assert code == 400 and "not a Slurm job id" in body["message"]
+    running = await wait_for(jp_fetch, sweep["id"], lambda s: s["counts"].get("RUNNING", 0) >= 1, "a RUNNING task")
+    # --parallel 2 for the whole sweep: the second array job waits for the first (Slurm says why)
+    assert sweep["jobs"][1]["after"] == ids[0] and running["counts"].get("RUNNING", 0) <= 2
+    reason = subprocess.run(["squeue", "--noheader", "--format=%r", "--jobs", ids[1]], capture_output=True,
+                            text=True, timeout=30).stdout
+    assert "Dependency" in reason, reason
+
+    response = await jp_fetch("tritonml", "sweeps", sweep["id"], method="DELETE")
+    assert response.code == 200
+    cancelled = json.loads(response.body)
+    validate_schema("/sweeps/{id}", "delete", 200, cancelled)
+    assert cancelled["id"] == sweep["id"] and cancelled["cancelled_at"] is not None
+    done = await wait_for(jp_fetch, sweep["id"], lambda s: s["finished"], "the end")
+    assert done["counts"] == {"CANCELLED": 5}, done["counts"]
+    for task in done["tasks"]:
+        assert task["result"] is None and task["best"] is False and "cancelled" in task["error"]
+    assert done["best"] is None and done["cancelled_at"] == cancelled["cancelled_at"]
+    assert queued_or_running(ids) == []  # nothing of the sweep is left to run
+
+    # idempotent: again, nothing changes and the answer is the same sweep
+    again = json.loads((await jp_fetch("tritonml", "sweeps", sweep["id"], method="DELETE")).body)
+    assert again["counts"] == {"CANCELLED": 5} and again["cancelled_at"] == cancelled["cancelled_at"]
+    code, body = await error_of(jp_fetch("tritonml", "sweeps", "424242424", method="DELETE"))
+    assert code == 404
+    code, body = await error_of(jp_fetch("tritonml", "sweeps", "abc", method="DELETE"))
+    assert code == 400
+
+
 # -- the magic -----------------------------------------------------------------------------------
-@pytest.fixture
-def magics(jobs_root):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "tritonml_lab")
-    magics = shell.magics_manager.registry["TritonMLMagics"]
-    magics.jobs_root = str(jobs_root)
-    magics.poll_seconds = 0.2
-    yield magics
-    magics.jobs_root = ""
-
-
+# (the shell and magics fixtures are in conftest.py)
 @CLUSTER
 def test_sweep_magic_runs_and_returns_the_results_table(magics, capsys):
     shell = magics.shell
@@ -326,6 +384,40 @@ def test_sweep_magic_runs_and_returns_the_results_table(magics, capsys):
     assert [r["score"] for r in rows] == [6, 4, 3, 2, 2, 1]
     assert rows[0] == {"index": 5, "state": "COMPLETED", "a": 3, "b": "y", "score": 6, "best": True,
                        "error": None, "job_id": f"{sweep_id}_5"}
+
+
+@CLUSTER
+def test_sweep_magic_shows_the_widget_and_cancels(magics, capsys):
+    from tritonml_lab.widgets import SweepWidget
+
+    shell = magics.shell
+    result = shell.run_cell(
+        "%%tritonml sweep --grid x=1,2 --metric y --partition batch-csl --time 5:00\n"
+        "import time\ntime.sleep(300)\n"
+    )
+    assert result.success, result.error_in_exec
+    sweep_id = magics.last_sweep
+    view = magics._sweep_view(sweep_id)
+    widget = magics._sweep_widget(view)
+    assert isinstance(widget, SweepWidget) and widget.sweep_id == sweep_id and widget.total == 2
+    assert widget.metric == "y" and widget.snapshot["id"] == sweep_id and len(widget.snapshot["tasks"]) == 2
+    bundle = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live view in JupyterLab
+    assert f"Sweep {sweep_id}" in bundle["text/html"]           # the table elsewhere
+    assert f"sweep-results {sweep_id}" in bundle["text/plain"]
+    capsys.readouterr()
+
+    shell.run_line_magic("tritonml", f"sweep-cancel {sweep_id}")
+    assert f"Cancel requested for sweep {sweep_id}" in capsys.readouterr().out
+    rows = shell.run_line_magic("tritonml", f"sweep-results {sweep_id} --wait")
+    if not isinstance(rows, list):
+        rows = rows.reset_index().to_dict("records")
+    assert [r["state"] for r in rows] == ["CANCELLED", "CANCELLED"]
+    shell.run_line_magic("tritonml", f"sweep-cancel {sweep_id}")  # again: fine
+    assert "2 CANCELLED" in capsys.readouterr().out
+    with pytest.raises(Exception) as info:
+        shell.run_line_magic("tritonml", "sweep-cancel 42424242")
+    assert "No sweep 42424242" in str(info.value)
 
 
 @CLUSTER

@@ -93,6 +93,14 @@ test('the dialog shows the server’s field errors and Slurm’s rejection', asy
   await expect(dialog.locator('.tml-Field[data-field="time"] .tml-Field-error')).toHaveCount(0);
   await expect(dialog.locator('.tml-JobForm-script')).toContainText('--time=00:05:00');
 
+  // The DDP choice: one task per GPU with srun, shown in the script before anything is sent.
+  const ddp = dialog.locator('input[name="ddp"]');
+  await ddp.check();
+  await expect(dialog.locator('.tml-JobForm-script')).toContainText('srun --kill-on-bad-exit=1');
+  await expect(dialog.locator('.tml-JobForm-script')).toContainText('export MASTER_PORT=');
+  await ddp.uncheck();
+  await expect(dialog.locator('.tml-JobForm-script')).not.toContainText('srun --kill-on-bad-exit=1');
+
   // More GPUs than the partition has: valid for us, refused by Slurm (422), shown as a banner.
   await dialog.locator('select[name="partition"]').selectOption('gpu-h100-80g');
   await dialog.locator('input[name="gpuCount"]').fill('1');

@@ -1,0 +1,412 @@
+/**
+ * One sweep as the UI shows it: the table logic (columns, sorting, the best point, failed rows,
+ * progress) as pure functions, and `SweepModel`, which keeps a sweep fresh.
+ *
+ * Freshness without a polling loop of its own: the tab's one JobsModel already hears every change of
+ * my jobs over the push channel, so `GET sweeps/{id}` is asked again (debounced) when one of the
+ * sweep's array jobs changes there. A slow fallback refresh runs only while tasks are active and the
+ * jobs model knows nothing of the sweep (socket down, or array jobs it does not list).
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { APIError, SweepsClient, TritonAPI } from '../api';
+import { isActive, stateFamily, StateFamily } from '../jobs/format';
+import { IJobChange, JobsModel } from '../jobs/model';
+
+// -- the table logic -----------------------------------------------------------------------------
+type Task = TritonAPI.ISweepTask;
+
+/** At most this many metric columns (a task may report many values). */
+export const MAX_METRIC_COLUMNS = 8;
+
+/** The point's names, in the order the sweep gave them. */
+export function paramColumns(tasks: readonly Task[]): string[] {
+  const names: string[] = [];
+  for (const task of tasks) {
+    for (const name of Object.keys(task.params)) {
+      if (!names.includes(name)) {
+        names.push(name);
+      }
+    }
+  }
+  return names;
+}
+
+/** The reported names: the sweep's metric first, then the others in the order they appear. */
+export function metricColumns(tasks: readonly Task[], metric: string | null, max = MAX_METRIC_COLUMNS): string[] {
+  const names: string[] = metric ? [metric] : [];
+  for (const task of tasks) {
+    for (const name of Object.keys(task.result ?? {})) {
+      if (names.length >= max) {
+        return names;
+      }
+      if (!names.includes(name)) {
+        names.push(name);
+      }
+    }
+  }
+  return names;
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && isFinite(value);
+}
+
+/** What a column holds for a task: 'index', 'state', 'param:NAME' or 'result:NAME'. */
+export type SortKey = string;
+
+export function cellValue(task: Task, key: SortKey): unknown {
+  if (key === 'index') {
+    return task.index;
+  }
+  if (key === 'state') {
+    return task.state;
+  }
+  if (key.startsWith('param:')) {
+    return task.params[key.slice(6)];
+  }
+  if (key.startsWith('result:')) {
+    return (task.result ?? {})[key.slice(7)];
+  }
+  return undefined;
+}
+
+/**
+ * Tasks sorted by `key` ('asc' or 'desc'): values present first (numbers by value, then text), tasks
+ * without one last, ties by index. With the metric as key this is the server's order: best first.
+ */
+export function sortTasks(tasks: readonly Task[], key: SortKey, direction: 'asc' | 'desc'): Task[] {
+  const sign = direction === 'desc' ? -1 : 1;
+  const rank = (value: unknown) => (isNumber(value) ? 0 : value === undefined || value === null ? 2 : 1);
+  return [...tasks].sort((a, b) => {
+    const x = cellValue(a, key);
+    const y = cellValue(b, key);
+    const rx = rank(x);
+    const ry = rank(y);
+    if (rx !== ry) {
+      return rx - ry;
+    }
+    if (rx === 0 && x !== y) {
+      return sign * ((x as number) - (y as number));
+    }
+    if (rx === 1) {
+      const order = String(x).localeCompare(String(y), undefined, { numeric: true });
+      if (order !== 0) {
+        return sign * order;
+      }
+    }
+    return a.index - b.index;
+  });
+}
+
+/** The sweep's own order: by its metric (min or max first), else by index. */
+export function defaultSort(sweep: Pick<TritonAPI.ISweep, 'metric' | 'mode'>): { key: SortKey; direction: 'asc' | 'desc' } {
+  return sweep.metric
+    ? { key: `result:${sweep.metric}`, direction: sweep.mode === 'max' ? 'desc' : 'asc' }
+    : { key: 'index', direction: 'asc' };
+}
+
+/** The best point: a COMPLETED task with the best numeric metric (lowest index on ties); null without. */
+export function bestTask(tasks: readonly Task[], metric: string | null, mode: 'min' | 'max'): Task | null {
+  if (!metric) {
+    return null;
+  }
+  let best: Task | null = null;
+  let bestValue = 0;
+  for (const task of tasks) {
+    const value = (task.result ?? {})[metric];
+    if (task.state !== 'COMPLETED' || !isNumber(value)) {
+      continue;
+    }
+    const better = best === null || (mode === 'max' ? value > bestValue : value < bestValue) ||
+      (value === bestValue && task.index < best.index);
+    if (better) {
+      best = task;
+      bestValue = value;
+    }
+  }
+  return best;
+}
+
+/** Tasks that ended without completing (failed, cancelled, timed out, ...), by index. */
+export function failedTasks(tasks: readonly Task[]): Task[] {
+  return tasks
+    .filter(task => !isActive(task.state) && task.state !== 'COMPLETED')
+    .sort((a, b) => a.index - b.index);
+}
+
+/** Tasks a "Retry failed" would run again: ended, not completed (the server's default). */
+export function retryableCount(tasks: readonly Task[]): number {
+  return failedTasks(tasks).length;
+}
+
+export interface IProgress {
+  total: number;
+  /** Tasks per state family, in the order the progress bar shows them. */
+  families: { family: StateFamily; count: number }[];
+  ended: number;
+  active: number;
+}
+
+const FAMILY_ORDER: StateFamily[] = ['done', 'failed', 'cancelled', 'running', 'pending'];
+
+/** The progress bar's segments from the sweep's counts per state. */
+export function progress(sweep: Pick<TritonAPI.ISweep, 'counts' | 'total'>): IProgress {
+  const byFamily = new Map<StateFamily, number>();
+  for (const [state, count] of Object.entries(sweep.counts)) {
+    const family = stateFamily(state);
+    byFamily.set(family, (byFamily.get(family) ?? 0) + count);
+  }
+  const families = FAMILY_ORDER.filter(f => (byFamily.get(f) ?? 0) > 0).map(family => ({
+    family,
+    count: byFamily.get(family) ?? 0
+  }));
+  const active = (byFamily.get('running') ?? 0) + (byFamily.get('pending') ?? 0);
+  return { total: sweep.total, families, active, ended: sweep.total - active };
+}
+
+/** 0.000123456 -> "0.000123456", 12345.6789 -> "12345.7", true -> "true", {..} -> JSON. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '';
+  }
+  if (typeof value === 'number') {
+    if (!isFinite(value)) {
+      return String(value);
+    }
+    return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  return JSON.stringify(value);
+}
+
+/** The last non-empty line of a task's error (the exception, usually). */
+export function errorSummary(error: string | null | undefined): string {
+  const lines = (error ?? '').split('\n').map(line => line.trim()).filter(Boolean);
+  return lines.length ? lines[lines.length - 1] : '';
+}
+
+/** The array job a job record belongs to: "123" for "123", "123_4" or "123_[0-9%2]". */
+export function arrayJobOf(job: Pick<TritonAPI.IJob, 'id' | 'array_job_id'>): string {
+  return job.array_job_id || job.id.split('_')[0];
+}
+
+/**
+ * Does the sweep say a task is still active while the jobs model already saw it end? Then the sweep
+ * was read a moment too early (Slurm's accounting or the task's files lag): worth asking again.
+ */
+export function staleAgainst(sweep: TritonAPI.ISweep, jobs: Pick<JobsModel, 'get'>): boolean {
+  return sweep.tasks.some(task => {
+    if (!isActive(task.state)) {
+      return false;
+    }
+    const job = jobs.get(task.job_id);
+    return !!job && !isActive(job.state);
+  });
+}
+
+// -- the live model ------------------------------------------------------------------------------
+export class SweepModel implements IDisposable {
+  constructor(options: SweepModel.IOptions) {
+    this.id = options.id;
+    this._jobs = options.jobs ?? null;
+    this._fetch = options.fetch ?? (id => SweepsClient.get(id));
+    this._fallbackMs = options.fallbackMs ?? 30 * 1000;
+    this._debounceMs = options.debounceMs ?? 500;
+    this._recheckMs = options.recheckMs ?? 2500;
+    this._sweep = options.initial ?? null;
+    this._jobs?.jobChanged.connect(this._onJobChanged, this);
+    if (options.auto ?? true) {
+      void this.refresh();
+    }
+  }
+
+  readonly id: string;
+
+  /** The sweep as last read (or the initial snapshot); null before the first answer. */
+  get sweep(): TritonAPI.ISweep | null {
+    return this._sweep;
+  }
+
+  /** Why the last read failed, or null. */
+  get error(): APIError | null {
+    return this._error;
+  }
+
+  /** Has the server answered at least once? */
+  get loaded(): boolean {
+    return this._loaded;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Read the sweep now (concurrent callers share one request). */
+  refresh(): Promise<void> {
+    if (this._disposed) {
+      return Promise.resolve();
+    }
+    this._clearTimer();
+    if (!this._inflight) {
+      this._inflight = this._load().finally(() => {
+        this._inflight = null;
+        this._schedule();
+      });
+    }
+    return this._inflight;
+  }
+
+  /** Put in a sweep the server answered elsewhere (retry, cancel). */
+  set(sweep: TritonAPI.ISweep): void {
+    this._sweep = sweep;
+    this._error = null;
+    this._loaded = true;
+    this._recheckTries = 0;
+    this._changed.emit();
+    this._schedule();
+  }
+
+  /** POST sweeps/{id}/retry (the failed tasks); the answer replaces the sweep. */
+  async retryFailed(): Promise<TritonAPI.ISweep> {
+    const sweep = await SweepsClient.retry(this.id);
+    this.set(sweep);
+    void this._jobs?.refresh().catch(() => undefined);
+    return sweep;
+  }
+
+  /** DELETE sweeps/{id}; the states turn CANCELLED as the jobs model hears of it. */
+  async cancel(): Promise<TritonAPI.ISweep> {
+    const sweep = await SweepsClient.cancel(this.id);
+    this.set(sweep);
+    return sweep;
+  }
+
+  /** Is the jobs model live and does it list any of the sweep's array jobs? */
+  jobsModelKnows(): boolean {
+    const jobs = this._jobs;
+    const sweep = this._sweep;
+    if (!jobs || !sweep || !jobs.loaded || jobs.connection !== 'live') {
+      return false;
+    }
+    const ids = new Set(sweep.jobs.map(job => job.id));
+    for (const job of jobs.jobs.values()) {
+      if (ids.has(arrayJobOf(job))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._clearTimer();
+    this._jobs?.jobChanged.disconnect(this._onJobChanged, this);
+    Signal.clearData(this);
+  }
+
+  private async _load(): Promise<void> {
+    try {
+      const sweep = await this._fetch(this.id);
+      if (this._disposed) {
+        return;
+      }
+      this._sweep = sweep;
+      this._error = null;
+      this._loaded = true;
+    } catch (error) {
+      if (this._disposed) {
+        return;
+      }
+      this._error = error instanceof APIError ? error : new APIError(String(error), 0);
+    }
+    this._changed.emit();
+  }
+
+  private _onJobChanged(_: JobsModel, change: IJobChange): void {
+    const sweep = this._sweep;
+    if (!sweep || !sweep.jobs.some(job => job.id === arrayJobOf(change.current))) {
+      return;
+    }
+    // A burst of task events (an array starting) costs one request.
+    this._recheckTries = 0;
+    this._setTimer(this._debounceMs);
+  }
+
+  /** After an answer: re-ask soon when it lags the jobs model; slowly when nobody else tells us. */
+  private _schedule(): void {
+    const sweep = this._sweep;
+    if (this._disposed || this._timer !== null || this._inflight || !sweep || sweep.finished) {
+      return;
+    }
+    if (this._jobs && staleAgainst(sweep, this._jobs) && this._recheckTries < 5) {
+      this._recheckTries++;
+      this._setTimer(this._recheckMs);
+    } else if (!this.jobsModelKnows() || this._error) {
+      this._setTimer(this._fallbackMs);
+    }
+  }
+
+  private _setTimer(ms: number): void {
+    this._clearTimer();
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      if (typeof document !== 'undefined' && document.hidden && this._sweep) {
+        this._setTimer(this._fallbackMs); // a hidden tab asks again later
+        return;
+      }
+      void this.refresh();
+    }, ms);
+  }
+
+  private _clearTimer(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private _jobs: JobsModel | null;
+  private _fetch: (id: string) => Promise<TritonAPI.ISweep>;
+  private _fallbackMs: number;
+  private _debounceMs: number;
+  private _recheckMs: number;
+  private _recheckTries = 0;
+  private _sweep: TritonAPI.ISweep | null;
+  private _error: APIError | null = null;
+  private _loaded = false;
+  private _inflight: Promise<void> | null = null;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+}
+
+export namespace SweepModel {
+  export interface IOptions {
+    id: string;
+    /** The tab's jobs model: its changes of the sweep's array jobs trigger a re-read. */
+    jobs?: JobsModel | null;
+    /** What to show before the first answer (the widget's snapshot). */
+    initial?: TritonAPI.ISweep | null;
+    /** Where the sweep comes from; defaults to `SweepsClient.get`. */
+    fetch?: (id: string) => Promise<TritonAPI.ISweep>;
+    /** Read at once (default true). */
+    auto?: boolean;
+    /** The slow refresh while tasks are active and the jobs model knows nothing (default 30 s). */
+    fallbackMs?: number;
+    /** Wait after a job event before reading (default 0.5 s). */
+    debounceMs?: number;
+    /** Re-read after an answer that lags the jobs model (default 2.5 s, at most 5 times). */
+    recheckMs?: number;
+  }
+}

@@ -1,0 +1,101 @@
+"""Sampling every node of a multi-node job, on the real local cluster (gpu1 and gpu2 are two slurmd
+on one host: the samplers must tell the job's processes on each node apart by SLURMD_NODENAME)."""
+
+import time
+
+import pytest
+
+from tritonml_lab.metrics.sampler import JobProcs, OtherNodes, job_layout
+from tritonml_lab.metrics.stream import job_summary
+from tritonml_lab.metrics.trace import load
+
+from .test_jobs_api import post_job, wait_done
+
+pytestmark = pytest.mark.usefixtures("slurm_cluster")
+
+# Each task burns one core for 10 s: one per node.
+BURN = "t=time.time()\nwhile time.time()-t<10: pass\n"
+
+
+async def test_two_node_job_samples_both_nodes_with_their_own_cpu_load(jp_fetch, jobs_root):
+    job = await post_job(
+        jp_fetch, name="two-node-burn", partition="gpu-debug", nodes=2, ntasks_per_node=1,
+        time="00:05:00",
+        script=f"srun python3 -c '\nimport time\n{BURN}'\n",
+    )
+    detail = await wait_done(jp_fetch, job["id"], timeout=120)
+    assert detail["state"] == "COMPLETED", detail
+    job_dir = jobs_root / job["id"]
+    files = {p.name: p for p in job_dir.glob("samples.*.jsonl")}
+    assert set(files) == {"samples.gpu1.jsonl", "samples.gpu2.jsonl"}, (
+        set(files), (job_dir / "sampler.log").read_text())
+    for node in ("gpu1", "gpu2"):
+        header, samples, end = load(str(files[f"samples.{node}.jsonl"]))
+        assert header["node"] == node and header["job"] == job["id"]
+        cores = [s["c"] for s in samples if s.get("c") is not None]
+        # One busy task on each node (two cores on this machine, shared with the others).
+        assert max(cores) >= 0.5, (node, cores)
+        assert sum(c >= 0.3 for c in cores) >= 4, (node, cores)
+        assert end is not None, f"the sampler on {node} did not stop cleanly"
+    _h, _s, end = load(str(files["samples.gpu2.jsonl"]))
+    assert end["why"] == "signal"  # stopped with the job, not by a limit or an error
+    # The API's summary adds the nodes up (the CPU of both tasks).
+    summary = job_summary(job_dir)
+    assert set(summary["nodes"]) == {"gpu1", "gpu2"}
+    assert summary["cpu_cores_mean"] == pytest.approx(
+        sum(n["cpu_cores_mean"] for n in summary["nodes"].values()), abs=0.02)
+
+
+def test_layout_from_scontrol_show_job_detail():
+    # Recorded from `scontrol show job -d` on the local Slurm 22.05 cluster (--gpus=3 over 2 nodes).
+    text = (
+        "JobId=4465 JobName=wrap\n"
+        "   NodeList=gpu[1-2]\n   BatchHost=gpu1\n"
+        "   ReqNodeList=(null) ExcNodeList=(null)\n"
+        "   JOB_GRES=gpu:h100:2,gpu:a100:1\n"
+        "     Nodes=gpu1 CPU_IDs=0 Mem=1000 GRES=gpu:h100:2(IDX:0-1)\n"
+        "     Nodes=gpu2 CPU_IDs=0 Mem=1000 GRES=gpu:a100:1(IDX:0)\n"
+        "   TresPerJob=gres:gpu:3\n"
+    )
+    assert job_layout(text) == ("gpu1", [("gpu1", 2), ("gpu2", 1)])
+    cpu_only = "   NodeList=csl[1-3]\n   BatchHost=csl1\n     Nodes=csl[1-3] CPU_IDs=0 Mem=1000 GRES=\n"
+    assert job_layout(cpu_only) == ("csl1", [("csl[1-3]", 0)])
+    others = OtherNodes("1", ["true"])
+    expand = {"csl[1-3]": ["csl1", "csl2", "csl3"], "gpu1": ["gpu1"], "gpu2": ["gpu2"]}.get
+    assert others.steps(cpu_only, expand) == [(["csl2", "csl3"], 0)]
+    assert others.steps(text, expand) == [(["gpu2"], 1)]
+    cmd = others.srun_command(["gpu2"], 1)
+    assert "--overlap" in cmd and "--gres=gpu:1" in cmd and "--nodelist=gpu2" in cmd
+    assert "--gres=none" in others.srun_command(["csl2", "csl3"], 0)
+
+
+def test_job_procs_counts_only_this_job_on_this_node(tmp_path):
+    """Processes are the job's on this node by their environment; a child that clears its
+    environment still counts (through its parent); another node's or job's do not."""
+    import os
+    import subprocess
+    import sys
+
+    def spawn(env, code):
+        return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **env})
+
+    burn = "import time\nt=time.time()\nwhile time.time()-t<4: pass\n"
+    clears = ("import subprocess, sys\nsubprocess.run([sys.executable, '-c', %r], env={})\n" % burn)
+    mine = spawn({"SLURM_JOB_ID": "991", "SLURMD_NODENAME": "n1"}, clears)
+    sleep = "import time\ntime.sleep(4)\n"
+    other_node = spawn({"SLURM_JOB_ID": "991", "SLURMD_NODENAME": "n2"}, sleep)
+    other_job = spawn({"SLURM_JOB_ID": "992", "SLURMD_NODENAME": "n1"}, sleep)
+    try:
+        procs = JobProcs("991", "n1")
+        time.sleep(0.5)
+        procs.sample(time.monotonic())
+        time.sleep(1.5)
+        cores, rss = procs.sample(time.monotonic())
+        assert mine.pid in procs.members and len(procs.members) == 2  # the parent and its child
+        assert other_node.pid not in procs.members and other_job.pid not in procs.members
+        assert 0.3 <= cores <= 1.2, cores  # the burning child
+        assert rss > 5
+    finally:
+        for p in (mine, other_node, other_job):
+            p.kill()
+            p.wait()
