@@ -7,7 +7,8 @@ Needs the local cluster (dev/cluster up) and runs a real Jupyter server with tri
    for --seconds; slurmctld's job-info RPCs (sdiag: REQUEST_JOB_INFO + REQUEST_JOB_USER_INFO) per
    minute, and GET latency p50/p99. Two jobs stay pending/running meanwhile, so the monitor polls at
    its quickest interval (the worst case).
-2. POST jobs wall time / raw `sbatch` wall time, medians of --submits each, measured in one run.
+2. POST jobs wall time / raw `sbatch` wall time, medians of --submits each, measured in one run
+   (the same GPU request on both sides, kept pending by the two jobs above).
 """
 
 from __future__ import annotations
@@ -135,10 +136,13 @@ async def load(url: str, token: str, clients: int, seconds: float) -> dict:
     }
 
 
-async def submits(url: str, token: str, tmp: Path, n: int) -> dict:
+async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str]) -> dict:
+    """Both sides submit the same request: one h100 GPU on gpu1, whose two GPUs the kept jobs hold,
+    so every job stays PENDING. What is timed is submission alone: jobs starting on this 2-core
+    machine (and their samplers) would otherwise slow whichever submission happens to follow."""
     http = AsyncHTTPClient()
     headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
-    body = json.dumps({"partition": "batch-csl", "time": "00:01:00", "command": "true"})
+    body = json.dumps({"partition": "gpu-h100-80g", "gpus": "h100:1", "time": "00:01:00", "command": "true"})
     api, raw = [], []
     script = tmp / "raw.sh"
     script.write_text("#!/bin/bash\ntrue\n")
@@ -147,10 +151,12 @@ async def submits(url: str, token: str, tmp: Path, n: int) -> dict:
         response = await http.fetch(HTTPRequest(url + "tritonml/jobs", method="POST", body=body, headers=headers))
         api.append(time.perf_counter() - t0)
         assert response.code == 201
+        submitted.append(json.loads(response.body)["id"])
         t0 = time.perf_counter()
-        subprocess.run(["sbatch", "--parsable", "-p", "batch-csl", "-t", "1", f"--output={tmp}/raw-%j.out", str(script)],
-                       check=True, capture_output=True)
+        out = subprocess.run(["sbatch", "--parsable", "-p", "gpu-h100-80g", "--gpus=h100:1", "-t", "1",
+                              f"--output={tmp}/raw-%j.out", str(script)], check=True, capture_output=True, text=True)
         raw.append(time.perf_counter() - t0)
+        submitted.append(out.stdout.strip())
     a, r = statistics.median(api), statistics.median(raw)
     return {"api_ms": a * 1000, "sbatch_ms": r * 1000, "ratio": a / r}
 
@@ -179,7 +185,7 @@ async def main() -> None:
             print(f"{row['clients']:>8} {row['requests']:>7} {row['rpc_per_min']:>12.1f} "
                   f"{row['p50_ms']:>11.2f} {row['p99_ms']:>11.2f} {row['ws_messages']:>12}")
         print(f"\n2. Submit, median of {args.submits} each (interleaved, one run)")
-        row = await submits(url, token, tmp, args.submits)
+        row = await submits(url, token, tmp, args.submits, keep)
         print(f"POST jobs {row['api_ms']:.1f} ms, raw sbatch {row['sbatch_ms']:.1f} ms, ratio {row['ratio']:.2f} (target <= 1.5)")
     finally:
         cleanup(proc, tmp, keep)

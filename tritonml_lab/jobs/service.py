@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from ..metrics.report import after_the_end
 from ..metrics.stream import MetricsHub, history, job_summary
-from ..slurm import Job, JobState, SlurmClient, SlurmError
+from ..slurm import Job, JobState, SlurmClient
 from .monitor import JobMonitor
 from .script import Defaults, render_script
 from .spec import JobSpec
@@ -91,10 +91,12 @@ class JobService:
     def _submit_blocking(
         self, spec: JobSpec, origin: Optional[Origin], env: Optional[Mapping[str, str]]
     ) -> tuple[Manifest, str]:
-        job_dir, manifest = self.store.create(spec, self.defaults, origin)
+        job_dir, manifest = self.store.prepare(spec, self.defaults, origin)
         try:
-            job_id = self.slurm.submit_blocking(str(job_dir.script_path), cwd=str(job_dir.path), env=env)
-        except SlurmError:
+            # sbatch reads the script from stdin; job.sh (the same text) is written while it waits.
+            job_id = self.slurm.submit_blocking(script=manifest.script, cwd=str(job_dir.path), env=env,
+                                                meanwhile=lambda: self.store.write_script(job_dir, manifest))
+        except BaseException:
             shutil.rmtree(job_dir.path, ignore_errors=True)
             raise
         return self.store.attach(job_dir, manifest, job_id), job_id

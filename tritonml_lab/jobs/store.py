@@ -14,6 +14,7 @@ Layout under the jobs root::
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import secrets
@@ -143,11 +144,22 @@ class JobStore:
                 "cannot name such paths. Set c.TritonML.jobs_root to a simpler path."
             )
         self.root = Path(root)
+        self._shared_sampler: Optional[Path] = None
 
     def create(
         self, spec: JobSpec, defaults: Defaults, origin: Optional[Origin] = None
     ) -> tuple[JobDir, Manifest]:
         """Write the directory, the script and what runs; the job id comes after submission."""
+        job_dir, manifest = self.prepare(spec, defaults, origin)
+        self.write_script(job_dir, manifest)
+        return job_dir, manifest
+
+    def prepare(
+        self, spec: JobSpec, defaults: Defaults, origin: Optional[Origin] = None
+    ) -> tuple[JobDir, Manifest]:
+        """The directory and what the job runs (its code, the sampler); the batch script is
+        rendered into the manifest but written by :meth:`write_script` (the API writes it while
+        sbatch, which reads it from stdin, waits for slurmctld)."""
         self.root.mkdir(parents=True, exist_ok=True)
         job_dir = JobDir(self.root / f"job-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}")
         job_dir.path.mkdir(mode=0o755)
@@ -157,10 +169,9 @@ class JobStore:
         if spec.script is not None:
             (job_dir.path / USER_SCRIPT).write_text(spec.script)
         if defaults.sampler_python:
-            shutil.copyfile(SAMPLER_PATH, job_dir.path / SAMPLER_FILE)
+            self._add_sampler(job_dir.path / SAMPLER_FILE)
         label = origin.notebook or origin.kind
         script = render_script(spec, defaults, str(job_dir.path), origin=label)
-        job_dir.script_path.write_text(script)
         manifest = Manifest(
             spec=spec,
             submitted_at=time.time(),
@@ -170,6 +181,30 @@ class JobStore:
             script=script,
         )
         return job_dir, manifest
+
+    def _add_sampler(self, target: Path) -> None:
+        """Each job directory holds the sampler it ran: a hard link to one copy per sampler version
+        under ``<root>/.tritonml/`` (a link is one system call; a copy is five, on every submission).
+        Where the filesystem has no hard links, a copy."""
+        shared = self._shared_sampler
+        if shared is None or not shared.exists():
+            data = Path(SAMPLER_PATH).read_bytes()
+            shared = self.root / ".tritonml" / f"sampler-{hashlib.sha256(data).hexdigest()[:16]}.py"
+            if not shared.exists():
+                shared.parent.mkdir(exist_ok=True)
+                tmp = shared.with_name(f".{shared.name}.{secrets.token_hex(3)}")
+                tmp.write_bytes(data)
+                os.chmod(tmp, 0o444)  # edited in one job directory, it would change in all
+                os.replace(tmp, shared)
+            self._shared_sampler = shared
+        try:
+            os.link(shared, target)
+        except OSError:
+            shutil.copyfile(shared, target)
+
+    def write_script(self, job_dir: JobDir, manifest: Manifest) -> None:
+        """job.sh: the batch script as Slurm got it, to read, copy, or submit again by hand."""
+        job_dir.script_path.write_text(manifest.script or "")
 
     def attach(self, job_dir: JobDir, manifest: Manifest, job_id: str) -> Manifest:
         """Record the id Slurm gave: the manifest (written once, now) and the id link."""

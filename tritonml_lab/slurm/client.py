@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Optional
 
@@ -49,15 +49,21 @@ class SlurmClient:
 
     def submit_blocking(
         self,
-        script_path: str,
+        script_path: Optional[str] = None,
         *,
+        script: Optional[str] = None,
         options: Sequence[str] = (),
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
+        meanwhile: Optional[Callable[[], None]] = None,
     ) -> str:
-        """:meth:`submit` for a worker thread (or a kernel, which has no event loop of ours)."""
-        result = run_slurm_blocking([self._cmd("sbatch"), "--parsable", *options, script_path],
-                                    timeout=self.timeout, cwd=cwd, env=env)
+        """:meth:`submit` for a worker thread: the script from a file, or its text on sbatch's stdin
+        (then ``meanwhile`` can write files while sbatch waits for slurmctld)."""
+        if (script_path is None) == (script is None):
+            raise ValueError("give the batch script as a file or as text, not both")
+        args = [script_path] if script_path is not None else []
+        result = run_slurm_blocking([self._cmd("sbatch"), "--parsable", *options, *args], timeout=self.timeout,
+                                    cwd=cwd, env=env, stdin=script, meanwhile=meanwhile)
         return parse.sbatch_job_id(result.stdout)
 
     async def cancel(self, job_id: str, *, signal: Optional[str] = None) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .errors import SchedulerUnavailable, SlurmCommandMissing, SlurmRejected
@@ -131,23 +131,46 @@ def run_slurm_blocking(
     timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    stdin: str | None = None,
     check: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> CommandResult:
     """:func:`run_slurm` for a worker thread (same environment, time-out and errors).
 
-    Submitting runs the job directory's writes, ``sbatch`` and the id link in one thread: that is
-    quicker than three hops between the event loop and the thread pool (see benchmarks/jobs_load.py).
+    ``meanwhile`` runs while the command waits for slurmctld: submitting writes the job
+    directory's remaining files then, instead of before ``sbatch`` (see benchmarks/jobs_load.py).
     """
+    # stdin through a pipe of our own, written and closed before `meanwhile`, so that the command
+    # has all of it while we do other work (communicate() would write it only later).
+    read_end, write_end = os.pipe() if stdin is not None else (subprocess.DEVNULL, None)
     try:
-        proc = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, env=clean_environment(env),
-            cwd=cwd, timeout=timeout, check=False,
+        proc = subprocess.Popen(
+            command, stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=clean_environment(env), cwd=cwd,
         )
     except FileNotFoundError as exc:
+        if write_end is not None:
+            os.close(write_end)
         raise _missing(command, exc) from exc
-    except subprocess.TimeoutExpired as exc:  # run() has killed and reaped the child
-        raise _timed_out(command, timeout) from exc
-    return _result(command, proc.returncode, proc.stdout, proc.stderr, check)
+    finally:
+        if write_end is not None:
+            os.close(read_end)
+    with proc:
+        try:
+            if write_end is not None:
+                with open(write_end, "wb") as pipe:
+                    pipe.write(stdin.encode())  # type: ignore[union-attr]
+            if meanwhile is not None:
+                meanwhile()
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            raise _timed_out(command, timeout) from exc
+        except BaseException:
+            proc.kill()
+            raise
+    return _result(command, proc.returncode, out, err, check)
 
 
 def _first_line(text: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from tritonml_lab.jobs.script import Defaults, render_script
 from tritonml_lab.jobs.spec import JobSpec
 
+from .jobs_root import leftovers
 from .test_jobs_api import error_of, post_job, read_log, wait_done
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -31,7 +32,7 @@ async def test_preview_lays_out_one_task_per_gpu_with_gpus_per_node(jp_fetch, jo
                  "export MASTER_PORT=", "export WORLD_SIZE=$SLURM_NTASKS",
                  "export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID", "srun --kill-on-bad-exit=1 "):
         assert line in script, line
-    assert "--gpus=" not in script and list(jobs_root.iterdir()) == []
+    assert "--gpus=" not in script and leftovers(jobs_root) == []
     assert script.count("--gres=") == 1
 
 
@@ -56,7 +57,7 @@ async def test_gpus_that_do_not_split_evenly_are_400_naming_the_field(jp_fetch, 
     code, body = await error_of(jp_fetch("tritonml", "jobs", method="POST", body=json.dumps(
         {"ddp": "yes please", "code": "print(1)"})))
     assert code == 400 and [e["field"] for e in body["errors"]] == ["ddp"]
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 async def test_two_node_gloo_all_reduce_submitted_through_the_api(jp_fetch, jobs_root):

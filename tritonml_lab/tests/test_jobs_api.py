@@ -10,6 +10,8 @@ from tornado.httpclient import HTTPClientError
 from tritonml_lab.config import TritonML
 from tritonml_lab.extension import build_services
 
+from .jobs_root import leftovers
+
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
 
@@ -133,7 +135,7 @@ async def test_slurm_rejection_is_422_with_slurms_message_and_leaves_nothing(jp_
                  body=json.dumps({"partition": "gpu-debug", "time": "02:00:00", "command": "true"}))
     )
     assert code == 422 and "time limit" in body["message"].lower()
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 async def test_shell_metacharacters_in_values_are_data_not_code(jp_fetch, tmp_path):
@@ -173,7 +175,7 @@ async def test_preview_renders_without_submitting(jp_fetch, jobs_root):
     )
     script = json.loads(response.body)["script"]
     assert "#SBATCH --gpus=a100:1" in script and "module load scicomp-python-env" in script
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 async def test_jobs_survive_a_server_restart(jp_fetch, jobs_root, jp_serverapp):

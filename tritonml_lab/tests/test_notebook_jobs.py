@@ -12,6 +12,7 @@ from tornado.httpclient import HTTPClientError
 
 from tritonml_lab.notebooks import inject_parameters, read_parameters
 
+from .jobs_root import leftovers
 from .openapi_check import get_ok, post_created
 from .openapi_check import validate as validate_schema
 
@@ -189,7 +190,7 @@ async def test_a_missing_kernel_is_400_before_anything_is_submitted(jp_fetch, jp
     assert code == 400 and "'nope2'" in body["message"]
     form = json.loads((await jp_fetch("tritonml", "notebook-parameters", params={"path": "julia.ipynb"})).body)
     assert form["kernel_available"] is False and "not installed" in form["kernel_error"]
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 @CLUSTER
@@ -211,7 +212,7 @@ async def test_paths_outside_the_root_are_refused(jp_fetch, jp_root_dir, jobs_ro
     assert code == 400 and body["reason"] == "PathOutsideRoot"
     code, _ = await error_of(post(jp_fetch, path="missing.ipynb", **RESOURCES))
     assert code == 404
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 @CLUSTER
@@ -225,7 +226,7 @@ async def test_job_fields_are_validated_per_field_and_slurm_rejections_are_422(j
     assert code == 422 and "Invalid partition name specified" in body["message"]
     code, body = await error_of(jp_fetch("tritonml", "notebook-jobs", "999999999"))
     assert code == 404
-    assert list(jobs_root.iterdir()) == []
+    assert leftovers(jobs_root) == []
 
 
 @CLUSTER

@@ -98,6 +98,13 @@ def test_blocking_submit_gives_the_same_answers_and_errors(tmp_path, monkeypatch
     job_id = client.submit_blocking(script(tmp_path / "ok.sh", "true\n"),
                                     options=["--partition=batch-csl", "--time=1", f"--output={tmp_path}/o-%j"])
     assert job_id.isdigit()
+    # The script as text on sbatch's stdin, with other work done while sbatch waits for slurmctld.
+    calls = []
+    from_stdin = client.submit_blocking(script=f"#!/bin/bash\n#SBATCH --output={tmp_path}/stdin-%j.out\necho via-stdin\n",
+                                        options=["--partition=batch-csl", "--time=1"], meanwhile=lambda: calls.append(1))
+    assert from_stdin.isdigit() and calls == [1]
+    with pytest.raises(ValueError):
+        client.submit_blocking(str(tmp_path / "ok.sh"), script="true")
     with pytest.raises(SlurmRejected) as info:
         client.submit_blocking(script(tmp_path / "x.sh", "true\n"), options=["--partition=no-such-partition"])
     assert "Invalid partition name specified" in info.value.message
@@ -112,6 +119,16 @@ def test_blocking_submit_gives_the_same_answers_and_errors(tmp_path, monkeypatch
     with pytest.raises(SchedulerUnavailable) as late:
         SlurmClient(bin_dir=str(slow), timeout=0.5).submit_blocking(str(tmp_path / "ok.sh"))
     assert time.monotonic() - t0 < 5 and "did not answer within 0.5 s" in late.value.message
+    assert (await_file(tmp_path / f"stdin-{from_stdin}.out")).strip() == "via-stdin"
+
+
+def await_file(path: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text()
+        time.sleep(0.3)
+    raise AssertionError(f"{path} was not written in {timeout} s")
 
 
 async def test_big_answers_are_parsed_off_the_event_loop_with_the_same_result(monkeypatch):
