@@ -6,20 +6,19 @@
  * Submitting keeps the dialog open until the server accepted the job: per-field messages of a 400
  * appear next to the fields, Slurm's own message of a 422 as a banner above them.
  */
-import { Dialog } from '@jupyterlab/apputils';
-import { copyIcon, ReactWidget, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { copyIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { APIError, JobsClient, TritonAPI, TritonClient } from '../api';
 import { fieldErrors } from './format';
 import { formField, formText, ResourceFields } from './resources';
 import { formFromSpec, IJobForm, ISpecResult, RunKind, specFromForm, ADVANCED_FIELDS } from './spec';
+import { IBanner, SubmitBanner, SubmitDialog, SubmitForm } from './submitform';
 
 const PREVIEW_DELAY_MS = 400;
 
 /** The dialog's body: owns the form state, the preview and the submission. */
-export class JobForm extends ReactWidget {
+export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
   constructor(options: JobForm.IOptions = {}) {
     super();
     this.addClass('tml-JobForm');
@@ -41,16 +40,12 @@ export class JobForm extends ReactWidget {
 
   /** The job the server accepted (after a successful `submit()`), for the dialog's result. */
   getValue(): TritonAPI.IJobDetail | null {
-    return this._submitted;
-  }
-
-  get submitting(): boolean {
-    return this._submitting;
+    return this.submitted;
   }
 
   /** Send the job; resolves with true when the server accepted it. */
   async submit(): Promise<boolean> {
-    if (this._submitting) {
+    if (this.submitting) {
       return false;
     }
     const result = specFromForm(this._form);
@@ -63,32 +58,11 @@ export class JobForm extends ReactWidget {
       this.update();
       return false;
     }
-    this._submitting = true;
-    this._banner = null;
-    this.update();
-    try {
-      this._submitted = await JobsClient.submit(this._spec(result));
-      return true;
-    } catch (error) {
-      this._showError(error);
-      return false;
-    } finally {
-      this._submitting = false;
-      this.update();
-    }
+    return this.send(() => JobsClient.submit(this._spec(result)));
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    // Put the cursor in the first field once React has drawn it (opened from a shortcut, the
-    // dialog would otherwise leave the focus behind it, and Escape would not reach it).
-    const focus = () => {
-      if (!this.node.contains(document.activeElement)) {
-        this.node.querySelector<HTMLInputElement>('input[name="name"]')?.focus();
-      }
-    };
-    void (this.renderPromise ?? Promise.resolve()).then(() => requestAnimationFrame(focus));
-  }
+  protected readonly focusSelector = 'input[name="name"]';
+  protected readonly shownFields: ReadonlySet<string> = new Set(Object.keys(FIELD_LABELS));
 
   dispose(): void {
     if (this._timer) {
@@ -109,7 +83,7 @@ export class JobForm extends ReactWidget {
         script={this._script}
         previewState={this._previewState}
         previewMessage={this._previewMessage}
-        submitting={this._submitting}
+        submitting={this.submitting}
         showAdvanced={this._showAdvanced}
         onAdvanced={open => {
           this._showAdvanced = open;
@@ -206,46 +180,21 @@ export class JobForm extends ReactWidget {
     this.update();
   }
 
-  private _showError(error: unknown): void {
-    if (error instanceof APIError) {
-      if (error.status === 400 && error.body?.errors?.length) {
-        this._errors = fieldErrors(error.body.errors);
-        const known = new Set(Object.keys(FIELD_LABELS));
-        const other = Object.entries(this._errors).filter(([field]) => !known.has(field));
-        this._banner = {
-          kind: 'invalid',
-          title: 'Check the marked fields',
-          message: other.map(([field, message]) => (field === 'spec' ? message : `${field}: ${message}`)).join('; ')
-        };
-        if (ADVANCED_FIELDS.some(field => this._errors[field])) {
-          this._showAdvanced = true;
-        }
-        return;
-      }
-      if (error.status === 422) {
-        this._banner = { kind: 'slurm', title: 'Slurm rejected the job', message: error.message };
-        return;
-      }
-      if (error.schedulerUnavailable) {
-        this._banner = { kind: 'slurm', title: 'The scheduler is not answering', message: error.message };
-        return;
-      }
+  protected showError(error: unknown): void {
+    super.showError(error);
+    if (ADVANCED_FIELDS.some(field => this._errors[field])) {
+      this._showAdvanced = true;  // a message on a field under "More options" must be seen
     }
-    this._banner = { kind: 'error', title: 'Could not submit', message: (error as Error).message };
   }
 
   private _form: IJobForm;
   private _ddp: boolean;
   private _copy: (text: string) => void;
-  private _errors: { [field: string]: string } = {};
-  private _banner: IBanner | null = null;
   private _cluster: TritonAPI.IClusterSummary | null = null;
   private _clusterError: string | null = null;
   private _script = '';
   private _previewState: PreviewState = 'idle';
   private _previewMessage = '';
-  private _submitting = false;
-  private _submitted: TritonAPI.IJobDetail | null = null;
   private _showAdvanced = false;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _seq = 0;
@@ -259,64 +208,19 @@ export namespace JobForm {
   }
 }
 
-/**
- * A Dialog whose Submit button (and Enter) waits for the server: it closes only once the job was
- * accepted, and stays open with the messages otherwise.
- */
-export class NewJobDialog extends Dialog<TritonAPI.IJobDetail | null> {
-  constructor(private readonly _form: JobForm) {
-    super({
+/** The New job dialog: Submit (and Enter) waits for the server; see SubmitDialog. */
+export class NewJobDialog extends SubmitDialog<TritonAPI.IJobDetail> {
+  constructor(form: JobForm) {
+    super(form, {
       title: 'New Slurm job',
-      body: _form,
-      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Submit job' })],
-      defaultButton: 1,
-      hasClose: false,
+      accept: 'Submit job',
+      className: 'tml-NewJobDialog',
       focusNodeSelector: 'input[name="name"]'
-    });
-    this.addClass('tml-NewJobDialog');
-  }
-
-  /** Escape closes it; a stray click outside does not (hasClose: false), so no form is lost by accident. */
-  handleEvent(event: Event): void {
-    if (event.type === 'keydown' && (event as KeyboardEvent).key === 'Escape') {
-      event.stopPropagation();
-      event.preventDefault();
-      this.reject();
-      return;
-    }
-    super.handleEvent(event);
-  }
-
-  resolve(index?: number): void {
-    if (index === 0) {
-      super.resolve(0);
-      return;
-    }
-    const button = this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
-    if (this._form.submitting) {
-      return;
-    }
-    if (button) {
-      button.disabled = true;
-    }
-    void this._form.submit().then(ok => {
-      if (button) {
-        button.disabled = false;
-      }
-      if (ok) {
-        super.resolve(1);
-      }
     });
   }
 }
 
 type PreviewState = 'idle' | 'loading' | 'ok' | 'invalid';
-
-interface IBanner {
-  kind: 'invalid' | 'slurm' | 'error';
-  title: string;
-  message: string;
-}
 
 /** Form keys whose errors the server reports under another name. */
 const FIELD_OF: { [key: string]: string } = {
@@ -388,12 +292,7 @@ function JobFormView(props: IViewProps): JSX.Element {
   return (
     <div className="tml-JobForm-body">
       <div className="tml-JobForm-fields">
-        {props.banner && (
-          <div className={`tml-Banner tml-Banner--error tml-JobForm-banner`} role="alert" data-kind={props.banner.kind}>
-            <strong>{props.banner.title}</strong>
-            {props.banner.message && <p>{props.banner.message}</p>}
-          </div>
-        )}
+        <SubmitBanner banner={props.banner} />
         <div className="tml-FieldGrid">
           {field('name', 'Name', text('name', 'tritonml', { 'aria-label': 'Job name' }), undefined, true)}
           <ResourceFields

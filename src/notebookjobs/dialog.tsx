@@ -7,15 +7,12 @@
  * appear next to the fields, a missing kernel next to the kernel, Slurm's own message of a 422 as a
  * banner above them.
  */
-import { Dialog } from '@jupyterlab/apputils';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { APIError, NotebookJobsClient, TritonAPI, TritonClient } from '../api';
-import { fieldErrors } from '../jobs/format';
 import { formField, formText, ResourceFields } from '../jobs/resources';
 import { EMPTY_FORM, IJobForm } from '../jobs/spec';
+import { IBanner, SubmitBanner, SubmitDialog, SubmitForm } from '../jobs/submitform';
 import { IParamField, paramFields, parametersFromFields } from './params';
 import {
   applyPreset,
@@ -40,16 +37,10 @@ export interface IRunResult {
   remembered: RememberedForm;
 }
 
-interface IBanner {
-  kind: 'invalid' | 'slurm' | 'error';
-  title: string;
-  message: string;
-}
-
 /** Resource keys whose server errors go next to a field of the form. */
 const RESOURCE_FIELDS = new Set(['partition', 'gpus', 'cpus_per_task', 'mem', 'time', 'modules']);
 
-export class RunNotebookForm extends ReactWidget {
+export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
   constructor(options: RunNotebookForm.IOptions) {
     super();
     this.addClass('tml-JobForm');
@@ -93,22 +84,18 @@ export class RunNotebookForm extends ReactWidget {
     return this._path;
   }
 
-  get submitting(): boolean {
-    return this._submitting;
-  }
-
   /** The form's current resource fields. */
   get form(): IJobForm {
     return this._form;
   }
 
   getValue(): IRunResult | null {
-    return this._submitted ? { job: this._submitted, remembered: rememberedOf(this._form) } : null;
+    return this.submitted ? { job: this.submitted, remembered: rememberedOf(this._form) } : null;
   }
 
   /** Send the run; resolves with true when the server accepted it. */
   async submit(): Promise<boolean> {
-    if (this._submitting) {
+    if (this.submitting) {
       return false;
     }
     const params = parametersFromFields(this._fields);
@@ -125,31 +112,17 @@ export class RunNotebookForm extends ReactWidget {
       this.update();
       return false;
     }
-    this._submitting = true;
-    this._banner = null;
-    this.update();
-    try {
-      this._submitted = await NotebookJobsClient.submit(request);
-      return true;
-    } catch (error) {
-      this._showError(error);
-      return false;
-    } finally {
-      this._submitting = false;
-      this.update();
-    }
+    return this.send(() => NotebookJobsClient.submit(request));
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    // Focus the chosen preset so the keyboard works at once (Escape closes, Enter submits).
-    const focus = () => {
-      if (!this.node.contains(document.activeElement)) {
-        this.node.querySelector<HTMLElement>('.tml-Preset[aria-checked="true"], .tml-Preset')?.focus();
-      }
-    };
-    void (this.renderPromise ?? Promise.resolve()).then(() => requestAnimationFrame(focus));
-  }
+  // The chosen preset has the keyboard at once (Escape closes, Enter submits).
+  protected readonly focusSelector = '.tml-Preset[aria-checked="true"], .tml-Preset';
+  protected readonly shownFields: ReadonlySet<string> = new Set([
+    ...RESOURCE_FIELDS,
+    'kernel',
+    'output_dir',
+    'parameters'
+  ]);
 
   render(): JSX.Element {
     return (
@@ -170,7 +143,7 @@ export class RunNotebookForm extends ReactWidget {
         kernels={this._kernels}
         kernel={this._kernel}
         outputDir={this._outputDir}
-        submitting={this._submitting}
+        submitting={this.submitting}
         showMore={this._showMore}
         onPreset={choice => this._pick(choice)}
         onChange={changes => this._change(changes)}
@@ -240,41 +213,20 @@ export class RunNotebookForm extends ReactWidget {
     return parametersFromFields(this._fields).errors;
   }
 
-  private _showError(error: unknown): void {
-    if (error instanceof APIError) {
-      if (error.status === 400 && error.body?.errors?.length) {
-        this._errors = fieldErrors(error.body.errors);
-        const shown = new Set([...RESOURCE_FIELDS, 'kernel', 'output_dir', 'parameters']);
-        const other = Object.entries(this._errors).filter(([field]) => !shown.has(field));
-        if (this._errors.output_dir || this._errors.modules) {
-          this._showMore = true;
-        }
-        this._banner = {
-          kind: 'invalid',
-          title: 'Check the marked fields',
-          message: other.map(([field, message]) => (field === 'spec' ? message : `${field}: ${message}`)).join('; ')
-        };
-        return;
-      }
-      if (error.status === 400 && error.body?.reason === 'KernelNotFound') {
-        this._errors = { kernel: error.message };
-        this._banner = { kind: 'invalid', title: 'The kernel cannot run where jobs run', message: '' };
-        return;
-      }
-      if (error.status === 400 || error.status === 404) {
-        this._banner = { kind: 'invalid', title: 'Cannot run this notebook', message: error.message };
-        return;
-      }
-      if (error.status === 422) {
-        this._banner = { kind: 'slurm', title: 'Slurm rejected the job', message: error.message };
-        return;
-      }
-      if (error.schedulerUnavailable) {
-        this._banner = { kind: 'slurm', title: 'The scheduler is not answering', message: error.message };
-        return;
-      }
+  protected showError(error: unknown): void {
+    if (error instanceof APIError && error.status === 400 && error.body?.reason === 'KernelNotFound') {
+      this._errors = { kernel: error.message };
+      this._banner = { kind: 'invalid', title: 'The kernel cannot run where jobs run', message: '' };
+      return;
     }
-    this._banner = { kind: 'error', title: 'Could not submit', message: (error as Error).message };
+    if (error instanceof APIError && (error.status === 400 || error.status === 404) && !error.body?.errors?.length) {
+      this._banner = { kind: 'invalid', title: 'Cannot run this notebook', message: error.message };
+      return;
+    }
+    super.showError(error);
+    if (this._errors.output_dir || this._errors.modules) {
+      this._showMore = true;
+    }
   }
 
   private _path: string;
@@ -283,9 +235,7 @@ export class RunNotebookForm extends ReactWidget {
   private _form: IJobForm;
   private _choice: string;
   private _touched = new Set<string>();
-  private _errors: { [field: string]: string } = {};
   private _paramErrors: { [name: string]: string } = {};
-  private _banner: IBanner | null = null;
   private _cluster: TritonAPI.IClusterSummary | null = null;
   private _clusterError: string | null = null;
   private _params: TritonAPI.INotebookParameters | null = null;
@@ -293,8 +243,6 @@ export class RunNotebookForm extends ReactWidget {
   private _fields: IParamField[] = [];
   private _kernel = '';
   private _outputDir = '';
-  private _submitting = false;
-  private _submitted: TritonAPI.INotebookJobCreated | null = null;
   private _showMore = false;
 }
 
@@ -316,48 +264,13 @@ function sameResources(a: IJobForm, b: IJobForm): boolean {
   return JSON.stringify(rememberedOf(a)) === JSON.stringify(rememberedOf(b));
 }
 
-/** A Dialog whose Run button waits for the server: it closes only once the run was accepted. */
-export class RunNotebookDialog extends Dialog<IRunResult | null> {
-  constructor(private readonly _form: RunNotebookForm) {
-    super({
-      title: `Run ${_form.path.split('/').pop()} as a Slurm job`,
-      body: _form,
-      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Run on GPU' })],
-      defaultButton: 1,
-      hasClose: false
-    });
-    this.addClass('tml-RunNotebookDialog');
-  }
-
-  handleEvent(event: Event): void {
-    if (event.type === 'keydown' && (event as KeyboardEvent).key === 'Escape') {
-      event.stopPropagation();
-      event.preventDefault();
-      this.reject();
-      return;
-    }
-    super.handleEvent(event);
-  }
-
-  resolve(index?: number): void {
-    if (index === 0) {
-      super.resolve(0);
-      return;
-    }
-    if (this._form.submitting) {
-      return;
-    }
-    const button = this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
-    if (button) {
-      button.disabled = true;
-    }
-    void this._form.submit().then(ok => {
-      if (button) {
-        button.disabled = false;
-      }
-      if (ok) {
-        super.resolve(1);
-      }
+/** The Run on GPU dialog: Run (and Enter) waits for the server; see SubmitDialog. */
+export class RunNotebookDialog extends SubmitDialog<IRunResult> {
+  constructor(form: RunNotebookForm) {
+    super(form, {
+      title: `Run ${form.path.split('/').pop()} as a Slurm job`,
+      accept: 'Run on GPU',
+      className: 'tml-RunNotebookDialog'
     });
   }
 }
@@ -446,12 +359,7 @@ function RunNotebookView(props: IViewProps): JSX.Element {
 
   return (
     <div className="tml-RunNotebook-body">
-      {props.banner && (
-        <div className="tml-Banner tml-Banner--error tml-JobForm-banner" role="alert" data-kind={props.banner.kind}>
-          <strong>{props.banner.title}</strong>
-          {props.banner.message && <p>{props.banner.message}</p>}
-        </div>
-      )}
+      <SubmitBanner banner={props.banner} />
       <p className="tml-RunNotebook-intro tml-muted">
         Runs <code>{props.path}</code> from top to bottom in a batch job, saving it after every cell as{' '}
         <code className="tml-RunNotebook-output">{output}</code>. This notebook stays as it is.
