@@ -218,11 +218,11 @@ function ListView({ model, onOpen }: IViewProps & { onOpen: (id: string) => void
           enabled={!model.loading}
         />
       </div>
-      <label className="tml-CatalogSearch">
-        <searchIcon.react tag="span" className="tml-CatalogSearch-icon" />
+      <label className="tml-Search tml-CatalogSearch">
+        <searchIcon.react tag="span" className="tml-Search-icon" />
         <input
           type="search"
-          className="tml-CatalogSearch-input"
+          className="tml-Search-input"
           placeholder="Search by name or tag"
           aria-label="Search shared datasets and models"
           spellCheck={false}

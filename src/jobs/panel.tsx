@@ -191,10 +191,10 @@ function JobListView(props: IListProps): JSX.Element {
           </button>
         ))}
       </div>
-      <label className="tml-JobsSearch">
-        <searchIcon.react tag="span" className="tml-JobsSearch-icon" />
+      <label className="tml-Search tml-JobsSearch">
+        <searchIcon.react tag="span" className="tml-Search-icon" />
         <input
-          className="tml-JobsSearch-input"
+          className="tml-Search-input"
           type="search"
           placeholder="Search name, id, node…"
           aria-label="Search my jobs"
