@@ -1,4 +1,5 @@
 import { TritonAPI } from '../api';
+import { ISocketLike } from '../jobs/model';
 
 /** A job as GET jobs lists it, with what a test does not care about filled in. */
 export function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
@@ -32,4 +33,53 @@ export function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
     directory: null,
     ...over
   };
+}
+
+/** A push channel the tests drive by hand: open it, deliver messages, read what the model sent. */
+export class FakeSocket implements ISocketLike {
+  /** Every socket made, oldest first (tests reset it). */
+  static all: FakeSocket[] = [];
+
+  static get last(): FakeSocket | null {
+    return FakeSocket.all[FakeSocket.all.length - 1] ?? null;
+  }
+
+  constructor(readonly url = '') {
+    FakeSocket.all.push(this);
+  }
+
+  readyState = 0;
+  sent: string[] = [];
+  onopen: ((event: any) => void) | null = null;
+  onmessage: ((event: { data: any }) => void) | null = null;
+  onclose: ((event: any) => void) | null = null;
+  onerror: ((event: any) => void) | null = null;
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(): void {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  receive(message: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+
+  /** The actions sent (not the pings), as "action id". */
+  actions(): string[] {
+    return this.sent
+      .filter(s => s !== 'ping')
+      .map(s => {
+        const m = JSON.parse(s);
+        return `${m.action} ${m.id}`;
+      });
+  }
 }

@@ -13,9 +13,9 @@ import {
   stateFamily
 } from '../jobs/format';
 import { LogFollower } from '../jobs/logfollow';
-import { ISocketLike, JobsModel } from '../jobs/model';
+import { JobsModel } from '../jobs/model';
 import { formFromSpec, gpuTypesOf, specFromForm } from '../jobs/spec';
-import { job } from './jobs.fixture';
+import { FakeSocket, job } from './jobs.fixture';
 
 describe('state families', () => {
   it('colours every Slurm state by what it means for the user', () => {
@@ -268,33 +268,6 @@ describe('LogFollower', () => {
     follower.dispose();
   });
 });
-
-class FakeSocket implements ISocketLike {
-  static all: FakeSocket[] = [];
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((event: any) => void) | null = null;
-  onmessage: ((event: { data: any }) => void) | null = null;
-  onclose: ((event: any) => void) | null = null;
-  onerror: ((event: any) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(message: TritonAPI.IEvent): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
 
 describe('JobsModel', () => {
   beforeEach(() => {

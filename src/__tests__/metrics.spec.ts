@@ -1,5 +1,5 @@
 import { TritonAPI } from '../api';
-import { ISocketLike, JobsModel } from '../jobs/model';
+import { JobsModel } from '../jobs/model';
 import { MetricsCharts } from '../metrics/chart';
 import {
   applyHistory,
@@ -17,6 +17,7 @@ import {
 } from '../metrics/series';
 import { summaryRows } from '../metrics/summary';
 import { H200_HALF, H200_HEADER, H200_IDLE_FULL } from './h200-trace.fixture';
+import { FakeSocket } from './jobs.fixture';
 
 const CPU_HEADER: TritonAPI.IMetricsHeader = { src: 'none', iv: 1, gpus: [], cores: 2 };
 
@@ -315,35 +316,6 @@ describe('after-the-job summary', () => {
     expect(rows[1].fraction).toBeNull();
   });
 });
-
-class FakeSocket implements ISocketLike {
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((event: any) => void) | null = null;
-  onmessage: ((event: { data: any }) => void) | null = null;
-  onclose: ((event: any) => void) | null = null;
-  onerror: ((event: any) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(message: unknown): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  actions(): string[] {
-    return this.sent.filter(s => s !== 'ping').map(s => {
-      const m = JSON.parse(s);
-      return `${m.action} ${m.id}`;
-    });
-  }
-}
 
 describe('JobsModel.watchMetrics', () => {
   afterEach(() => jest.useRealTimers());
