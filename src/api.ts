@@ -670,6 +670,8 @@ export namespace TritonAPI {
   /** A point value: a JSON scalar. */
   export type SweepValue = number | string | boolean | null;
 
+  export type SweepSearch = 'grid' | 'random' | 'optuna';
+
   /** A numeric range of a random search. */
   export interface ISweepRange {
     low: number;
@@ -680,11 +682,18 @@ export namespace TritonAPI {
     integer?: boolean;
   }
 
-  /** What POST sweeps accepts: the code, exactly one of grid or random, and resource keys. */
+  /** What POST sweeps accepts: the code, exactly one of grid, random or optuna, and resource keys. */
   export interface ISweepRequest extends Omit<IJobSpec, 'script' | 'command' | 'array' | 'code'> {
     code: string;
     grid?: { [name: string]: SweepValue[] };
     random?: { n: number; space: { [name: string]: SweepValue[] | ISweepRange }; seed?: number };
+    /** n trials of an Optuna study, each task asking for its point when it starts (needs metric and mode). */
+    optuna?: {
+      n: number;
+      space: { [name: string]: SweepValue[] | ISweepRange };
+      sampler?: 'tpe' | 'random';
+      seed?: number;
+    };
     metric?: string;
     mode?: 'min' | 'max';
     parallel?: number;
@@ -695,7 +704,8 @@ export namespace TritonAPI {
   export interface ISweepTask {
     /** The point's index in the sweep (0-based). */
     index: number;
-    params: { [name: string]: SweepValue };
+    /** The point; null until an Optuna task has asked the study for it. */
+    params: { [name: string]: SweepValue } | null;
     state: JobState;
     /** What the task reported; null until then. */
     result: { [name: string]: unknown } | null;
@@ -724,7 +734,7 @@ export namespace TritonAPI {
   export interface ISweep {
     id: string;
     name: string;
-    search: 'grid' | 'random';
+    search: SweepSearch;
     space?: { [key: string]: unknown };
     metric: string | null;
     mode: 'min' | 'max';
@@ -750,7 +760,7 @@ export namespace TritonAPI {
   export interface ISweepSummary {
     id: string;
     name: string;
-    search: 'grid' | 'random';
+    search: SweepSearch;
     metric: string | null;
     mode: 'min' | 'max';
     total: number;

@@ -48,7 +48,8 @@ _OPTION_OF = {
     "array": "--array", "constraint": "--constraint", "gres": "--gres", "tmp": "--tmp",
     "account": "--account", "qos": "--qos", "modules": "--module", "env": "--env",
     "workdir": "--workdir", "python": "--python", "code": "the cell", "script": "the cell",
-    "grid": "--grid", "random": "--random/--space", "metric": "--metric", "mode": "--mode",
+    "grid": "--grid", "random": "--random/--space", "optuna": "--optuna/--space", "metric": "--metric",
+    "mode": "--mode",
     "parallel": "--parallel", "path": "PATH", "parameters": "-p", "kernel": "--kernel",
     "output_dir": "--output-dir",
 }
@@ -215,23 +216,29 @@ def _parsers() -> dict[str, _Parser]:
 def _sweep_parser() -> _Parser:
     p = _Parser(
         prog="%%tritonml sweep",
-        description="Run the cell once per point of a grid or a random search, as a Slurm array job "
-        "(split into several when larger than the cluster's MaxArraySize). Each task gets its point's "
-        "names as variables and reports with tritonml.report(loss=..., acc=...) or the cell's last "
-        "expression (a dict, or a number for --metric).",
+        description="Run the cell once per point of a grid, a random search or an Optuna search, as a Slurm "
+        "array job (split into several when larger than the cluster's MaxArraySize). Each task gets its "
+        "point's names as variables and reports with tritonml.report(loss=..., acc=...) or the cell's last "
+        "expression (a dict, or a number for --metric). With --optuna N each task asks an Optuna study "
+        "(a journal file under the jobs directory) for its point when it starts and tells it the metric "
+        "(FAIL if the cell raised); the job's Python needs optuna. A retried task asks for a new trial.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    space = p.add_argument_group("the search space (one of --grid or --random)")
+    space = p.add_argument_group("the search space (one of --grid, --random or --optuna)")
     space.add_argument("--grid", "-g", nargs="+", action="extend", default=[], metavar="NAME=V1,V2",
                        help="every combination: --grid lr=1e-3,1e-4 batch=32,64 (values: numbers, "
                        "true/false, none, text)")
     space.add_argument("--random", "-r", type=int, metavar="N", help="N random points from --space")
+    space.add_argument("--optuna", "-o", type=int, metavar="N",
+                       help="N Optuna trials over --space (needs --metric and --mode)")
     space.add_argument("--space", "-s", nargs="+", action="extend", default=[], metavar="NAME=DIST",
-                       help="with --random: NAME=uniform(a,b), loguniform(a,b), randint(a,b) (inclusive), "
-                       "logint(a,b), choice(v1,v2,...) or v1,v2,... (choices)")
-    space.add_argument("--seed", type=int, help="with --random: makes the points reproducible")
-    space.add_argument("--metric", help="the reported value the results are sorted by")
-    space.add_argument("--mode", choices=("min", "max"), default="min", help="best is the min (default) or max")
+                       help="with --random or --optuna: NAME=uniform(a,b), loguniform(a,b), randint(a,b) "
+                       "(inclusive), logint(a,b), choice(v1,v2,...) or v1,v2,... (choices)")
+    space.add_argument("--sampler", choices=("tpe", "random"), help="with --optuna: Optuna's sampler (default tpe)")
+    space.add_argument("--seed", type=int, help="with --random: makes the points reproducible; with --optuna: "
+                       "seeds each task's sampler")
+    space.add_argument("--metric", help="the reported value the results are sorted by (Optuna optimizes it)")
+    space.add_argument("--mode", choices=("min", "max"), help="best is the min (default) or max")
     space.add_argument("--parallel", "-k", type=int, metavar="K",
                        help="at most K tasks at once, for the whole sweep (--array=0-N%%K; a split "
                        "sweep's array jobs run one after the other)")
@@ -288,7 +295,7 @@ def _doc() -> str:
         "  %tritonml cancel ID             cancel a job",
         "  %tritonml fetch ID              load a finished job's --out variables into the notebook",
         "  %tritonml efficiency ID         how well a finished job used its GPUs, CPUs, memory and time, with advice",
-        "  %%tritonml sweep [options]      run the cell once per point of a grid or random search (array job)",
+        "  %%tritonml sweep [options]      run the cell once per point of a grid, random or Optuna search (array job)",
         "  %tritonml sweep-results ID      a sweep's results table (pandas DataFrame, else a list of dicts)",
         "  %tritonml sweep-retry ID        run a sweep's failed tasks again",
         "  %tritonml sweep-cancel ID       cancel a whole sweep (all its array jobs)",
@@ -309,6 +316,10 @@ def _doc() -> str:
         "  %%tritonml sweep --random 20 --space 'lr=loguniform(1e-5,1e-2)' 'layers=choice(2,4,8)' "
         "--metric acc --mode max",
         "  ...",
+        "",
+        "  %%tritonml sweep --optuna 30 --space 'lr=loguniform(1e-5,1e-1)' 'layers=randint(1,4)' "
+        "--metric loss --mode min --parallel 4",
+        "  tritonml.report(loss=train(lr=lr, layers=layers))  # each task asks Optuna (TPE) for lr, layers",
         "",
         "  %tritonml run-notebook train.ipynb -p epochs 10 -p lr 0.001 --gpus 1 --time 2:00:00",
         "",
@@ -706,26 +717,35 @@ class TritonMLMagics(Magics):
         """The validated SweepRequest; UsageError names a bad option."""
         from .sweeps import SweepRequest
 
-        if args.grid and args.random is not None:
-            raise UsageError("%%tritonml sweep: give --grid or --random, not both")
-        if not args.grid and args.random is None:
-            raise UsageError("%%tritonml sweep: give the points: --grid NAME=V1,V2 ... or "
-                             "--random N --space NAME=DIST ...")
-        if args.random is not None and not args.space:
-            raise UsageError("--random N needs --space NAME=DIST for each name, "
+        searches = [option for option, given in (("--grid", args.grid), ("--random", args.random is not None),
+                                                 ("--optuna", args.optuna is not None)) if given]
+        if len(searches) > 1:
+            raise UsageError(f"%%tritonml sweep: give one of --grid, --random or --optuna, not both "
+                             f"{' and '.join(searches)}")
+        if not searches:
+            raise UsageError("%%tritonml sweep: give the points: --grid NAME=V1,V2 ..., "
+                             "--random N --space NAME=DIST ... or --optuna N --space NAME=DIST ...")
+        search = args.random if args.random is not None else args.optuna
+        if search is not None and not args.space:
+            raise UsageError(f"{searches[0]} N needs --space NAME=DIST for each name, "
                              "e.g. --space 'lr=loguniform(1e-5,1e-2)'")
-        if args.space and args.random is None:
-            raise UsageError("--space goes with --random N")
-        if args.seed is not None and args.random is None:
-            raise UsageError("--seed goes with --random N")
+        if args.space and search is None:
+            raise UsageError("--space goes with --random N or --optuna N")
+        if args.seed is not None and search is None:
+            raise UsageError("--seed goes with --random N or --optuna N")
+        if args.sampler and args.optuna is None:
+            raise UsageError("--sampler goes with --optuna N")
         fields = self.resource_fields(args)
         fields.pop("array", None)
         fields.update(code=cell, python=args.python or sys.executable, metric=args.metric, mode=args.mode,
                       parallel=args.parallel)
         if args.grid:
             fields["grid"] = _parse_grid(args.grid)
-        else:
+        elif args.random is not None:
             fields["random"] = {"n": args.random, "space": _parse_space(args.space), "seed": args.seed}
+        else:
+            fields["optuna"] = {"n": args.optuna, "space": _parse_space(args.space), "seed": args.seed,
+                                "sampler": args.sampler or "tpe"}
         try:
             return SweepRequest(**{key: value for key, value in fields.items() if value is not None})
         except ValidationError as exc:
@@ -734,11 +754,15 @@ class TritonMLMagics(Magics):
     def sweep(self, args, cell: Optional[str]):
         if cell is None or not cell.strip():
             raise UsageError("%%tritonml sweep runs the cell below it: use two %% and put code in the cell")
+        from .sweeps import BadSweepRequest
+
         request = self.build_sweep(args, cell)
         try:
             view = _loop.run(self.sweeps.submit(request, self._origin(), env=_job_environment()))
         except SlurmError as exc:
             raise UsageError(f"Slurm did not take the sweep; nothing was submitted.\n{exc.message}") from None
+        except BadSweepRequest as exc:  # e.g. an Optuna sweep whose Python lacks optuna
+            raise UsageError(f"{exc.message}; nothing was submitted.") from None
         jobs = ", ".join(job.id for job in view.jobs)
         print(f"Submitted sweep {view.id} ({view.name}): {view.total} tasks in {len(view.jobs)} array "
               f"job{'s' if len(view.jobs) > 1 else ''} ({jobs}) → %tritonml sweep-results {view.id}")
@@ -1047,11 +1071,12 @@ def sweep_rows(view) -> list[dict[str, Any]]:
         keys += [key for key in task.result or {} if key not in keys]
     rows = []
     for task in view.tasks:
+        params = task.params or {}  # None: an Optuna task that has not asked for its point yet
         row: dict[str, Any] = {"index": task.index, "state": task.state.value}
-        row.update(task.params)
+        row.update(params)
         result = task.result or {}
         for key in keys:  # the same columns in every row, None where a task reported nothing
-            row[f"result_{key}" if key in task.params or key in ("index", "state") else key] = result.get(key)
+            row[f"result_{key}" if key in params or key in ("index", "state") else key] = result.get(key)
         row.update(best=task.best, error=task.error, job_id=task.job_id)
         rows.append(row)
     return rows
@@ -1094,7 +1119,7 @@ def _show_html(markup: str):
 def _sweep_html(view, limit: int = 50) -> str:
     import html
 
-    params = list(view.tasks[0].params) if view.tasks else []
+    params = list(dict.fromkeys(name for task in view.tasks for name in task.params or {}))
     metrics: list[str] = [view.metric] if view.metric else []
     for task in view.tasks:
         for key in task.result or {}:
@@ -1118,7 +1143,7 @@ def _sweep_html(view, limit: int = 50) -> str:
         style = " style='font-weight:bold;background:rgba(80,200,120,0.25)'" if task.best else ""
         error = (task.error or "").strip().splitlines()
         values = [task.index, task.state.value + (" ★ best" if task.best else ""),
-                  *[task.params.get(p) for p in params], *[(task.result or {}).get(m) for m in metrics],
+                  *[(task.params or {}).get(p) for p in params], *[(task.result or {}).get(m) for m in metrics],
                   error[-1][:120] if error else None]
         out.append(f"<tr{style}>" + "".join(f"<td>{cell(v)}</td>" for v in values) + "</tr>")
     out.append("</tbody></table>")

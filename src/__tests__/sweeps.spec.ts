@@ -1,12 +1,13 @@
 import { TritonAPI } from '../api';
-import { ISocketLike, JobsModel } from '../jobs/model';
-import { job } from './jobs.fixture';
+import { JobsModel } from '../jobs/model';
+import { FakeSocket, job } from './jobs.fixture';
 import {
   arrayJobOf,
   bestTask,
   defaultSort,
   errorSummary,
   failedTasks,
+  formatParams,
   formatValue,
   metricColumns,
   paramColumns,
@@ -138,30 +139,69 @@ describe('the results table', () => {
   });
 });
 
-class FakeSocket implements ISocketLike {
-  static last: FakeSocket | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.last = this;
-  }
-  readyState = 0;
-  onopen: ((event: any) => void) | null = null;
-  onmessage: ((event: { data: any }) => void) | null = null;
-  onclose: ((event: any) => void) | null = null;
-  onerror: ((event: any) => void) | null = null;
-  send(): void {
-    // pings
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(message: TritonAPI.IEvent): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
+// The view's dialogs (cancel, retry) come from apputils, whose ES-module dependencies jest does not
+// load; rendering the table needs none of them.
+jest.mock('@jupyterlab/apputils', () => ({ Dialog: {}, Notification: {}, showDialog: jest.fn() }));
+
+// An Optuna sweep: tasks get their point when they start, so a pending task's params are null.
+const OPTUNA_SPACE = { optuna: { n: 4, sampler: 'tpe', space: { x: { low: 0, high: 1 } }, study: 's', journal: '/j' } };
+const OPTUNA_TASKS = [
+  task(0, { params: { x: 0.31 }, result: { loss: 0.0001 }, best: true }),
+  task(1, { params: { x: 0.9 }, state: 'FAILED', error: 'Traceback …\nValueError: too big', exit_code: 1 }),
+  task(2, { params: null, state: 'PENDING', exit_code: null }),
+  task(3, { params: { x: 0.5 }, result: { loss: 0.04 } })
+];
+
+describe('an Optuna sweep, whose points are chosen as its tasks start', () => {
+  it('has its columns from the space, and empty cells for tasks without a point yet', () => {
+    expect(paramColumns(OPTUNA_TASKS, OPTUNA_SPACE)).toEqual(['x']);
+    const pending = OPTUNA_TASKS.map(t => ({ ...t, params: null, result: null, state: 'PENDING' as const }));
+    expect(paramColumns(pending, OPTUNA_SPACE)).toEqual(['x']); // none started: still the column
+    expect(paramColumns(pending)).toEqual([]);
+    expect(paramColumns(TASKS, { grid: { batch: [32], lr: [0.1] } })).toEqual(['batch', 'lr']);
+    expect(formatParams(null)).toBe('');
+    expect(formatParams({ x: 0.5, layers: 2 })).toBe('x=0.5, layers=2');
+    expect(sortTasks(OPTUNA_TASKS, 'param:x', 'asc').map(t => t.index)).toEqual([0, 3, 1, 2]);
+    expect(sortTasks(OPTUNA_TASKS, 'result:loss', 'asc').map(t => t.index)).toEqual([0, 3, 1, 2]);
+    expect(bestTask(OPTUNA_TASKS, 'loss', 'min')?.index).toBe(0);
+    expect(failedTasks(OPTUNA_TASKS).map(t => t.index)).toEqual([1]);
+  });
+
+  it('renders with null params: the table, the best point and the failed task', async () => {
+    // react-dom has no types installed here (JupyterLab's ReactWidget wraps it): imported untyped.
+    const modules = ['react-dom/client', 'react-dom/test-utils'];
+    const { createRoot } = (await import(modules[0])) as {
+      createRoot(host: Element): { render(node: unknown): void; unmount(): void };
+    };
+    const { act } = (await import(modules[1])) as { act(work: () => Promise<void>): Promise<void> };
+    const React = await import('react');
+    const { SweepView } = await import('../sweeps/view');
+    (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+    const data = sweep(OPTUNA_TASKS, { search: 'optuna', space: OPTUNA_SPACE, best: OPTUNA_TASKS[0] });
+    const model = new SweepModel({ id: '100', jobs: null, fetch: async () => data, initial: data, fallbackMs: 1e9 });
+    const host = document.createElement('div');
+    document.body.appendChild(host);
+    const root = createRoot(host);
+    await act(async () => {
+      root.render(React.createElement(SweepView, { model }));
+    });
+    expect(host.querySelector('.tml-Sweep-meta')?.textContent).toContain('Optuna search of 4 points');
+    const headers = Array.from(host.querySelectorAll('thead th')).map(th => th.textContent);
+    expect(headers).toEqual(['#', 'state', 'x', 'loss ▲']); // sorted by the metric, lowest first
+    const row = (index: number) =>
+      Array.from(host.querySelectorAll(`tr[data-index="${index}"] td`)).map(td => td.textContent);
+    expect(row(2)).toEqual(['2', 'pending', '', '']);
+    expect(row(0)[2]).toBe('0.31');
+    expect(host.querySelector('tr[data-best="true"]')?.getAttribute('data-index')).toBe('0');
+    expect(host.querySelector('.tml-Sweep-best code')?.textContent).toBe('x=0.31');
+    expect(host.querySelector('.tml-SweepFailed-task[data-index="1"] .tml-SweepFailed-params')?.textContent).toBe(
+      'x=0.9'
+    );
+    await act(async () => root.unmount());
+    model.dispose();
+    host.remove();
+  });
+});
 
 describe('SweepModel', () => {
   beforeEach(() => {

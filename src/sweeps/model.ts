@@ -20,11 +20,16 @@ type Task = TritonAPI.ISweepTask;
 /** At most this many metric columns (a task may report many values). */
 export const MAX_METRIC_COLUMNS = 8;
 
-/** The point's names, in the order the sweep gave them. */
-export function paramColumns(tasks: readonly Task[]): string[] {
-  const names: string[] = [];
+/**
+ * The point's names, in the order the sweep gave them: its space's names (so that an Optuna sweep
+ * whose tasks have not asked for their points yet has its columns), then any others the tasks have.
+ */
+export function paramColumns(tasks: readonly Task[], space?: TritonAPI.ISweep['space']): string[] {
+  const search = (space?.grid ?? (space?.random as { space?: object } | undefined)?.space ??
+    (space?.optuna as { space?: object } | undefined)?.space ?? {}) as object;
+  const names: string[] = Object.keys(search);
   for (const task of tasks) {
-    for (const name of Object.keys(task.params)) {
+    for (const name of Object.keys(task.params ?? {})) {
       if (!names.includes(name)) {
         names.push(name);
       }
@@ -64,7 +69,7 @@ export function cellValue(task: Task, key: SortKey): unknown {
     return task.state;
   }
   if (key.startsWith('param:')) {
-    return task.params[key.slice(6)];
+    return (task.params ?? {})[key.slice(6)];
   }
   if (key.startsWith('result:')) {
     return (task.result ?? {})[key.slice(7)];
@@ -181,6 +186,13 @@ export function formatValue(value: unknown): string {
     return value;
   }
   return JSON.stringify(value);
+}
+
+/** "lr=0.001, batch=32"; "" for a point not chosen yet (an Optuna task that has not started). */
+export function formatParams(params: Task['params']): string {
+  return Object.entries(params ?? {})
+    .map(([name, value]) => `${name}=${formatValue(value)}`)
+    .join(', ');
 }
 
 /** The last non-empty line of a task's error (the exception, usually). */

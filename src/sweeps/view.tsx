@@ -15,6 +15,7 @@ import {
   defaultSort,
   errorSummary,
   failedTasks,
+  formatParams,
   formatValue,
   metricColumns,
   paramColumns,
@@ -26,6 +27,12 @@ import {
 
 /** Rows shown before "Show all". */
 const ROWS = 100;
+
+const SEARCH_LABELS: { [search: string]: string } = {
+  grid: 'Grid',
+  random: 'Random search',
+  optuna: 'Optuna search'
+};
 
 export interface ISweepViewProps {
   model: SweepModel;
@@ -145,7 +152,7 @@ export function SweepView(props: ISweepViewProps): JSX.Element {
         )}
       </div>
       <p className="tml-Sweep-meta tml-muted">
-        {sweep.search === 'grid' ? 'Grid' : 'Random search'} of {sweep.total} point{sweep.total === 1 ? '' : 's'}
+        {SEARCH_LABELS[sweep.search] ?? 'Sweep'} of {sweep.total} point{sweep.total === 1 ? '' : 's'}
         {sweep.metric ? ` · by ${sweep.metric} (${sweep.mode === 'max' ? 'highest' : 'lowest'} best)` : ''}
         {sweep.parallel ? ` · ${sweep.parallel} at once` : ''}
         {` · array job${sweep.jobs.length === 1 ? '' : 's'} ${sweep.jobs.map(job => job.id).join(', ')}`}
@@ -168,11 +175,7 @@ export function SweepView(props: ISweepViewProps): JSX.Element {
       {sweep.best && sweep.metric && (
         <p className="tml-Sweep-best">
           Best so far: <strong>{formatValue((sweep.best.result ?? {})[sweep.metric])}</strong> {sweep.metric} at{' '}
-          <code>
-            {Object.entries(sweep.best.params)
-              .map(([name, value]) => `${name}=${formatValue(value)}`)
-              .join(', ')}
-          </code>
+          <code>{formatParams(sweep.best.params)}</code>
         </p>
       )}
       <ResultsTable sweep={sweep} onShowJob={props.onShowJob} />
@@ -229,7 +232,7 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
   const { sweep } = props;
   const [sort, setSort] = React.useState<{ key: SortKey; direction: 'asc' | 'desc' } | null>(null);
   const [all, setAll] = React.useState(false);
-  const params = paramColumns(sweep.tasks);
+  const params = paramColumns(sweep.tasks, sweep.space);
   const metrics = metricColumns(sweep.tasks, sweep.metric);
   const order = sort ?? defaultSort(sweep);
   const rows = sortTasks(sweep.tasks, order.key, order.direction);
@@ -336,11 +339,7 @@ function FailedTasks(props: { tasks: TritonAPI.ISweepTask[]; onShowJob?(jobId: s
               #{task.index} {stateLabel(task.state)}
               {task.exit_code ? ` (exit code ${task.exit_code})` : ''}
             </span>{' '}
-            <code className="tml-SweepFailed-params">
-              {Object.entries(task.params)
-                .map(([name, value]) => `${name}=${formatValue(value)}`)
-                .join(', ')}
-            </code>{' '}
+            <code className="tml-SweepFailed-params">{formatParams(task.params)}</code>{' '}
             <span className="tml-SweepFailed-summary">{errorSummary(task.error)}</span>
           </summary>
           <pre className="tml-SweepFailed-error">{task.error || 'No error text (see the task’s log).'}</pre>

@@ -12,7 +12,8 @@ What it does, driven by ``runner.json`` next to it:
      jobs; only rank 0 writes in distributed jobs). A missing one is an error (exit status 3).
   In a sweep task (``"sweep"`` in runner.json) the stdlib shim ``tritonml.py`` next to this file is
   loaded as the module ``tritonml``: it sets the task's point as variables before the cell and records
-  ``tritonml.report(...)``, or the trailing expression, in ``result.<task>.json``.
+  ``tritonml.report(...)``, or the trailing expression, in ``result.<task>.json`` (in an Optuna sweep
+  it also asks the study for the point and tells it the result; only then is optuna imported).
 
 You can rerun the job by hand: ``sbatch job.sh`` in the job directory.
 """
@@ -122,12 +123,13 @@ def main():
     try:
         body, last = _compile_cell(source, cell_path)
         exec(body, namespace)
+        value = None
         if last is not None:
             value = eval(last, namespace)
             if value is not None and _is_rank_zero():
                 print(repr(value))
-            if shim is not None and _is_rank_zero():
-                shim._finish(value)
+        if shim is not None and _is_rank_zero():
+            shim._finish(value)  # also without a trailing expression: an Optuna trial is told here
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise

@@ -1,11 +1,22 @@
-"""Sweeps: hyperparameter searches (grid or random) as Slurm array jobs, with the results collected.
+"""Sweeps: hyperparameter searches (grid, random or Optuna) as Slurm array jobs, with the results collected.
 
-* :mod:`.request`  ``POST sweeps`` model (JobSpec's resource keys + the space), point generation, splitting
-* :mod:`.service`  submit (one array job per MaxArraySize tasks), the results table, retry failed tasks
-* :mod:`.shim`     ``tritonml.report()``: stdlib only, copied into each array job's directory
+* :mod:`.request`     ``POST sweeps`` model (JobSpec's resource keys + the space), point generation, splitting
+* :mod:`.service`     submit (one array job per MaxArraySize tasks), the results table, retry failed tasks
+* :mod:`.shim`        ``tritonml.report()``: stdlib only, copied into each array job's directory
+* :mod:`.adaptive`    Optuna sweeps, the server's side: the optuna check, the study (a journal file)
+* :mod:`.optuna_task` Optuna sweeps, the in-job side: ask a trial, tell its result
 """
 
-from .request import MAX_POINTS, RandomSearch, Range, SweepRequest, array_chunks, array_spec, generate_points
+from .request import (
+    MAX_POINTS,
+    OptunaSearch,
+    RandomSearch,
+    Range,
+    SweepRequest,
+    array_chunks,
+    array_spec,
+    generate_points,
+)
 from .service import (
     BadSweepRequest,
     SweepJob,
@@ -22,6 +33,7 @@ from .service import (
 __all__ = [
     "MAX_POINTS",
     "BadSweepRequest",
+    "OptunaSearch",
     "RandomSearch",
     "Range",
     "SweepJob",

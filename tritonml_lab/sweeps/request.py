@@ -1,9 +1,11 @@
 """What ``POST sweeps`` (and ``%%tritonml sweep``) accepts, validated before anything is written or run.
 
 A sweep is the user's Python ``code`` run once per point of a search space, as Slurm array tasks. The
-space is either a ``grid`` (name -> list of values, every combination) or a ``random`` search
-(``n`` points drawn from per-name ranges or lists, reproducibly from ``seed``). The resource keys are
-those of ``POST jobs``, checked by JobSpec's own rules (errors per field).
+space is either a ``grid`` (name -> list of values, every combination), a ``random`` search
+(``n`` points drawn from per-name ranges or lists, reproducibly from ``seed``) or an ``optuna`` search
+(``n`` trials over the same kind of space, each task asking Optuna for its point when it starts; see
+:mod:`.adaptive`). The resource keys are those of ``POST jobs``, checked by JobSpec's own rules
+(errors per field).
 
 Point values are data (JSON scalars), handed to the task in a JSON file and never written into the
 batch script; they are still held to a narrow pattern so that a value can never look like a script
@@ -147,21 +149,35 @@ class RandomSearch(BaseModel):
         return space
 
 
+class OptunaSearch(RandomSearch):
+    """An adaptive search: ``n`` trials over a random search's space, each array task asking Optuna's
+    ``sampler`` for its point when it starts (``seed`` makes each task's sampler reproducible)."""
+
+    sampler: Literal["tpe", "random"] = Field("tpe", description="Optuna's TPE (default) or random sampler")
+
+
 class SweepRequest(JobSpec):
-    """``POST sweeps``: the code, the space (``grid`` or ``random``), the metric and the resource
-    keys of ``POST jobs``."""
+    """``POST sweeps``: the code, the space (``grid``, ``random`` or ``optuna``), the metric and the
+    resource keys of ``POST jobs``."""
 
     code: Optional[str] = Field(None, validate_default=True, description="Python source each task runs")
     grid: Optional[dict[str, Any]] = Field(None, description="name -> list of values; every combination runs")
     random: Optional[RandomSearch] = None
-    metric: Optional[str] = Field(None, description="the reported value the results are sorted by")
-    mode: Literal["min", "max"] = "min"
+    optuna: Optional[OptunaSearch] = None
+    # metric and mode come after optuna: their validators read it (an Optuna study needs both).
+    metric: Optional[str] = Field(None, validate_default=True,
+                                  description="the reported value the results are sorted by")
+    mode: Optional[Literal["min", "max"]] = Field(None, validate_default=True, description="min (default) or max")
     parallel: Optional[int] = Field(None, ge=1, le=MAX_PARALLEL, description="at most this many tasks at once")
 
     @model_validator(mode="after")
     def _exactly_one_payload(self) -> "SweepRequest":  # overrides JobSpec's: code is what runs
-        if (self.grid is None) == (self.random is None):
-            raise ValueError("give exactly one of grid (every combination) or random (n random points)")
+        if sum(space is not None for space in (self.grid, self.random, self.optuna)) != 1:
+            raise ValueError("give exactly one of grid (every combination), random (n random points) "
+                             "or optuna (n adaptive trials)")
+        if self.optuna is not None and self.ddp:
+            raise ValueError("an optuna sweep runs one process per task (each asks Optuna for a trial); "
+                             "ddp is not supported for it")
         return self
 
     @field_validator("code")
@@ -197,17 +213,27 @@ class SweepRequest(JobSpec):
 
     @field_validator("metric")
     @classmethod
-    def _metric(cls, v: Optional[str]) -> Optional[str]:
+    def _metric(cls, v: Optional[str], info) -> Optional[str]:
         if v is not None and not _METRIC.fullmatch(v):
             raise ValueError("a metric name has letters, digits and _ . - (as given to tritonml.report)")
+        if not v and info.data.get("optuna") is not None:
+            raise ValueError("an optuna search needs the metric it optimizes (a name given to tritonml.report)")
         return v or None
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: Optional[str], info) -> str:
+        if v is None and info.data.get("optuna") is not None:
+            raise ValueError('an optuna search needs the direction: "min" or "max"')
+        return v or "min"
 
     @property
     def search(self) -> str:
-        return "grid" if self.grid is not None else "random"
+        return "grid" if self.grid is not None else "random" if self.random is not None else "optuna"
 
     def with_seed(self) -> "SweepRequest":
-        """A random search without a seed gets one now, so that its points can be told again."""
+        """A random search without a seed gets one now, so that its points can be told again (an
+        optuna search keeps none: its points depend on the order the trials end in anyway)."""
         if self.random is not None and self.random.seed is None:
             random = self.random.model_copy(update={"seed": secrets.randbelow(2**31)})
             return self.model_copy(update={"random": random})
@@ -222,15 +248,21 @@ class SweepRequest(JobSpec):
         """The space as given (JSON), for the manifest and the view."""
         if self.grid is not None:
             return {"grid": self.grid}
-        random = self.random
-        assert random is not None
-        return {"random": {"n": random.n, "seed": random.seed, "space": {
-            name: dim.model_dump() if isinstance(dim, Range) else dim for name, dim in random.space.items()
-        }}}
+        search = self.random or self.optuna
+        assert search is not None
+        space = {"n": search.n, "seed": search.seed, "space": {
+            name: dim.model_dump() if isinstance(dim, Range) else dim for name, dim in search.space.items()
+        }}
+        if self.optuna is not None:
+            return {"optuna": {**space, "sampler": self.optuna.sampler}}
+        return {"random": space}
 
 
-def generate_points(request: SweepRequest) -> list[dict[str, Any]]:
-    """The sweep's points, in task order; the same request (and seed) always gives the same list."""
+def generate_points(request: SweepRequest) -> list[Optional[dict[str, Any]]]:
+    """The sweep's points, in task order; the same request (and seed) always gives the same list.
+    An optuna search's points are chosen as its tasks start: None here."""
+    if request.optuna is not None:
+        return [None] * request.optuna.n
     if request.grid is not None:
         names = list(request.grid)
         return [dict(zip(names, combo)) for combo in itertools.product(*request.grid.values())]

@@ -11,7 +11,11 @@ monitor and ``GET jobs/{id}`` see every array job)::
         tritonml.py                   the stdlib shim: ``tritonml.report(...)``
         sweep_points.json             task (SLURM_ARRAY_TASK_ID) -> sweep index and point
         result.<task>.json            what the task reported
+        tritonml_optuna.py params.<task>.json   an Optuna sweep: asks/tells the study; the point asked
         exit_code.<task> runner_exit.<task> stdout.<task>.log stderr.<task>.log
+
+An Optuna sweep (:mod:`.adaptive`) has no points until its tasks start: each asks the study in
+``<root>/sweeps/optuna/`` for one and writes it to ``params.<task>.json`` (null in the table until then).
 
 The sweep id is the first array job's id. A sweep larger than the cluster's MaxArraySize is split into
 several array jobs (``--array=0-N%K`` each, chained with ``--dependency=afterany`` when K is given, so
@@ -43,12 +47,14 @@ from ..jobs.spec import JobSpec
 from ..jobs.store import BadJobRequest, JobDir, JobNotFound, JobStore, Origin, parse_job_id
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm import parse as slurm_parse
+from . import adaptive
 from .request import SweepRequest, array_chunks, array_spec, generate_points
 
 RUNNER_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "runner.py"
 SHIM_SOURCE = Path(__file__).resolve().with_name("shim.py")
 CELL_FILE, RUNNER_CONFIG, SHIM_FILE = "cell.py", "runner.json", "tritonml.py"
 POINTS_FILE = "sweep_points.json"
+PARAMS_FILE = "params.%s.json"  # an Optuna task's point, written when it starts
 SWEEPS_DIR = "sweeps"
 DEFAULT_MAX_ARRAY_SIZE = 1001  # Slurm's own default
 _SWEEP_ID = re.compile(r"^\d{1,12}$")
@@ -92,13 +98,13 @@ class SweepJob(BaseModel):
 class SweepManifest(BaseModel):
     id: str
     name: str
-    search: Literal["grid", "random"]
+    search: Literal["grid", "random", "optuna"]
     space: dict[str, Any]
     metric: Optional[str] = None
     mode: Literal["min", "max"] = "min"
     parallel: Optional[int] = None
     spec: dict[str, Any] = Field(description="JobSpec fields of every array job (code included)")
-    points: list[dict[str, Any]]
+    points: list[Optional[dict[str, Any]]] = Field(description="None: chosen when the task starts (optuna)")
     origin: Origin = Field(default_factory=Origin)
     created_at: float
     user: Optional[str] = None
@@ -108,7 +114,7 @@ class SweepManifest(BaseModel):
 
 class SweepTask(BaseModel):
     index: int = Field(description="the point's index in the sweep (0-based)")
-    params: dict[str, Any]
+    params: Optional[dict[str, Any]] = Field(description="the point; null until an optuna task has asked for it")
     state: JobState
     result: Optional[dict[str, Any]] = Field(None, description="what the task reported; null until then")
     error: Optional[str] = Field(None, description="why a failed task failed (its stderr's last lines)")
@@ -149,13 +155,18 @@ class SweepView(BaseModel):
 
 
 # -- the in-job files ----------------------------------------------------------------------------
-def write_task_files(job_dir: Path, code: str, indices: list[int], params: list[dict[str, Any]],
-                     metric: Optional[str]) -> None:
-    """What runs in each task: the stdlib runner as main.py, the code, the shim, the points."""
+def write_task_files(job_dir: Path, code: str, indices: list[int], params: list[Optional[dict[str, Any]]],
+                     metric: Optional[str], optuna: Optional[dict[str, Any]] = None) -> None:
+    """What runs in each task: the stdlib runner as main.py, the code, the shim, the points (and for an
+    Optuna sweep, the in-job ask/tell and the study, :func:`.adaptive.task_config`)."""
     (job_dir / CELL_FILE).write_text(code)
     shutil.copyfile(RUNNER_SOURCE, job_dir / PYTHON_FILE)
     shutil.copyfile(SHIM_SOURCE, job_dir / SHIM_FILE)
-    config = {"cell": CELL_FILE, "inputs": None, "outputs": [], "sweep": {"points": POINTS_FILE}}
+    sweep: dict[str, Any] = {"points": POINTS_FILE}
+    if optuna is not None:
+        shutil.copyfile(adaptive.TASK_SOURCE, job_dir / adaptive.TASK_FILE)
+        sweep["optuna"] = optuna
+    config = {"cell": CELL_FILE, "inputs": None, "outputs": [], "sweep": sweep}
     (job_dir / RUNNER_CONFIG).write_text(json.dumps(config, indent=1))
     (job_dir / POINTS_FILE).write_text(json.dumps({"metric": metric, "indices": indices, "params": params}))
 
@@ -168,12 +179,13 @@ def _read_int(path: str) -> Optional[int]:
         return None
 
 
-def _read_result(path: str) -> Optional[dict[str, Any]]:
+def _read_record(path: str, key: str) -> Optional[dict[str, Any]]:
+    """``record[key]`` of a task's JSON file (result.<task>.json, params.<task>.json), if a dict."""
     try:
         with open(path) as handle:
             record = json.load(handle)
-        result = record.get("result") if isinstance(record, dict) else None
-        return result if isinstance(result, dict) else None
+        value = record.get(key) if isinstance(record, dict) else None
+        return value if isinstance(value, dict) else None
     except (OSError, ValueError):
         return None
 
@@ -192,10 +204,12 @@ def _tail(path: str) -> str:
 class _Files:
     """What a task's files say, read without asking Slurm."""
 
-    __slots__ = ("state", "exit_code", "result", "final")
+    __slots__ = ("state", "exit_code", "result", "final", "params")
 
-    def __init__(self, state: JobState, exit_code: Optional[int], result: Optional[dict], final: bool):
+    def __init__(self, state: JobState, exit_code: Optional[int], result: Optional[dict], final: bool,
+                 params: Optional[dict] = None):
         self.state, self.exit_code, self.result, self.final = state, exit_code, result, final
+        self.params = params  # the point an Optuna task asked for (None: the manifest's)
 
 
 def read_task_files(directory: str, tasks: list[int]) -> dict[int, _Files]:
@@ -210,15 +224,19 @@ def read_task_files(directory: str, tasks: list[int]) -> dict[int, _Files]:
     for task in tasks:
         exit_code = _read_int(f"{directory}/exit_code.{task}") if f"exit_code.{task}" in names else None
         runner = _read_int(f"{directory}/runner_exit.{task}") if f"runner_exit.{task}" in names else None
-        result = _read_result(f"{directory}/result.{task}.json") if f"result.{task}.json" in names else None
+        result = _read_record(f"{directory}/result.{task}.json", "result") if f"result.{task}.json" in names else None
+        params_file = PARAMS_FILE % task
+        params = _read_record(f"{directory}/{params_file}", "params") if params_file in names else None
         if exit_code is not None and runner is not None:
             ok = exit_code == 0 and runner == 0
-            out[task] = _Files(JobState.COMPLETED if ok else JobState.FAILED, exit_code or runner, result, True)
+            files = _Files(JobState.COMPLETED if ok else JobState.FAILED, exit_code or runner, result, True)
         elif exit_code is not None:
-            out[task] = _Files(JobState.FAILED if exit_code else JobState.COMPLETED, exit_code, result, False)
+            files = _Files(JobState.FAILED if exit_code else JobState.COMPLETED, exit_code, result, False)
         else:
             started = f"stdout.{task}.log" in names or f"stderr.{task}.log" in names
-            out[task] = _Files(JobState.RUNNING if started else JobState.PENDING, None, result, False)
+            files = _Files(JobState.RUNNING if started else JobState.PENDING, None, result, False)
+        files.params = params
+        out[task] = files
     return out
 
 
@@ -321,18 +339,25 @@ class SweepService:
         """Write one job directory per array job and sbatch each (one RPC per array job). When Slurm
         refuses any of them, the ones already submitted are cancelled and nothing is left behind."""
         request = request.with_seed()
+        spec_fields = request.resources()
+        space = request.space()
+        if request.optuna is not None:
+            missing = await adaptive.missing_optuna(spec_fields, self.defaults, env)
+            if missing:
+                raise BadSweepRequest(missing)
+            space["optuna"].update(adaptive.new_study(self.root))
         points = generate_points(request)
         origin = origin or Origin()
         limit = await self.array_limit()
         chunks = [list(range(start, stop)) for start, stop in array_chunks(len(points), limit)]
-        spec_fields = request.resources()
         jobs = await self._submit_chunks(spec_fields, chunks, points, request.metric, request.parallel,
-                                         attempt=0, origin=origin, env=env)
+                                         attempt=0, origin=origin, env=env,
+                                         optuna=space.get("optuna"), mode=request.mode or "min")
         manifest = SweepManifest(
             id=jobs[0].id,
             name=request.name or "sweep",
             search=request.search,  # type: ignore[arg-type]
-            space=request.space(),
+            space=space,
             metric=request.metric,
             mode=request.mode,
             parallel=request.parallel,
@@ -352,22 +377,25 @@ class SweepService:
         self,
         spec_fields: dict[str, Any],
         chunks: list[list[int]],
-        points: list[dict[str, Any]],
+        points: list[Optional[dict[str, Any]]],
         metric: Optional[str],
         parallel: Optional[int],
         *,
         attempt: int,
         origin: Origin,
         env: Optional[Mapping[str, str]],
+        optuna: Optional[dict[str, Any]] = None,
+        mode: str = "min",
     ) -> list[SweepJob]:
         loop = asyncio.get_running_loop()
         specs = [JobSpec.model_validate({**spec_fields, "array": array_spec(len(chunk), parallel)})
                  for chunk in chunks]
+        study = adaptive.task_config(optuna, mode, attempt) if optuna is not None else None
         done: list[tuple[SweepJob, JobDir]] = []
         try:
             for spec, indices in zip(specs, chunks):
                 job_dir, job_manifest = await loop.run_in_executor(
-                    None, self._prepare_dir, spec, origin, indices, [points[i] for i in indices], metric
+                    None, self._prepare_dir, spec, origin, indices, [points[i] for i in indices], metric, study
                 )
                 # --parallel K holds for the sweep as a whole: a split sweep's array jobs run one after
                 # the other (each %K), so never more than K tasks at once. afterany: a chunk with
@@ -395,11 +423,11 @@ class SweepService:
             raise
         return [job for job, _dir in done]
 
-    def _prepare_dir(self, spec: JobSpec, origin: Origin, indices: list[int], params: list[dict[str, Any]],
-                     metric: Optional[str]):
+    def _prepare_dir(self, spec: JobSpec, origin: Origin, indices: list[int], params: list[Optional[dict[str, Any]]],
+                     metric: Optional[str], optuna: Optional[dict[str, Any]] = None):
         job_dir, manifest = self.store.create(spec, self.defaults, origin)
         try:
-            write_task_files(job_dir.path, spec.code or "", indices, params, metric)
+            write_task_files(job_dir.path, spec.code or "", indices, params, metric, optuna)
         except BaseException:
             shutil.rmtree(job_dir.path, ignore_errors=True)
             raise
@@ -592,7 +620,7 @@ class SweepService:
                 state = JobState.CANCELLED
             item = SweepTask(
                 index=index,
-                params=manifest.points[index],
+                params=info.params if info and info.params is not None else manifest.points[index],
                 state=state,
                 result=info.result if info else None,
                 exit_code=exit_code,
@@ -638,7 +666,8 @@ class SweepService:
         env: Optional[Mapping[str, str]] = None,
     ) -> SweepView:
         """Run the failed points again (or ``indices``, which must have ended) as new array job(s)
-        of the same sweep; ``overrides`` changes resources (e.g. more time or memory)."""
+        of the same sweep; ``overrides`` changes resources (e.g. more time or memory). In an Optuna
+        sweep each retried task asks the study for a new trial (the failed ones stay FAIL there)."""
         view = await self.view(sweep_id)
         by_index = {task.index: task for task in view.tasks}
         if indices is None:
@@ -662,11 +691,18 @@ class SweepService:
                 raise BadSweepRequest(f"{key!r} cannot be changed on retry (resource keys only)")
             spec_fields[key] = value
         JobSpec.model_validate({**spec_fields, "array": "0"})  # per-field errors before anything runs
+        if "optuna" in manifest.space:
+            if spec_fields.get("ddp"):
+                raise BadSweepRequest("ddp is not supported for an optuna sweep (each task asks for one trial)")
+            missing = await adaptive.missing_optuna(spec_fields, self.defaults, env)
+            if missing:
+                raise BadSweepRequest(missing)
         limit = await self.array_limit()
         chunks = [chosen[start:stop] for start, stop in array_chunks(len(chosen), limit)]
         attempt = max(job.attempt for job in manifest.jobs) + 1
         jobs = await self._submit_chunks(spec_fields, chunks, manifest.points, manifest.metric, manifest.parallel,
-                                         attempt=attempt, origin=origin or manifest.origin, env=env)
+                                         attempt=attempt, origin=origin or manifest.origin, env=env,
+                                         optuna=manifest.space.get("optuna"), mode=manifest.mode)
         with self._lock:
             latest = self.load(sweep_id)  # re-read: another retry may have been added meanwhile
             updated = latest.model_copy(update={"jobs": [*latest.jobs, *jobs], "cancelled_at": None})

@@ -10,8 +10,14 @@ cell's namespace, sets the task's point as variables, and runs the cell. The cel
 
 or by ending with an expression (a dict of values, or a number for the sweep's metric). The values go
 to ``result.<task>.json`` next to this file, where the sweep's results table reads them.
+
+In an Optuna sweep (``"optuna"`` in the runner's sweep config) the point is not in the points file:
+the task asks the study for a trial before the cell (``tritonml_optuna.py``, loaded only then: it
+needs optuna) and tells it the metric after, or FAIL when the cell did not give one.
 """
 
+import atexit
+import importlib.util
 import json
 import math
 import os
@@ -20,8 +26,10 @@ import time
 
 POINTS_FILE = "sweep_points.json"
 RESULT_FILE = "result.%s.json"
+OPTUNA_MODULE = "tritonml_optuna.py"
 
 _task = {"path": None, "index": None, "params": None, "metric": None, "values": None}
+_trial = {"study": None, "trial": None, "module": None}  # an Optuna sweep's trial, until told
 
 
 def point():
@@ -105,6 +113,8 @@ def _setup(namespace, job_dir, config):
     _task["metric"] = points.get("metric")
     _task["path"] = os.path.join(job_dir, RESULT_FILE % task)
     _task["values"] = None
+    if config.get("optuna"):
+        _task["params"] = _ask(job_dir, config["optuna"], task)
     namespace.update(_task["params"])
     namespace["tritonml"] = sys.modules[__name__]
     print("tritonml sweep: task %s = point %d: %s" % (task, _task["index"], json.dumps(_task["params"])))
@@ -112,12 +122,44 @@ def _setup(namespace, job_dir, config):
 
 
 def _finish(value):
-    """Called by the runner with the cell's trailing expression: reported unless report() was called."""
-    if value is None or _task["values"] is not None:
-        return
-    if isinstance(value, dict) and value:
-        report(value)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "item"):
-        report({_task["metric"] or "value": value})
-    else:
-        report({"value": value})
+    """Called by the runner after the cell with its trailing expression (None without one): reported
+    unless report() was called. An Optuna trial is told the metric here."""
+    if value is not None and _task["values"] is None:
+        if isinstance(value, dict) and value:
+            report(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "item"):
+            report({_task["metric"] or "value": value})
+        else:
+            report({"value": value})
+    if _trial["trial"] is not None:
+        metric = _task["metric"]
+        result = (_task["values"] or {}).get(metric)
+        if not isinstance(result, (int, float)) or isinstance(result, bool) or not math.isfinite(result):
+            # Raised into the runner: the task fails with this message, and the trial is told FAIL.
+            raise RuntimeError("this Optuna sweep optimizes %r, but the cell reported %r for it; report a "
+                               "number: tritonml.report(%s=...)" % (metric, result, metric))
+        _tell(result)
+
+
+def _ask(job_dir, config, task):
+    """An Optuna sweep: this task's point is a new trial of the study (told FAIL at exit if the task
+    ends without telling it: an exception, sys.exit)."""
+    try:
+        import optuna  # noqa: F401 - checked here to say what to do
+    except ImportError:
+        raise RuntimeError("optuna is not installed in %s (this job's Python): pip install optuna"
+                           % sys.executable) from None
+    spec = importlib.util.spec_from_file_location("tritonml_optuna", os.path.join(job_dir, OPTUNA_MODULE))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    study, trial = module.ask(config, _task["index"], job_dir, task)
+    _trial.update(study=study, trial=trial, module=module)
+    atexit.register(_tell, None)
+    return dict(trial.params)
+
+
+def _tell(value):
+    """Tell the trial once: the metric, or None for FAIL."""
+    trial, _trial["trial"] = _trial["trial"], None
+    if trial is not None:
+        _trial["module"].tell(_trial["study"], trial, value)
