@@ -409,10 +409,7 @@ export async function requestAPI<T>(
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
   } catch (error) {
-    throw new APIError(
-      'The Jupyter server did not answer. Is it still running? ' + String(error),
-      0
-    );
+    throw new APIError('The Jupyter server did not answer. Is it still running? ' + String(error), 0);
   }
   const text = await response.text();
   let data: any = null;
@@ -445,10 +442,7 @@ export const TritonClient = {
     return requestAPI<TritonAPI.ICatalogListing>('catalog' + queryString({ ...query }), {}, settings);
   },
 
-  catalogEntry(
-    id: string,
-    settings?: ServerConnection.ISettings
-  ): Promise<TritonAPI.ICatalogEntryDetail> {
+  catalogEntry(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.ICatalogEntryDetail> {
     // Ids are "<root label>/<relative path>": keep the slashes, escape everything else.
     const path = id.split('/').map(encodeURIComponent).join('/');
     return requestAPI<TritonAPI.ICatalogEntryDetail>('catalog/' + path, {}, settings);
@@ -478,22 +472,14 @@ export const JobsClient = {
     spec: TritonAPI.IJobSpec & { origin?: Partial<TritonAPI.IOrigin> },
     settings?: ServerConnection.ISettings
   ): Promise<TritonAPI.IJobDetail> {
-    return requestAPI<TritonAPI.IJobDetail>(
-      'jobs',
-      { method: 'POST', body: JSON.stringify(spec) },
-      settings
-    );
+    return requestAPI<TritonAPI.IJobDetail>('jobs', { method: 'POST', body: JSON.stringify(spec) }, settings);
   },
 
   preview(
     spec: TritonAPI.IJobSpec & { origin?: Partial<TritonAPI.IOrigin> },
     settings?: ServerConnection.ISettings
   ): Promise<{ script: string }> {
-    return requestAPI<{ script: string }>(
-      'jobs/preview',
-      { method: 'POST', body: JSON.stringify(spec) },
-      settings
-    );
+    return requestAPI<{ script: string }>('jobs/preview', { method: 'POST', body: JSON.stringify(spec) }, settings);
   },
 
   cancel(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.IJob> {
@@ -539,8 +525,7 @@ export function queryString(params: { [key: string]: string | number | boolean |
 // -- notebook runs, "Run on GPU" (tritonml_lab/notebooks/, openapi NotebookJob* schemas) ------------
 export namespace TritonAPI {
   /** What POST notebook-jobs accepts: the notebook, its parameters and kernel, plus resource keys. */
-  export interface INotebookJobRequest
-    extends Omit<IJobSpec, 'code' | 'script' | 'command' | 'python' | 'array'> {
+  export interface INotebookJobRequest extends Omit<IJobSpec, 'code' | 'script' | 'command' | 'python' | 'array'> {
     /** The notebook, relative to the server's root directory. */
     path: string;
     /** Values for the cell tagged `parameters` (JSON values; Python kernels). */
@@ -562,13 +547,7 @@ export namespace TritonAPI {
 
   /** The progress states of a notebook run (beside Slurm's own `state`). */
   export type NotebookRunStatus =
-    | 'pending'
-    | 'starting'
-    | 'running'
-    | 'completed'
-    | 'failed'
-    | 'interrupted'
-    | 'unknown';
+    'pending' | 'starting' | 'running' | 'completed' | 'failed' | 'interrupted' | 'unknown';
 
   export interface INotebookCell {
     /** Position in the output notebook (0-based). */

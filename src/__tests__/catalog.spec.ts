@@ -147,9 +147,7 @@ describe('catalog format', () => {
     expect(notebookSnippet(snippets, 'python')).toContain('HF_HUB_OFFLINE');
     expect(notebookSnippet(snippets, 'path')).toBe('data_path = "/scratch/shareddata/dldata/it\'s here"\n');
     expect(notebookSnippet(snippets, 'batch')).toMatch(/^%%bash\n/);
-    expect(notebookSnippet({ ...snippets, python: '' })).toBe(
-      'data_path = "/scratch/shareddata/dldata/it\'s here"\n'
-    );
+    expect(notebookSnippet({ ...snippets, python: '' })).toBe('data_path = "/scratch/shareddata/dldata/it\'s here"\n');
   });
 
   it('strips the YAML front matter of model cards', () => {
@@ -184,10 +182,7 @@ describe('CatalogModel', () => {
       fetchListing: async query => {
         queries.push(query);
         return {
-          entries: [
-            entry(),
-            entry({ id: 'dldata/imagenet', kind: 'dataset', name: 'imagenet', num_parameters: null })
-          ],
+          entries: [entry(), entry({ id: 'dldata/imagenet', kind: 'dataset', name: 'imagenet', num_parameters: null })],
           scanning,
           pending: scanning ? 2 : 0
         };
@@ -305,13 +300,13 @@ describe('useInJob', () => {
 
 describe('jobSpecFor', () => {
   it('sets the offline Hugging Face environment and the snippet', () => {
-    const spec = jobSpecFor(({
+    const spec = jobSpecFor({
       id: 'dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
       name: 'meta-llama/Meta-Llama-3-8B',
       path: '/scratch/shareddata/dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B',
       hf: { hf_home: '/scratch/shareddata/dldata/huggingface-hub-cache', hub_dir: 'x', repo_type: 'model' },
       snippets: { python: 'from transformers import AutoModel\n', batch: '', path: '' }
-    } as unknown) as TritonAPI.ICatalogEntryDetail);
+    } as unknown as TritonAPI.ICatalogEntryDetail);
     expect(spec.name).toBe('use-Meta-Llama-3-8B');
     expect(spec.env).toEqual({
       HF_HOME: '/scratch/shareddata/dldata/huggingface-hub-cache',
@@ -321,10 +316,13 @@ describe('jobSpecFor', () => {
     expect(spec.code).toContain('AutoModel');
   });
   it('points DATA_PATH at a plain dataset folder', () => {
-    const spec = jobSpecFor(({
-      id: 'dldata/imagenet', name: 'imagenet (ILSVRC 2012)', path: '/d/imagenet', hf: null,
+    const spec = jobSpecFor({
+      id: 'dldata/imagenet',
+      name: 'imagenet (ILSVRC 2012)',
+      path: '/d/imagenet',
+      hf: null,
       snippets: { python: 'p = 1\n', batch: '', path: '/d/imagenet' }
-    } as unknown) as TritonAPI.ICatalogEntryDetail);
+    } as unknown as TritonAPI.ICatalogEntryDetail);
     expect(spec.env).toEqual({ DATA_PATH: '/d/imagenet' });
     expect(spec.name).toBe('use-imagenet-ILSVRC-2012-');
   });

@@ -274,7 +274,9 @@ describe('JobsModel', () => {
     FakeSocket.all = [];
   });
 
-  function makeModel(list = jest.fn(async (): Promise<TritonAPI.IJobList> => ({ jobs: [], updated: 1, error: null, interval: 2 }))) {
+  function makeModel(
+    list = jest.fn(async (): Promise<TritonAPI.IJobList> => ({ jobs: [], updated: 1, error: null, interval: 2 }))
+  ) {
     const model = new JobsModel({
       auto: false,
       list,

@@ -44,7 +44,21 @@ describe('sample expansion', () => {
   });
 
   it('reads downsampled rows (6th column = util max, d, cx) and nulls', () => {
-    const e = expandSample({ t: 60, d: 60, n: 60, g: [[40, 1000, 300, 50, 1500, 95], [null, null, null, null, null]], c: 1.5, cx: 3, r: 10 }, H200_HEADER);
+    const e = expandSample(
+      {
+        t: 60,
+        d: 60,
+        n: 60,
+        g: [
+          [40, 1000, 300, 50, 1500, 95],
+          [null, null, null, null, null]
+        ],
+        c: 1.5,
+        cx: 3,
+        r: 10
+      },
+      H200_HEADER
+    );
     expect(e.seconds).toBe(60);
     expect(e.gpus[0].util).toBe(40);
     expect(e.gpus[0].utilMax).toBe(95);
@@ -122,7 +136,7 @@ describe('scales and axes', () => {
     expect(step).toBe(900);
     expect(ticks.length).toBeGreaterThanOrEqual(3);
     for (const t of ticks) {
-      expect(((t - new Date(t * 1000).getTimezoneOffset() * -60) % 900 + 900) % 900).toBe(0);
+      expect((((t - new Date(t * 1000).getTimezoneOffset() * -60) % 900) + 900) % 900).toBe(0);
     }
     expect(timeTicks(0, 60, 4).step).toBe(15);
     expect(formatClock(ticks[0], 900)).toMatch(/^\d\d:\d\d$/);
@@ -144,7 +158,11 @@ describe('scales and axes', () => {
     const path = linePath({ t: [0, 1, 2, 10, 11], v: [1, 2, null, 3, 4], gaps: [3, 3, 3, 3, 3] }, x, y);
     expect(path.match(/M/g)).toHaveLength(2);
     const dense = linePath(
-      { t: Array.from({ length: 1000 }, (_, i) => i / 100), v: Array.from({ length: 1000 }, (_, i) => (i === 500 ? 90 : 10)), gaps: new Array(1000).fill(3) },
+      {
+        t: Array.from({ length: 1000 }, (_, i) => i / 100),
+        v: Array.from({ length: 1000 }, (_, i) => (i === 500 ? 90 : 10)),
+        gaps: new Array(1000).fill(3)
+      },
       x,
       y
     );
@@ -178,9 +196,13 @@ describe('MetricsCharts in jsdom', () => {
   it('renders the H200 trace: five charts, GPU lines up to ~100 %, a legend, a tooltip', () => {
     const charts = new MetricsCharts();
     document.body.appendChild(charts.node);
-    charts.setData([{ node: 'gpu1', header: H200_HEADER, samples: mergeSamples(H200_IDLE_FULL, H200_HALF), ended: false }]);
+    charts.setData([
+      { node: 'gpu1', header: H200_HEADER, samples: mergeSamples(H200_IDLE_FULL, H200_HALF), ended: false }
+    ]);
     charts.render();
-    const kinds = Array.from(charts.node.querySelectorAll('.tml-MetricsChart')).map(el => (el as HTMLElement).dataset.metric);
+    const kinds = Array.from(charts.node.querySelectorAll('.tml-MetricsChart')).map(
+      el => (el as HTMLElement).dataset.metric
+    );
     expect(kinds).toEqual(['util', 'memory', 'power', 'cpu', 'ram']);
     const util = charts.node.querySelector('.tml-MetricsChart[data-metric="util"] path.tml-MetricsChart-line')!;
     expect(util.getAttribute('data-series')).toBe('gpu1/0');
@@ -188,15 +210,19 @@ describe('MetricsCharts in jsdom', () => {
     expect(Number(util.getAttribute('data-max'))).toBeGreaterThanOrEqual(99);
     expect(util.getAttribute('d')).toMatch(/^M[\d.]+ [\d.]+L/);
     // The axis says percent, 0..100.
-    const labels = Array.from(charts.node.querySelectorAll('.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-grid text')).map(
-      t => t.textContent
-    );
+    const labels = Array.from(
+      charts.node.querySelectorAll('.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-grid text')
+    ).map(t => t.textContent);
     expect(labels).toEqual(['0', '25', '50', '75', '100']);
-    expect(charts.node.querySelector('.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-unit')!.textContent).toBe('%');
+    expect(charts.node.querySelector('.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-unit')!.textContent).toBe(
+      '%'
+    );
     expect(charts.node.querySelector('.tml-MetricsChart[data-metric="memory"] .tml-MetricsChart-ref')).not.toBeNull();
     expect(charts.node.querySelector('.tml-Metrics-legend')!.textContent).toContain('NVIDIA H200');
     // Hover: the tooltip shows the values at that time.
-    const body = charts.node.querySelector('.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-body') as HTMLElement;
+    const body = charts.node.querySelector(
+      '.tml-MetricsChart[data-metric="util"] .tml-MetricsChart-body'
+    ) as HTMLElement;
     body.dispatchEvent(new MouseEvent('mousemove', { clientX: 200, bubbles: true }));
     const tooltip = body.querySelector('.tml-MetricsChart-tooltip') as HTMLElement;
     expect(tooltip.hidden).toBe(false);
@@ -223,7 +249,9 @@ describe('MetricsCharts in jsdom', () => {
     charts.setData([{ ...node, samples: cpuSamples(1000, 7) }]);
     await new Promise(resolve => setTimeout(resolve, 50));
     expect(spy).toHaveBeenCalledTimes(1);
-    const kinds = Array.from(charts.node.querySelectorAll('.tml-MetricsChart')).map(el => (el as HTMLElement).dataset.metric);
+    const kinds = Array.from(charts.node.querySelectorAll('.tml-MetricsChart')).map(
+      el => (el as HTMLElement).dataset.metric
+    );
     expect(kinds).toEqual(['cpu', 'ram']);
     expect(charts.node.querySelector('path.tml-MetricsChart-line')!.getAttribute('data-points')).toBe('7');
     charts.dispose();
@@ -354,7 +382,10 @@ describe('JobsModel.watchMetrics', () => {
       event: 'metrics-history',
       data: { id: '42', nodes: { gpu1: { header: H200_HEADER, samples: H200_IDLE_FULL.slice(0, 20), ended: false } } }
     });
-    sockets[0].receive({ event: 'metrics', data: { id: '42', node: 'gpu1', header: H200_HEADER, samples: H200_IDLE_FULL.slice(18) } });
+    sockets[0].receive({
+      event: 'metrics',
+      data: { id: '42', node: 'gpu1', header: H200_HEADER, samples: H200_IDLE_FULL.slice(18) }
+    });
     // Another job's samples are not ours.
     sockets[0].receive({ event: 'metrics', data: { id: '7', node: 'gpu1', header: H200_HEADER, samples: H200_HALF } });
     expect(changes).toBe(2);

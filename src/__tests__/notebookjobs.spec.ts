@@ -1,7 +1,13 @@
 import { TritonAPI } from '../api';
 import { EMPTY_FORM } from '../jobs/spec';
 import { JobsModel } from '../jobs/model';
-import { describeParameters, paramFields, parametersFromFields, parseLiteral, pythonType } from '../notebookjobs/params';
+import {
+  describeParameters,
+  paramFields,
+  parametersFromFields,
+  parseLiteral,
+  pythonType
+} from '../notebookjobs/params';
 import {
   applyPreset,
   choosePartition,
@@ -174,7 +180,9 @@ describe('the parameters form', () => {
   it('sends only the values that differ from the defaults', () => {
     const fields = paramFields(parameters);
     expect(parametersFromFields(fields)).toEqual({ parameters: {}, errors: {}, notes: {} });
-    const edited = fields.map(f => (f.name === 'n' ? { ...f, text: '5' } : f.name === 'paths' ? { ...f, text: '["a.csv"]' } : f));
+    const edited = fields.map(f =>
+      f.name === 'n' ? { ...f, text: '5' } : f.name === 'paths' ? { ...f, text: '["a.csv"]' } : f
+    );
     expect(parametersFromFields(edited).parameters).toEqual({ n: 5, paths: ['a.csv'] });
     // The same value written differently is no change.
     const spaced = fields.map(f => (f.name === 'lr' ? { ...f, text: ' 0.10 ' } : f));
@@ -183,7 +191,13 @@ describe('the parameters form', () => {
 
   it('marks values that cannot be read, and notes a different type without blocking', () => {
     const fields = paramFields(parameters).map(f =>
-      f.name === 'n' ? { ...f, text: 'five' } : f.name === 'model' ? { ...f, text: '7' } : f.name === 'lr' ? { ...f, text: '1' } : f
+      f.name === 'n'
+        ? { ...f, text: 'five' }
+        : f.name === 'model'
+          ? { ...f, text: '7' }
+          : f.name === 'lr'
+            ? { ...f, text: '1' }
+            : f
     );
     const result = parametersFromFields(fields);
     expect(Object.keys(result.errors)).toEqual(['n']);
@@ -297,7 +311,9 @@ describe('progress text', () => {
       '12 of 12 cells'
     );
     const failed = { index: 6, number: 5, ename: 'ValueError', evalue: 'bad', traceback: [] };
-    expect(cellProgress(status({ status: 'failed', executing: null, failed_cell: failed }))).toBe('failed at cell 5 of 12');
+    expect(cellProgress(status({ status: 'failed', executing: null, failed_cell: failed }))).toBe(
+      'failed at cell 5 of 12'
+    );
     expect(cellProgress(status({ status: 'interrupted', executing: null, failed_cell: failed }))).toBe(
       'stopped at cell 5 of 12'
     );
@@ -315,11 +331,13 @@ describe('progress text', () => {
     expect(bannerText(job({}), null)).toBe('Running as job 42 on gpu1 — starting');
     // A stale read of another job is not used.
     expect(bannerText(job({}), status({ id: '41' }))).toBe('Running as job 42 on gpu1 — starting');
-    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: 'Priority' }), null)).toMatch(/^Queued as job 42 — /);
-    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: null }), null)).toBe('Queued as job 42');
-    expect(bannerText(job({ state: 'COMPLETED' }), status({ state: 'COMPLETED', status: 'completed', executing: null }))).toBe(
-      'Job 42 completed — 12 of 12 cells'
+    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: 'Priority' }), null)).toMatch(
+      /^Queued as job 42 — /
     );
+    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: null }), null)).toBe('Queued as job 42');
+    expect(
+      bannerText(job({ state: 'COMPLETED' }), status({ state: 'COMPLETED', status: 'completed', executing: null }))
+    ).toBe('Job 42 completed — 12 of 12 cells');
   });
 
   it('says how a run ended', () => {
@@ -334,7 +352,12 @@ describe('progress text', () => {
     expect(endMessage(job({ state: 'FAILED' }), failed)).toBe(
       'Notebook analysis.ipynb failed at cell 5 of 12 (job 42): ZeroDivisionError: division by zero'
     );
-    const timeout = status({ state: 'TIMEOUT', status: 'interrupted', executing: null, message: 'The job reached its time limit.' });
+    const timeout = status({
+      state: 'TIMEOUT',
+      status: 'interrupted',
+      executing: null,
+      message: 'The job reached its time limit.'
+    });
     expect(endMessage(job({ state: 'TIMEOUT' }), timeout)).toBe(
       'Notebook analysis.ipynb (job 42): The job reached its time limit.'
     );

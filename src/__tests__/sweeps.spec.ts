@@ -56,7 +56,12 @@ function sweep(tasks: TritonAPI.ISweepTask[], over: Partial<TritonAPI.ISweep> = 
 // The results of a small grid: 1 has the lowest loss but FAILED after reporting, 3 reported text.
 const TASKS = [
   task(0, { result: { loss: 0.5, acc: 0.8 } }),
-  task(1, { state: 'FAILED', result: { loss: 0.01 }, error: 'Traceback …\n  File "cell.py"\nValueError: boom\n', exit_code: 1 }),
+  task(1, {
+    state: 'FAILED',
+    result: { loss: 0.01 },
+    error: 'Traceback …\n  File "cell.py"\nValueError: boom\n',
+    exit_code: 1
+  }),
   task(2, { result: { loss: 0.2, acc: 0.9, note: 'ok' } }),
   task(3, { result: { loss: 'nan?' } }),
   task(4, { state: 'RUNNING' }),
@@ -83,7 +88,12 @@ describe('the results table', () => {
   it('sorts by any column: parameters, state, index', () => {
     expect(sortTasks(TASKS, 'param:lr', 'asc').map(t => t.index)).toEqual([5, 4, 3, 2, 1, 0]);
     expect(sortTasks(TASKS, 'state', 'asc').map(t => t.state)).toEqual([
-      'CANCELLED', 'COMPLETED', 'COMPLETED', 'COMPLETED', 'FAILED', 'RUNNING'
+      'CANCELLED',
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+      'FAILED',
+      'RUNNING'
     ]);
     expect(sortTasks(TASKS, 'index', 'desc').map(t => t.index)).toEqual([5, 4, 3, 2, 1, 0]);
     // ties keep the sweep's order

@@ -161,7 +161,7 @@ export function notebookSnippet(snippets: TritonAPI.ICatalogSnippets, tab: Snipp
     return `data_path = ${pythonString(snippets.path)}\n`;
   }
   if (tab === 'batch' && snippets.batch.trim()) {
-    return '%%bash\n# Batch-script lines; in a notebook they only affect this cell\'s shell.\n' + snippets.batch;
+    return "%%bash\n# Batch-script lines; in a notebook they only affect this cell's shell.\n" + snippets.batch;
   }
   if (snippets.python.trim()) {
     return snippets.python;
@@ -208,9 +208,7 @@ export function entryFacts(d: Detail): IFact[] {
   const params = d.num_parameters ?? hf?.num_parameters ?? null;
   if (params !== null) {
     add('Parameters', formatParams(params), {
-      title:
-        formatCount(params) +
-        (hf?.parameter_source ? ` (from the ${hf.parameter_source.replace('-', ' ')})` : '')
+      title: formatCount(params) + (hf?.parameter_source ? ` (from the ${hf.parameter_source.replace('-', ' ')})` : '')
     });
   }
   if (hf?.context_length) {
@@ -241,7 +239,9 @@ export function entryFacts(d: Detail): IFact[] {
   if (size !== null && size !== undefined) {
     const sparse = disk !== null && disk !== undefined && disk < size / 2;
     add('Size', formatBytes(size) + (sparse ? ` (${formatBytes(disk)} on disk)` : ''), {
-      title: `${formatCount(size)} bytes` + (disk !== null && disk !== undefined ? `; ${formatCount(disk)} bytes on disk` : '')
+      title:
+        `${formatCount(size)} bytes` +
+        (disk !== null && disk !== undefined ? `; ${formatCount(disk)} bytes on disk` : '')
     });
   } else {
     add('Size', d.size_status === 'error' ? 'unknown (could not be read)' : 'computing…');

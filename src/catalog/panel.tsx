@@ -157,11 +157,7 @@ function CatalogView(props: IViewProps): JSX.Element {
     void model.open(id);
   };
 
-  return selected ? (
-    <DetailView {...props} id={selected} />
-  ) : (
-    <ListView {...props} onOpen={open} />
-  );
+  return selected ? <DetailView {...props} id={selected} /> : <ListView {...props} onOpen={open} />;
 }
 
 function ErrorBanner({ title, error, stale }: { title: string; error: APIError; stale?: boolean }): JSX.Element {
@@ -438,7 +434,10 @@ function DetailView({ model, rendermime, actions, id }: IViewProps & { id: strin
         <div className="tml-CatalogDetail-chips">
           <span className={`tml-Chip tml-Chip--${entry.kind}`}>{entry.kind}</span>
           {entry.num_parameters !== null && (
-            <span className="tml-Chip tml-CatalogDetail-params" title={`${entry.num_parameters.toLocaleString()} parameters`}>
+            <span
+              className="tml-Chip tml-CatalogDetail-params"
+              title={`${entry.num_parameters.toLocaleString()} parameters`}
+            >
               {formatParams(entry.num_parameters)} params
             </span>
           )}
@@ -447,7 +446,9 @@ function DetailView({ model, rendermime, actions, id }: IViewProps & { id: strin
         </div>
       )}
       {entry?.description && <p className="tml-CatalogDetail-description">{entry.description}</p>}
-      {model.detailError && <ErrorBanner title="Could not load this entry" error={model.detailError} stale={!!detail} />}
+      {model.detailError && (
+        <ErrorBanner title="Could not load this entry" error={model.detailError} stale={!!detail} />
+      )}
       {!detail && !model.detailError && <p className="tml-muted">Loading…</p>}
       {detail && snippets && (
         <>

@@ -27,9 +27,6 @@ export function formatGpus(gpus: TritonAPI.IGpuCount[]): string {
 
 /** Partitions sorted as users look for them: default first, then GPU ones, then by name. */
 export function sortPartitions(partitions: TritonAPI.IPartition[]): TritonAPI.IPartition[] {
-  const weight = (p: TritonAPI.IPartition) =>
-    (p.default ? 0 : 2) + (p.gpus.some(g => g.total > 0) ? 0 : 1);
-  return [...partitions].sort(
-    (a, b) => weight(a) - weight(b) || a.name.localeCompare(b.name)
-  );
+  const weight = (p: TritonAPI.IPartition) => (p.default ? 0 : 2) + (p.gpus.some(g => g.total > 0) ? 0 : 1);
+  return [...partitions].sort((a, b) => weight(a) - weight(b) || a.name.localeCompare(b.name));
 }

@@ -77,8 +77,7 @@ export class ClusterModel implements IDisposable {
       this._error = null;
       this._updated = new Date();
     } catch (error) {
-      this._error =
-        error instanceof APIError ? error : new APIError(String(error), 0, null);
+      this._error = error instanceof APIError ? error : new APIError(String(error), 0, null);
       // Rethrow so the poll backs off while the scheduler is down.
       throw error;
     } finally {

@@ -63,9 +63,7 @@ function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
               ))}
             </tbody>
           </table>
-          {model.updated && (
-            <p className="tml-muted tml-small">Updated {model.updated.toLocaleTimeString()}</p>
-          )}
+          {model.updated && <p className="tml-muted tml-small">Updated {model.updated.toLocaleTimeString()}</p>}
         </>
       )}
     </div>

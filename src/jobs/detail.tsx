@@ -146,7 +146,11 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
                   {s}
                 </button>
               ))}
-              {active && <span className="tml-LogTabs-live" title="New lines appear as the job writes them">● live</span>}
+              {active && (
+                <span className="tml-LogTabs-live" title="New lines appear as the job writes them">
+                  ● live
+                </span>
+              )}
             </div>
             <LogPane key={stream} id={id} stream={stream} active={active} pending={stateFamily(state) === 'pending'} />
           </section>

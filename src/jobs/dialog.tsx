@@ -183,7 +183,7 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
   protected showError(error: unknown): void {
     super.showError(error);
     if (ADVANCED_FIELDS.some(field => this._errors[field])) {
-      this._showAdvanced = true;  // a message on a field under "More options" must be seen
+      this._showAdvanced = true; // a message on a field under "More options" must be seen
     }
   }
 
@@ -395,7 +395,9 @@ function JobFormView(props: IViewProps): JSX.Element {
               name={form.run}
               rows={7}
               value={form[form.run]}
-              placeholder={form.run === 'code' ? 'import torch\nprint(torch.cuda.is_available())' : 'nvidia-smi\npython train.py'}
+              placeholder={
+                form.run === 'code' ? 'import torch\nprint(torch.cuda.is_available())' : 'nvidia-smi\npython train.py'
+              }
               spellCheck={false}
               aria-label={form.run === 'code' ? 'Python code' : 'Shell script'}
               onChange={e => onChange({ [form.run]: e.currentTarget.value })}

@@ -132,7 +132,13 @@ export function formatWhen(epoch: number, now: Date = new Date()): string {
   if (date.toDateString() === now.toDateString()) {
     return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   }
-  return date.toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString([], {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
 }
 
 /** Slurm's pending reasons in words a researcher understands. */
@@ -233,17 +239,14 @@ export function sortJobs(jobs: TritonAPI.IJob[]): TritonAPI.IJob[] {
   };
   const idNumber = (job: TritonAPI.IJob) => parseFloat(job.id.replace('_', '.')) || 0;
   return [...jobs].sort(
-    (a, b) =>
-      rank(a) - rank(b) ||
-      (b.submitted ?? 0) - (a.submitted ?? 0) ||
-      idNumber(b) - idNumber(a)
+    (a, b) => rank(a) - rank(b) || (b.submitted ?? 0) - (a.submitted ?? 0) || idNumber(b) - idNumber(a)
   );
 }
 
 /** The per-field messages of a 400 answer, keyed by the top-level spec field ("env.X" -> "env"). */
-export function fieldErrors(
-  errors: { field: string; message: string }[] | undefined | null
-): { [field: string]: string } {
+export function fieldErrors(errors: { field: string; message: string }[] | undefined | null): {
+  [field: string]: string;
+} {
   const out: { [field: string]: string } = {};
   for (const error of errors ?? []) {
     const field = (error.field || 'spec').split('.')[0];

@@ -310,10 +310,13 @@ export class JobsModel implements IDisposable {
     const delay = Math.min(this._reconnectMax, this._reconnectMin * 2 ** this._attempts);
     this._attempts++;
     // A little jitter so the tabs of a restarted server do not all come back at once.
-    this._reconnectTimer = setTimeout(() => {
-      this._reconnectTimer = null;
-      this.connect();
-    }, delay * (0.8 + 0.4 * Math.random()));
+    this._reconnectTimer = setTimeout(
+      () => {
+        this._reconnectTimer = null;
+        this.connect();
+      },
+      delay * (0.8 + 0.4 * Math.random())
+    );
   }
 
   private async _pollList(): Promise<void> {

@@ -75,7 +75,11 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return node;
 }
 
-function html<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, parent?: Element): HTMLElementTagNameMap[K] {
+function html<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  parent?: Element
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   node.className = className;
   parent?.appendChild(node);
@@ -296,7 +300,11 @@ export class MetricsCharts {
       const label = svg('text', { x: px, y: height - 3, 'text-anchor': 'middle' }, labels);
       label.textContent = text;
     }
-    svg('line', { class: 'tml-MetricsChart-baseline', x1: left, x2: right, y1: bottom + 0.5, y2: bottom + 0.5 }, labels);
+    svg(
+      'line',
+      { class: 'tml-MetricsChart-baseline', x1: left, x2: right, y1: bottom + 0.5, y2: bottom + 0.5 },
+      labels
+    );
 
     for (const ref of references) {
       const py = Math.round(y(ref.value)) + 0.5;

@@ -65,7 +65,11 @@ function Row({ row }: { row: ISummaryRow }): JSX.Element {
     <div className="tml-MetricsSummary-row" data-figure={row.key}>
       <span className="tml-MetricsSummary-label">{row.label}</span>
       <span className="tml-MetricsSummary-value">{row.value}</span>
-      <span className={`tml-Meter${row.warn ? ' tml-Meter--warn' : ''}`} aria-hidden="true" hidden={row.fraction === null}>
+      <span
+        className={`tml-Meter${row.warn ? ' tml-Meter--warn' : ''}`}
+        aria-hidden="true"
+        hidden={row.fraction === null}
+      >
         <span className="tml-Meter-fill" style={{ width: `${width}%` }} />
       </span>
       <span className="tml-MetricsSummary-note">{row.note}</span>
@@ -90,7 +94,7 @@ export function JobMetrics(props: {
   const samples = !!stream && hasSamples(stream.nodes);
   // The Efficiency section next to this one shows Slurm's CPU, memory and time figures.
   const rows = running ? [] : summaryRows(props.detail, { slurm: !props.detail?.efficiency });
-  const advice = running ? [] : props.detail?.advice ?? [];
+  const advice = running ? [] : (props.detail?.advice ?? []);
   const empty = !samples && rows.length === 0 && advice.length === 0;
   return (
     <section className="tml-JobSection tml-JobMetrics" hidden={empty && !running} data-samples={String(samples)}>

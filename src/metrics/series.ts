@@ -264,7 +264,7 @@ export function seriesFor(
           }
         }
       }
-      for (const gpu of kind === 'memory' ? node.header?.gpus ?? [] : []) {
+      for (const gpu of kind === 'memory' ? (node.header?.gpus ?? []) : []) {
         peak = Math.max(peak, num(gpu.mt) ?? 0);
       }
     }
@@ -321,9 +321,12 @@ export function seriesFor(
   const unique = new Map<number, IReference>();
   for (const ref of references) {
     if (!unique.has(ref.value)) {
-      unique.set(ref.value, references.length > 1 && references.every(r => r.value === ref.value)
-        ? { ...ref, label: kind === 'memory' ? 'memory of the card' : 'power limit' }
-        : ref);
+      unique.set(
+        ref.value,
+        references.length > 1 && references.every(r => r.value === ref.value)
+          ? { ...ref, label: kind === 'memory' ? 'memory of the card' : 'power limit' }
+          : ref
+      );
     }
   }
   return { series, references: [...unique.values()], unit };

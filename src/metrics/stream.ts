@@ -24,7 +24,10 @@ export interface IMetricsStream extends IDisposable {
 
 /** One job's series, shared by all its watchers. */
 export class MetricsStore {
-  constructor(readonly id: string, readonly maxPoints = MAX_POINTS) {}
+  constructor(
+    readonly id: string,
+    readonly maxPoints = MAX_POINTS
+  ) {}
 
   get nodes(): INodeSeries[] {
     if (this._sorted === null) {
@@ -98,7 +101,10 @@ export class MetricsStore {
 
 /** A watcher's view of a shared store; `onDispose` tells the owner (ref count). */
 export class MetricsHandle implements IMetricsStream {
-  constructor(private _store: MetricsStore, private _onDispose: () => void) {
+  constructor(
+    private _store: MetricsStore,
+    private _onDispose: () => void
+  ) {
     _store.changed.connect(this._forward, this);
   }
 

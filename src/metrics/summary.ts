@@ -130,7 +130,9 @@ export function summaryRows(
       value: fraction !== null ? formatPercent(fraction) : formatBytes(m.rss_peak_bytes),
       fraction,
       warn: fraction !== null && fraction > 0.9,
-      note: requested ? `${formatBytes(m.rss_peak_bytes)} of ${formatBytes(requested)} requested` : `${Math.round(m.rss_peak_bytes / MIB)} MiB resident`
+      note: requested
+        ? `${formatBytes(m.rss_peak_bytes)} of ${formatBytes(requested)} requested`
+        : `${Math.round(m.rss_peak_bytes / MIB)} MiB resident`
     });
   }
   return rows;

@@ -330,7 +330,11 @@ function presetTitle(preset: IPreset): string {
 
 function RunNotebookView(props: IViewProps): JSX.Element {
   const { form, errors, params } = props;
-  const stem = props.path.split('/').pop()?.replace(/\.ipynb$/, '') ?? 'notebook';
+  const stem =
+    props.path
+      .split('/')
+      .pop()
+      ?.replace(/\.ipynb$/, '') ?? 'notebook';
   const folder = props.outputDir.trim() || props.path.split('/').slice(0, -1).join('/');
   const output = `${folder ? folder + '/' : ''}${stem}.<job id>.ipynb`;
   const own = params?.kernel ?? '';
@@ -439,7 +443,13 @@ function RunNotebookView(props: IViewProps): JSX.Element {
       >
         <summary>More options (modules, output folder)</summary>
         <div className="tml-FieldGrid">
-          {formField(errors, 'modules', 'Modules', formText(form, props.onChange, 'modules', 'e.g. scicomp-python-env'), 'space separated')}
+          {formField(
+            errors,
+            'modules',
+            'Modules',
+            formText(form, props.onChange, 'modules', 'e.g. scicomp-python-env'),
+            'space separated'
+          )}
           {formField(
             errors,
             'output_dir',
@@ -493,7 +503,9 @@ function ParametersSection(props: IViewProps): JSX.Element | null {
       <legend className="tml-Field-label">
         Parameters <span className="tml-muted">(cell {(params.cell_index ?? 0) + 1}; values as JSON)</span>
       </legend>
-      {params.parameters.length === 0 && <p className="tml-muted tml-small">The parameters cell assigns no variables.</p>}
+      {params.parameters.length === 0 && (
+        <p className="tml-muted tml-small">The parameters cell assigns no variables.</p>
+      )}
       {props.fields.map(f => {
         const error = props.paramErrors[f.name];
         const note = props.paramNotes[f.name];

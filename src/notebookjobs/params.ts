@@ -73,7 +73,7 @@ export function pythonType(value: unknown): string {
 /** The form's rows for the parameters the server read from the notebook. */
 export function paramFields(parameters: TritonAPI.INotebookParameter[]): IParamField[] {
   return parameters.map(p => {
-    const initial = p.literal ? JSON.stringify(p.default) ?? '' : '';
+    const initial = p.literal ? (JSON.stringify(p.default) ?? '') : '';
     return {
       name: p.name,
       text: initial,

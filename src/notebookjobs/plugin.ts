@@ -91,7 +91,9 @@ export const notebookJobsPlugin: JupyterFrontEndPlugin<void> = {
 
     const showFailure = async (status: TritonAPI.INotebookJobStatus) => {
       const cell = status.failed_cell;
-      const where = cell?.number ? `Cell ${cell.number}${status.cells_total ? ` of ${status.cells_total}` : ''}` : 'A cell';
+      const where = cell?.number
+        ? `Cell ${cell.number}${status.cells_total ? ` of ${status.cells_total}` : ''}`
+        : 'A cell';
       const body = React.createElement(
         'div',
         { className: 'tml-NotebookFailure' },

@@ -85,7 +85,10 @@ export function bannerText(job: TritonAPI.IJob, status: TritonAPI.INotebookJobSt
 }
 
 /** The end of a run in one sentence, for the notification. */
-export function endMessage(job: Pick<TritonAPI.IJob, 'id' | 'name' | 'state'>, status: TritonAPI.INotebookJobStatus | null): string {
+export function endMessage(
+  job: Pick<TritonAPI.IJob, 'id' | 'name' | 'state'>,
+  status: TritonAPI.INotebookJobStatus | null
+): string {
   const name = status?.notebook ?? job.name ?? job.id;
   const base = name.split('/').pop() ?? name;
   if (status?.status === 'completed' || (!status && stateFamily(job.state) === 'done')) {
@@ -93,7 +96,9 @@ export function endMessage(job: Pick<TritonAPI.IJob, 'id' | 'name' | 'state'>, s
   }
   const cell = status?.failed_cell;
   if (status?.status === 'failed' && cell) {
-    const where = cell.number ? `cell ${cell.number}${status.cells_total ? ` of ${status.cells_total}` : ''}` : 'a cell';
+    const where = cell.number
+      ? `cell ${cell.number}${status.cells_total ? ` of ${status.cells_total}` : ''}`
+      : 'a cell';
     const error = [cell.ename, cell.evalue].filter(Boolean).join(': ');
     return `Notebook ${base} failed at ${where} (job ${job.id})${error ? `: ${error}` : '.'}`;
   }
@@ -105,5 +110,6 @@ export function endMessage(job: Pick<TritonAPI.IJob, 'id' | 'name' | 'state'>, s
 
 /** Terminal colours out of a traceback (IPython's tracebacks are ANSI coloured). */
 export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the escape character is what is matched
   return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '');
 }

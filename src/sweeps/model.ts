@@ -25,8 +25,10 @@ export const MAX_METRIC_COLUMNS = 8;
  * whose tasks have not asked for their points yet has its columns), then any others the tasks have.
  */
 export function paramColumns(tasks: readonly Task[], space?: TritonAPI.ISweep['space']): string[] {
-  const search = (space?.grid ?? (space?.random as { space?: object } | undefined)?.space ??
-    (space?.optuna as { space?: object } | undefined)?.space ?? {}) as object;
+  const search = (space?.grid ??
+    (space?.random as { space?: object } | undefined)?.space ??
+    (space?.optuna as { space?: object } | undefined)?.space ??
+    {}) as object;
   const names: string[] = Object.keys(search);
   for (const task of tasks) {
     for (const name of Object.keys(task.params ?? {})) {
@@ -106,7 +108,10 @@ export function sortTasks(tasks: readonly Task[], key: SortKey, direction: 'asc'
 }
 
 /** The sweep's own order: by its metric (min or max first), else by index. */
-export function defaultSort(sweep: Pick<TritonAPI.ISweep, 'metric' | 'mode'>): { key: SortKey; direction: 'asc' | 'desc' } {
+export function defaultSort(sweep: Pick<TritonAPI.ISweep, 'metric' | 'mode'>): {
+  key: SortKey;
+  direction: 'asc' | 'desc';
+} {
   return sweep.metric
     ? { key: `result:${sweep.metric}`, direction: sweep.mode === 'max' ? 'desc' : 'asc' }
     : { key: 'index', direction: 'asc' };
@@ -124,7 +129,9 @@ export function bestTask(tasks: readonly Task[], metric: string | null, mode: 'm
     if (task.state !== 'COMPLETED' || !isNumber(value)) {
       continue;
     }
-    const better = best === null || (mode === 'max' ? value > bestValue : value < bestValue) ||
+    const better =
+      best === null ||
+      (mode === 'max' ? value > bestValue : value < bestValue) ||
       (value === bestValue && task.index < best.index);
     if (better) {
       best = task;
@@ -136,9 +143,7 @@ export function bestTask(tasks: readonly Task[], metric: string | null, mode: 'm
 
 /** Tasks that ended without completing (failed, cancelled, timed out, ...), by index. */
 export function failedTasks(tasks: readonly Task[]): Task[] {
-  return tasks
-    .filter(task => !isActive(task.state) && task.state !== 'COMPLETED')
-    .sort((a, b) => a.index - b.index);
+  return tasks.filter(task => !isActive(task.state) && task.state !== 'COMPLETED').sort((a, b) => a.index - b.index);
 }
 
 /** Tasks a "Retry failed" would run again: ended, not completed (the server's default). */
@@ -197,7 +202,10 @@ export function formatParams(params: Task['params']): string {
 
 /** The last non-empty line of a task's error (the exception, usually). */
 export function errorSummary(error: string | null | undefined): string {
-  const lines = (error ?? '').split('\n').map(line => line.trim()).filter(Boolean);
+  const lines = (error ?? '')
+    .split('\n')
+    .map(line => line.trim())
+    .filter(Boolean);
   return lines.length ? lines[lines.length - 1] : '';
 }
 

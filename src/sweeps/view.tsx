@@ -211,7 +211,11 @@ function ProgressBar({ progress: p }: { progress: ReturnType<typeof progress> })
       </div>
       <span className="tml-SweepProgress-legend">
         {p.families.map(({ family, count }) => (
-          <span key={family} className={`tml-SweepProgress-count tml-SweepProgress-count--${family}`} data-family={family}>
+          <span
+            key={family}
+            className={`tml-SweepProgress-count tml-SweepProgress-count--${family}`}
+            data-family={family}
+          >
             {count} {FAMILY_LABEL[family]}
           </span>
         ))}
@@ -250,9 +254,7 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
         <button
           className="tml-SweepTable-sort"
           title={`Sort by ${label}`}
-          onClick={() =>
-            setSort({ key, direction: active && order.direction === 'asc' ? 'desc' : 'asc' })
-          }
+          onClick={() => setSort({ key, direction: active && order.direction === 'asc' ? 'desc' : 'asc' })}
         >
           {label}
           {active ? (order.direction === 'asc' ? ' ▲' : ' ▼') : ''}
@@ -277,42 +279,49 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
           {shown.map(task => {
             const best = task.index === bestIndex;
             return (
-            <tr
-              key={task.index}
-              className={`tml-SweepTable-row${best ? ' tml-SweepTable-row--best' : ''}`}
-              data-index={task.index}
-              data-state={task.state}
-              data-best={String(best)}
-              title={best ? 'The best point' : undefined}
-            >
-              <td className="tml-SweepTable-index">
-                {props.onShowJob ? (
-                  <button
-                    className="tml-SweepTable-job"
-                    title={`Show array task ${task.job_id} in the jobs sidebar`}
-                    onClick={() => props.onShowJob?.(task.job_id)}
+              <tr
+                key={task.index}
+                className={`tml-SweepTable-row${best ? ' tml-SweepTable-row--best' : ''}`}
+                data-index={task.index}
+                data-state={task.state}
+                data-best={String(best)}
+                title={best ? 'The best point' : undefined}
+              >
+                <td className="tml-SweepTable-index">
+                  {props.onShowJob ? (
+                    <button
+                      className="tml-SweepTable-job"
+                      title={`Show array task ${task.job_id} in the jobs sidebar`}
+                      onClick={() => props.onShowJob?.(task.job_id)}
+                    >
+                      {task.index}
+                    </button>
+                  ) : (
+                    task.index
+                  )}
+                </td>
+                <td className="tml-SweepTable-state">
+                  <StateBadge state={task.state} />
+                  {best && (
+                    <span className="tml-SweepTable-star" aria-label="best">
+                      ★
+                    </span>
+                  )}
+                </td>
+                {params.map(name => (
+                  <td key={`p-${name}`} className="tml-SweepTable-param">
+                    {formatValue(cellValue(task, `param:${name}`))}
+                  </td>
+                ))}
+                {metrics.map(name => (
+                  <td
+                    key={`m-${name}`}
+                    className={`tml-SweepTable-metric${name === sweep.metric ? ' tml-mod-main' : ''}`}
                   >
-                    {task.index}
-                  </button>
-                ) : (
-                  task.index
-                )}
-              </td>
-              <td className="tml-SweepTable-state">
-                <StateBadge state={task.state} />
-                {best && <span className="tml-SweepTable-star" aria-label="best">★</span>}
-              </td>
-              {params.map(name => (
-                <td key={`p-${name}`} className="tml-SweepTable-param">
-                  {formatValue(cellValue(task, `param:${name}`))}
-                </td>
-              ))}
-              {metrics.map(name => (
-                <td key={`m-${name}`} className={`tml-SweepTable-metric${name === sweep.metric ? ' tml-mod-main' : ''}`}>
-                  {formatValue(cellValue(task, `result:${name}`))}
-                </td>
-              ))}
-            </tr>
+                    {formatValue(cellValue(task, `result:${name}`))}
+                  </td>
+                ))}
+              </tr>
             );
           })}
         </tbody>

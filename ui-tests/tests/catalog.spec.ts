@@ -6,9 +6,7 @@ import { expect, test } from '@jupyterlab/galata';
  */
 const LLAMA = 'dldata/huggingface-hub-cache/hub/models--meta-llama--Meta-Llama-3-8B';
 
-test('search, open Llama 3, read its README and insert its snippet into a notebook', async ({
-  page
-}, testInfo) => {
+test('search, open Llama 3, read its README and insert its snippet into a notebook', async ({ page }, testInfo) => {
   await page.evaluate(async () => {
     await window.jupyterapp.commands.execute('tritonml:show-catalog');
   });
@@ -77,7 +75,7 @@ test('search, open Llama 3, read its README and insert its snippet into a notebo
   expect(await page.notebook.getCellType(1)).toBe('code');
   const source = await page.notebook.getCellTextInput(1);
   expect(source).toContain('HF_HUB_OFFLINE');
-  expect(source).toContain("from_pretrained(model_id");
+  expect(source).toContain('from_pretrained(model_id');
   expect(await page.notebook.getCellTextInput(0)).toBe('print("first cell")');
 
   // "Use in a job" opens the New job dialog with the snippet and the offline environment.
@@ -125,7 +123,5 @@ test('the catalog in the dark theme, and its command in the palette', async ({ p
 
   await page.keyboard.press('Control+Shift+C');
   await page.locator('#modal-command-palette input').fill('Shared Datasets');
-  await expect(
-    page.locator('#modal-command-palette li[data-command="tritonml:show-catalog"]')
-  ).toBeVisible();
+  await expect(page.locator('#modal-command-palette li[data-command="tritonml:show-catalog"]')).toBeVisible();
 });

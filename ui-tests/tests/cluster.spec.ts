@@ -16,9 +16,7 @@ test('the cluster sidebar lists the real partitions and GPUs', async ({ page }, 
   for (const name of ['gpu-h100-80g', 'gpu-a100-80g', 'gpu-debug', 'batch-csl', 'interactive']) {
     await expect(panel.locator(`.tml-PartitionRow[data-partition="${name}"]`)).toBeVisible();
   }
-  await expect(panel.locator('.tml-PartitionRow[data-partition="batch-csl"] .tml-Badge')).toHaveText(
-    'default'
-  );
+  await expect(panel.locator('.tml-PartitionRow[data-partition="batch-csl"] .tml-Badge')).toHaveText('default');
   await expect(panel.locator('.tml-PartitionRow[data-partition="gpu-h100-80g"]')).toContainText('h100');
   await expect(panel.locator('.tml-ClusterPanel-gpus')).toContainText('GPUs free now');
   // Kept for people reviewing the look (light theme, then dark).
@@ -36,7 +34,5 @@ test('the cluster sidebar lists the real partitions and GPUs', async ({ page }, 
 test('the cluster command is in the palette', async ({ page }) => {
   await page.keyboard.press('Control+Shift+C');
   await page.locator('#modal-command-palette input').fill('Slurm Cluster');
-  await expect(
-    page.locator('#modal-command-palette li[data-command="tritonml:show-cluster"]')
-  ).toBeVisible();
+  await expect(page.locator('#modal-command-palette li[data-command="tritonml:show-cluster"]')).toBeVisible();
 });

@@ -136,7 +136,11 @@ test('the notebook widget shows the job live from the same model, and fetches th
   test.setTimeout(240000);
   // A job submitted through the API, then shown by the kernel's JobWidget (tritonml_lab.widgets).
   const response = await page.request.post('/tritonml/jobs', {
-    data: { name: 'galata-widget', partition: 'batch-csl', command: 'for i in 1 2 3; do echo widget-line-$i; sleep 1; done' }
+    data: {
+      name: 'galata-widget',
+      partition: 'batch-csl',
+      command: 'for i in 1 2 3; do echo widget-line-$i; sleep 1; done'
+    }
   });
   expect(response.status()).toBe(201);
   const id = (await response.json()).id as string;

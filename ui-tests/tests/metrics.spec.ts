@@ -77,10 +77,9 @@ test('a running job shows live CPU and RAM charts that update, then its summary'
 
   // After the end: the charts stay, and the summary appears.
   await expect(detail).toHaveAttribute('data-job-id', id);
-  await expect(page.locator(`.tml-JobRow[data-job-id="${id}"], .tml-JobDetail[data-job-id="${id}"] .tml-StateBadge`).first()).toHaveText(
-    'completed',
-    { timeout: 120000 }
-  );
+  await expect(
+    page.locator(`.tml-JobRow[data-job-id="${id}"], .tml-JobDetail[data-job-id="${id}"] .tml-StateBadge`).first()
+  ).toHaveText('completed', { timeout: 120000 });
   await expect(section.locator('.tml-MetricsSummary')).toBeVisible({ timeout: 30000 });
   await expect(cpu).toHaveCount(1);
   await shoot(page, testInfo.outputPath('metrics-done-dark.png'));

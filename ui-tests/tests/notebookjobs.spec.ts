@@ -137,16 +137,16 @@ test('Run on GPU is in the palette, the file browser and on Alt+Shift+G', async 
   await page.keyboard.press('Alt+Shift+G');
   const dialog = page.locator('.tml-RunNotebookDialog');
   await expect(dialog).toBeVisible();
-  await expect(page.locator('.jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-current.jp-mod-dirty')).toHaveCount(0);
+  await expect(page.locator('.jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-current.jp-mod-dirty')).toHaveCount(
+    0
+  );
   await expect(dialog.locator('.tml-RunNotebook-noParams')).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
 
   await page.keyboard.press('Control+Shift+C');
   await page.locator('#modal-command-palette input').fill('Run Notebook on GPU');
-  await expect(
-    page.locator('#modal-command-palette li[data-command="tritonml:run-notebook-on-gpu"]')
-  ).toBeVisible();
+  await expect(page.locator('#modal-command-palette li[data-command="tritonml:run-notebook-on-gpu"]')).toBeVisible();
   await page.keyboard.press('Escape');
 
   await page.sidebar.openTab('filebrowser');
