@@ -29,6 +29,7 @@ import {
   normalizePath,
   stripAnsi
 } from '../notebookjobs/text';
+import { job as baseJob } from './jobs.fixture';
 
 function partition(over: Partial<TritonAPI.IPartition>): TritonAPI.IPartition {
   return {
@@ -68,37 +69,23 @@ const CLUSTER: TritonAPI.IClusterSummary = {
   gpus_free: 8
 };
 
-function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
-  return {
+/** A running notebook job (the shared job fixture with this suite's defaults). */
+function notebookJob(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
+  return baseJob({
     id: '42',
     name: 'analysis',
     state: 'RUNNING',
-    reason: null,
     partition: 'gpu-h100-80g',
     nodes: 'gpu1',
     node_count: 1,
     gpus: 'h100:1',
     cpus: 4,
-    user: 'me',
-    account: null,
     submitted: 1,
     started: 2,
-    ended: null,
-    expected_start: null,
     elapsed: 10,
-    time_limit: 60,
-    exit_code: null,
-    signal: null,
-    array_job_id: null,
-    array_task_id: null,
-    workdir: null,
-    stdout_path: null,
-    stderr_path: null,
-    tracked: true,
     origin: { kind: 'notebook', notebook: 'work/analysis.ipynb', cell_id: null, kernel: 'python3' },
-    directory: null,
     ...over
-  };
+  });
 }
 
 function status(over: Partial<TritonAPI.INotebookJobStatus>): TritonAPI.INotebookJobStatus {
@@ -295,8 +282,8 @@ describe('resource presets', () => {
 
 describe('progress text', () => {
   it('knows notebook runs and compares their paths', () => {
-    expect(isNotebookJob(job({}))).toBe(true);
-    expect(isNotebookJob(job({ origin: null }))).toBe(false);
+    expect(isNotebookJob(notebookJob({}))).toBe(true);
+    expect(isNotebookJob(notebookJob({ origin: null }))).toBe(false);
     expect(normalizePath('./work//a.ipynb')).toBe('work/a.ipynb');
     expect(normalizePath('RTC:work/a.ipynb')).toBe('work/a.ipynb');
     expect(normalizePath('/a.ipynb')).toBe('a.ipynb');
@@ -327,29 +314,34 @@ describe('progress text', () => {
   });
 
   it('writes the banner from the pushed job and the polled progress', () => {
-    expect(bannerText(job({}), status({}))).toBe('Running as job 42 on gpu1 — cell 3 of 12');
-    expect(bannerText(job({}), null)).toBe('Running as job 42 on gpu1 — starting');
+    expect(bannerText(notebookJob({}), status({}))).toBe('Running as job 42 on gpu1 — cell 3 of 12');
+    expect(bannerText(notebookJob({}), null)).toBe('Running as job 42 on gpu1 — starting');
     // A stale read of another job is not used.
-    expect(bannerText(job({}), status({ id: '41' }))).toBe('Running as job 42 on gpu1 — starting');
-    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: 'Priority' }), null)).toMatch(
+    expect(bannerText(notebookJob({}), status({ id: '41' }))).toBe('Running as job 42 on gpu1 — starting');
+    expect(bannerText(notebookJob({ state: 'PENDING', nodes: null, reason: 'Priority' }), null)).toMatch(
       /^Queued as job 42 — /
     );
-    expect(bannerText(job({ state: 'PENDING', nodes: null, reason: null }), null)).toBe('Queued as job 42');
+    expect(bannerText(notebookJob({ state: 'PENDING', nodes: null, reason: null }), null)).toBe('Queued as job 42');
     expect(
-      bannerText(job({ state: 'COMPLETED' }), status({ state: 'COMPLETED', status: 'completed', executing: null }))
+      bannerText(
+        notebookJob({ state: 'COMPLETED' }),
+        status({ state: 'COMPLETED', status: 'completed', executing: null })
+      )
     ).toBe('Job 42 completed — 12 of 12 cells');
   });
 
   it('says how a run ended', () => {
     const done = status({ state: 'COMPLETED', status: 'completed', executing: null });
-    expect(endMessage(job({ state: 'COMPLETED' }), done)).toBe('Notebook analysis.ipynb ran to the end (job 42).');
+    expect(endMessage(notebookJob({ state: 'COMPLETED' }), done)).toBe(
+      'Notebook analysis.ipynb ran to the end (job 42).'
+    );
     const failed = status({
       state: 'FAILED',
       status: 'failed',
       executing: null,
       failed_cell: { index: 6, number: 5, ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: [] }
     });
-    expect(endMessage(job({ state: 'FAILED' }), failed)).toBe(
+    expect(endMessage(notebookJob({ state: 'FAILED' }), failed)).toBe(
       'Notebook analysis.ipynb failed at cell 5 of 12 (job 42): ZeroDivisionError: division by zero'
     );
     const timeout = status({
@@ -358,10 +350,10 @@ describe('progress text', () => {
       executing: null,
       message: 'The job reached its time limit.'
     });
-    expect(endMessage(job({ state: 'TIMEOUT' }), timeout)).toBe(
+    expect(endMessage(notebookJob({ state: 'TIMEOUT' }), timeout)).toBe(
       'Notebook analysis.ipynb (job 42): The job reached its time limit.'
     );
-    expect(endMessage(job({ state: 'CANCELLED' }), null)).toBe('Notebook analysis (job 42) ended: cancelled.');
+    expect(endMessage(notebookJob({ state: 'CANCELLED' }), null)).toBe('Notebook analysis (job 42) ended: cancelled.');
   });
 
   it('takes the colours out of tracebacks', () => {
@@ -372,7 +364,7 @@ describe('progress text', () => {
 describe('NotebookProgressStore', () => {
   function setup(state: TritonAPI.JobState) {
     const model = new JobsModel({ auto: false });
-    model.upsert(job({ state }));
+    model.upsert(notebookJob({ state }));
     const calls: string[] = [];
     const store = new NotebookProgressStore({
       model,
@@ -422,7 +414,7 @@ describe('NotebookProgressStore', () => {
     store.changed.connect((_, id) => changed.push(id));
     const watch = store.watch('42', () => true);
     await wait(50);
-    model.upsert(job({ state: 'COMPLETED' }));
+    model.upsert(notebookJob({ state: 'COMPLETED' }));
     await wait(30);
     expect(store.get('42')?.state).toBe('COMPLETED');
     const after = calls.length;
