@@ -640,6 +640,11 @@ def _environ_has(pid, needles, proc="/proc"):
     return all(n in env for n in needles)
 
 
+# For the first minute of a job the node is scanned every 2 s whatever it costs: that is when the
+# job starts its steps, whose tasks only a scan finds.
+START_SECONDS = 60.0
+
+
 class JobProcs(ProcTree):
     """CPU and RSS of every process of one Slurm job on THIS node, whoever started it.
 
@@ -653,8 +658,9 @@ class JobProcs(ProcTree):
     cluster; on a real cluster it is redundant and harmless).
 
     Cost: the members' /proc/PID/stat every sample (plus their children lists), and every
-    ``rescan`` s (adaptive, 2..30 s, skipped when no process was created on the node since the
-    last scan) a listing of /proc in which only pids not seen before are looked at (stat and
+    ``rescan`` s (adaptive, 2..30 s; every 2 s in the job's first minute and about a second after a
+    member starts a process; skipped when no process was created on the node since the last
+    scan) a listing of /proc in which only pids not seen before are looked at (stat and
     environ, ~5 us each). ``root``: the pid whose end stops the sampler (0: none; then it runs
     until it is signalled, as Slurm does to every step when the job ends)."""
 
@@ -670,6 +676,7 @@ class JobProcs(ProcTree):
         self.known = {}  # pid -> (starttime, belongs) for every pid looked at
         self.rescan = 2.0
         self.last_pid = None
+        self.soon = None  # when to scan early: a member started a process (maybe a new step)
 
     def _last_pid(self):
         try:
@@ -680,17 +687,24 @@ class JobProcs(ProcTree):
     def sample(self, mono):
         if self.first is None:
             self.first = mono
-        if self.last_scan is None or mono - self.last_scan >= self.rescan:
+        due = self.rescan
+        if mono - self.first < START_SECONDS or (self.soon is not None and mono >= self.soon):
+            due = 2.0  # the job is starting its steps, or one just began: find their tasks quickly
+        if self.last_scan is None or mono - self.last_scan >= due:
             last = self._last_pid()
             if last is None or last != self.last_pid or self.last_scan is None:
                 self.last_pid = last
                 self.last_scan = mono
+                self.soon = None
                 return self._account(self._full_scan(), mono)
             self.last_scan = mono  # no process was created on the node since the last scan
         cur = self._walk()
         for p, st in cur.items():
             if p not in self.known:
                 self.known[p] = (st[4], True)  # a new child of a member
+                # Probably an srun: its step's tasks are children of slurmstepd, not of this
+                # tree, and only a scan finds them. Look a second later, when they have started.
+                self.soon = mono + 1.0
         return self._account(cur, mono)
 
     def _account(self, cur, mono):

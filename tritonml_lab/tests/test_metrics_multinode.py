@@ -26,6 +26,14 @@ async def test_two_node_job_samples_both_nodes_with_their_own_cpu_load(jp_fetch,
     detail = await wait_done(jp_fetch, job["id"], timeout=120)
     assert detail["state"] == "COMPLETED", detail
     job_dir = jobs_root / job["id"]
+    # The batch host's sampler sees the batch script gone at its next 1 Hz tick, after the job
+    # may already be accounted: give the end lines a few seconds.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        files = {p.name: p for p in job_dir.glob("samples.*.jsonl")}
+        if len(files) == 2 and all(load(str(f))[2] is not None for f in files.values()):
+            break
+        time.sleep(0.5)
     files = {p.name: p for p in job_dir.glob("samples.*.jsonl")}
     assert set(files) == {"samples.gpu1.jsonl", "samples.gpu2.jsonl"}, (
         set(files), (job_dir / "sampler.log").read_text())
@@ -99,3 +107,43 @@ def test_job_procs_counts_only_this_job_on_this_node(tmp_path):
         for p in (mine, other_node, other_job):
             p.kill()
             p.wait()
+
+
+def test_a_step_started_late_in_a_long_job_is_found_within_seconds():
+    """An srun step's tasks are children of slurmstepd, not of the batch script: only a scan of
+    /proc finds them. Long after the job's start scans are rare (they cost), but a process the
+    batch script starts (the srun client) brings the next scan forward to about a second later."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SLURM_JOB_ID": "994", "SLURMD_NODENAME": "n1"}
+    # The "batch script": after a second it starts a child (the srun client), which waits.
+    batch = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\ntime.sleep(1.0)\n"
+        "subprocess.run([sys.executable, '-c', 'import time; time.sleep(6)'])\n")], env=env)
+    task = None
+    try:
+        procs = JobProcs("994", "n1")
+        now = time.monotonic()
+        procs.first = now - 3600  # an hour into the job
+        procs.sample(now)
+        procs.rescan = 30.0  # a busy node: the next regular scan is far away
+        assert set(procs.members) == {batch.pid}
+        time.sleep(1.5)
+        # The step's task appears (as slurmstepd would start it: the job's environment, another parent).
+        task = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<5: pass\n"],
+                                env=env)
+        procs.sample(time.monotonic())  # sees the srun client, a new child of the batch script
+        assert task.pid not in procs.members
+        time.sleep(1.2)
+        procs.sample(time.monotonic())  # the scan brought forward
+        assert task.pid in procs.members
+        time.sleep(1.0)
+        cores, _rss = procs.sample(time.monotonic())
+        assert cores >= 0.3, cores
+    finally:
+        for p in (batch, task):
+            if p is not None:
+                p.kill()
+                p.wait()
