@@ -21,6 +21,7 @@ import importlib.util
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -143,7 +144,7 @@ def _finish(value):
 
 def _ask(job_dir, config, task):
     """An Optuna sweep: this task's point is a new trial of the study (told FAIL at exit if the task
-    ends without telling it: an exception, sys.exit)."""
+    ends without telling it: an exception, sys.exit, SIGTERM from a cancel or the time limit)."""
     try:
         import optuna  # noqa: F401 - checked here to say what to do
     except ImportError:
@@ -155,7 +156,15 @@ def _ask(job_dir, config, task):
     study, trial = module.ask(config, _task["index"], job_dir, task)
     _trial.update(study=study, trial=trial, module=module)
     atexit.register(_tell, None)
+    # Slurm ends a cancelled or timed-out task with SIGTERM (SIGKILL only KillWait later): exit
+    # through Python so that the atexit above tells the trial FAIL instead of leaving it RUNNING.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     return dict(trial.params)
+
+
+def _terminated(signum, frame):
+    sys.exit(128 + signum)
 
 
 def _tell(value):

@@ -172,6 +172,33 @@ async def test_optuna_sweep_runs_tells_the_study_and_retries_with_new_trials(jp_
 
 
 @CLUSTER
+async def test_cancelled_tasks_tell_their_trials_fail(jp_fetch):
+    """A cancel (or the time limit) ends a task with SIGTERM: its trial is told FAIL, not left
+    RUNNING in the study."""
+    import asyncio
+    import time
+
+    sweep = await post_sweep(jp_fetch, code="import time\ntime.sleep(120)\n" + QUADRATIC,
+                             optuna={"n": 2, "space": SPACE}, metric="loss", mode="min", parallel=2,
+                             name="optuna-cancel", **RESOURCES)
+    job_dir = Path(sweep["jobs"][0]["directory"])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(list(job_dir.glob("params.*.json"))) < 2:
+        await asyncio.sleep(0.5)  # both tasks have asked their trials
+    assert len(list(job_dir.glob("params.*.json"))) == 2
+    assert sorted(t.state.name for t in load_study(sweep["space"]).trials) == ["RUNNING", "RUNNING"]
+    await jp_fetch("tritonml", "sweeps", sweep["id"], method="DELETE")
+    await wait_finished(jp_fetch, sweep["id"], timeout=90)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        states = sorted(t.state.name for t in load_study(sweep["space"]).trials)
+        if states == ["FAIL", "FAIL"]:
+            break
+        await asyncio.sleep(0.5)
+    assert states == ["FAIL", "FAIL"]
+
+
+@CLUSTER
 async def test_bad_optuna_sweeps_are_400_with_nothing_submitted(jp_fetch, jobs_root):
     good = {"code": QUADRATIC, "optuna": {"n": 2, "space": SPACE}, "metric": "loss", "mode": "min", **RESOURCES}
     code, error = await error_of(post_sweep(jp_fetch, **{**good, "metric": None}))
