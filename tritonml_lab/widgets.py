@@ -20,13 +20,18 @@ Fetcher = Callable[[str], list]
 Canceller = Callable[[str], None]
 
 
-class JobWidget(ipywidgets.DOMWidget):
-    _model_name = Unicode("JobModel").tag(sync=True)
-    _view_name = Unicode("JobView").tag(sync=True)
+class _TritonWidget(ipywidgets.DOMWidget):
+    """A widget whose view is in this package's labextension."""
+
     _model_module = Unicode(MODULE).tag(sync=True)
     _view_module = Unicode(MODULE).tag(sync=True)
     _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
     _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+
+
+class JobWidget(_TritonWidget):
+    _model_name = Unicode("JobModel").tag(sync=True)
+    _view_name = Unicode("JobView").tag(sync=True)
 
     job_id = Unicode("").tag(sync=True)
     job_name = Unicode("").tag(sync=True)
@@ -76,7 +81,7 @@ class JobWidget(ipywidgets.DOMWidget):
 
 
 # -- sweeps (%%tritonml sweep) ----------------------------------------------------------------------
-class SweepWidget(ipywidgets.DOMWidget):
+class SweepWidget(_TritonWidget):
     """The sweep a ``%%tritonml sweep`` cell shows: task states, the results table sorted by the metric
     with the best point marked, failed tasks with their error, "Retry failed" and "Cancel sweep".
 
@@ -89,10 +94,6 @@ class SweepWidget(ipywidgets.DOMWidget):
 
     _model_name = Unicode("SweepModel").tag(sync=True)
     _view_name = Unicode("SweepView").tag(sync=True)
-    _model_module = Unicode(MODULE).tag(sync=True)
-    _view_module = Unicode(MODULE).tag(sync=True)
-    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
     sweep_id = Unicode("").tag(sync=True)
     sweep_name = Unicode("").tag(sync=True)

@@ -1,24 +1,12 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { Page } from '@playwright/test';
 
+import { setTheme, shoot } from './helpers';
+
 /**
  * The jobs sidebar and the New job dialog against the real local Slurm cluster (dev/cluster up):
  * the job is really submitted with sbatch, runs on csl1, and its log is read from its job directory.
  */
-
-async function setTheme(page: Page, theme: string): Promise<void> {
-  await page.evaluate(async name => {
-    await window.jupyterapp.commands.execute('apputils:change-theme', { theme: name });
-  }, theme);
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
-  await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
-}
-
-/** Screenshots for people reviewing the look, without the toasts of other jobs on top. */
-async function shoot(page: Page, path: string): Promise<void> {
-  await page.addStyleTag({ content: '.Toastify { display: none !important; }' });
-  await page.screenshot({ path });
-}
 
 async function openDialog(page: Page): Promise<void> {
   await page.evaluate(() => {

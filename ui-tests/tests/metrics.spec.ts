@@ -1,5 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
-import type { Page } from '@playwright/test';
+
+import { setTheme, shoot } from './helpers';
 
 /**
  * Live charts of a running job, against the real local Slurm cluster (dev/cluster up). There are no
@@ -7,19 +8,6 @@ import type { Page } from '@playwright/test';
  * and grow as the job writes a sample each second. (GPU rendering is checked in jest with a real
  * H200 trace: src/__tests__/metrics.spec.ts.)
  */
-
-async function setTheme(page: Page, theme: string): Promise<void> {
-  await page.evaluate(async name => {
-    await window.jupyterapp.commands.execute('apputils:change-theme', { theme: name });
-  }, theme);
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
-  await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
-}
-
-async function shoot(page: Page, path: string): Promise<void> {
-  await page.addStyleTag({ content: '.Toastify { display: none !important; }' });
-  await page.screenshot({ path });
-}
 
 test('a running job shows live CPU and RAM charts that update, then its summary', async ({ page }, testInfo) => {
   test.setTimeout(240000);
