@@ -27,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -70,6 +72,24 @@ def cleanup(proc: subprocess.Popen, tmp: Path, jobs: list[str]) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def events(url: str, token: str, stop: float, first: Optional[dict] = None) -> AsyncIterator[str]:
+    """The push channel's messages until ``stop`` (time.monotonic()), after sending ``first``."""
+    ws = await websocket_connect(url.replace("http://", "ws://") + f"tritonml/events?token={token}")
+    if first is not None:
+        ws.write_message(json.dumps(first))
+    try:
+        while time.monotonic() < stop:
+            try:
+                message = await asyncio.wait_for(ws.read_message(), max(0.1, stop - time.monotonic()))
+            except asyncio.TimeoutError:
+                return
+            if message is None:
+                return
+            yield message
+    finally:
+        ws.close()
+
+
 def start_server(tmp: Path) -> tuple[subprocess.Popen, str, str]:
     port, token = free_port(), secrets.token_hex(16)
     base = "/node/bench/8888/"
@@ -106,19 +126,7 @@ async def load(url: str, token: str, clients: int, seconds: float) -> dict:
             await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
 
     async def listener() -> int:
-        ws_url = url.replace("http://", "ws://") + f"tritonml/events?token={token}"
-        ws = await websocket_connect(ws_url)
-        received = 0
-        while time.monotonic() < stop:
-            try:
-                message = await asyncio.wait_for(ws.read_message(), max(0.1, stop - time.monotonic()))
-            except asyncio.TimeoutError:
-                break
-            if message is None:
-                break
-            received += 1
-        ws.close()
-        return received
+        return sum([1 async for _message in events(url, token, stop)])
 
     before = job_rpcs()
     t0 = time.monotonic()

@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from jobs_load import cleanup, start_server, use_local_cluster  # noqa: E402  (same server start-up as the jobs benchmark)
+from jobs_load import cleanup, events, start_server, use_local_cluster  # noqa: E402  (same server start-up as the jobs benchmark)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -78,22 +77,13 @@ async def main() -> None:
 
         async def watch(job_id: str) -> None:
             nonlocal received
-            ws = await websocket_connect(url.replace("http://", "ws://") + f"tritonml/events?token={token}")
-            ws.write_message(json.dumps({"action": "watch-metrics", "id": job_id}))
-            while time.monotonic() < stop:
-                try:
-                    message = await asyncio.wait_for(ws.read_message(), max(0.1, stop - time.monotonic()))
-                except asyncio.TimeoutError:
-                    break
-                if message is None:
-                    break
+            async for message in events(url, token, stop, {"action": "watch-metrics", "id": job_id}):
                 event = json.loads(message)
                 if event["event"] == "metrics" and event["data"]["id"] == job_id:
                     now = time.time()
                     for sample in event["data"]["samples"]:
                         delays.append(now - sample["t"])
                         received += 1
-            ws.close()
 
         cpu0, rss0, t0 = server_cpu_seconds(proc.pid), server_rss_mib(proc.pid), time.monotonic()
         await asyncio.gather(*(watch(job_id) for job_id in ids))

@@ -365,6 +365,11 @@ async def test_cancel_a_whole_sweep_in_one_call(jp_fetch, jp_serverapp):
 
 # -- the magic -----------------------------------------------------------------------------------
 # (the shell and magics fixtures are in conftest.py)
+def sweep_rows(shell, sweep_id, wait=False) -> list[dict]:
+    """%tritonml sweep-results as a list of dicts (it is a DataFrame where pandas is installed)."""
+    rows = shell.run_line_magic("tritonml", f"sweep-results {sweep_id}" + (" --wait" if wait else ""))
+    return rows if isinstance(rows, list) else rows.reset_index().to_dict("records")
+
 @CLUSTER
 def test_sweep_magic_runs_and_returns_the_results_table(magics, capsys):
     shell = magics.shell
@@ -378,9 +383,7 @@ def test_sweep_magic_runs_and_returns_the_results_table(magics, capsys):
     out = capsys.readouterr().out
     sweep_id = magics.last_sweep
     assert f"Submitted sweep {sweep_id}" in out and "6 tasks" in out and "6 COMPLETED" in out
-    rows = shell.run_line_magic("tritonml", f"sweep-results {sweep_id}")
-    if not isinstance(rows, list):  # pandas is installed
-        rows = rows.reset_index().to_dict("records")
+    rows = sweep_rows(shell, sweep_id)
     assert [r["score"] for r in rows] == [6, 4, 3, 2, 2, 1]
     assert rows[0] == {"index": 5, "state": "COMPLETED", "a": 3, "b": "y", "score": 6, "best": True,
                        "error": None, "job_id": f"{sweep_id}_5"}
@@ -409,9 +412,7 @@ def test_sweep_magic_shows_the_widget_and_cancels(magics, capsys):
 
     shell.run_line_magic("tritonml", f"sweep-cancel {sweep_id}")
     assert f"Cancel requested for sweep {sweep_id}" in capsys.readouterr().out
-    rows = shell.run_line_magic("tritonml", f"sweep-results {sweep_id} --wait")
-    if not isinstance(rows, list):
-        rows = rows.reset_index().to_dict("records")
+    rows = sweep_rows(shell, sweep_id, wait=True)
     assert [r["state"] for r in rows] == ["CANCELLED", "CANCELLED"]
     shell.run_line_magic("tritonml", f"sweep-cancel {sweep_id}")  # again: fine
     assert "2 CANCELLED" in capsys.readouterr().out

@@ -16,7 +16,8 @@ from tritonml_lab.jobs.spec import field_errors
 from tritonml_lab.sweeps import SweepRequest, generate_points, write_task_files
 from tritonml_lab.sweeps.adaptive import missing_optuna, task_config
 
-from .test_sweeps import RESOURCES, SYSTEM_PYTHON, by_index, error_of, job_dirs, post_sweep, wait_finished
+from .test_sweeps import (RESOURCES, SYSTEM_PYTHON, by_index, error_of, job_dirs, post_sweep, sweep_rows,
+                          wait_finished)
 
 optuna = pytest.importorskip("optuna", reason="pip install optuna (dev/setup installs it)")
 
@@ -235,9 +236,7 @@ def test_optuna_sweep_magic(magics, capsys):
     out = capsys.readouterr().out
     sweep_id = magics.last_sweep
     assert f"Submitted sweep {sweep_id}" in out and "3 COMPLETED" in out and "Best (loss, min)" in out
-    rows = shell.run_line_magic("tritonml", f"sweep-results {sweep_id}")
-    if not isinstance(rows, list):  # pandas is installed
-        rows = rows.reset_index().to_dict("records")
+    rows = sweep_rows(shell, sweep_id)
     assert len(rows) == 3 and rows[0]["best"] and [r["loss"] for r in rows] == sorted(r["loss"] for r in rows)
     for row in rows:
         assert 0 <= row["x"] <= 1 and row["layers"] in (1, 2, 3, 4)
