@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field
 from ..metrics.report import after_the_end
 from ..metrics.stream import MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient
+from .launcher import Launcher
 from .monitor import JobMonitor
 from .script import Defaults, render_script
 from .spec import JobSpec
@@ -55,6 +55,7 @@ class JobService:
         self.store = store
         self.monitor = monitor
         self.defaults = defaults
+        self.launcher = Launcher(store, slurm, defaults)
         self._manifests: dict[str, Optional[Manifest]] = {}
         self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
         self.metrics = MetricsHub(self._job_path)
@@ -65,13 +66,9 @@ class JobService:
         origin: Optional[Origin] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> JobDetail:
-        """Write the job directory, ``sbatch`` it, and tell the monitor. Nothing is left behind
-        when Slurm refuses the job."""
-        # One thread does the directory, sbatch and the id link: each hop between the event loop
-        # and the thread pool costs about as much as writing a file.
-        manifest, job_id = await asyncio.get_running_loop().run_in_executor(
-            None, self._submit_blocking, spec, origin, env
-        )
+        """Launch the job (see :class:`Launcher`) and tell the monitor."""
+        launched = await self.launcher.launch(spec, origin, env=env)
+        manifest, job_id = launched.manifest, launched.job_id
         self._manifests[job_id] = manifest
         self.monitor.poke(submitted=True)
         return JobDetail(
@@ -87,19 +84,6 @@ class JobService:
             script=manifest.script,
             spec=spec,
         )
-
-    def _submit_blocking(
-        self, spec: JobSpec, origin: Optional[Origin], env: Optional[Mapping[str, str]]
-    ) -> tuple[Manifest, str]:
-        job_dir, manifest = self.store.prepare(spec, self.defaults, origin)
-        try:
-            # sbatch reads the script from stdin; job.sh (the same text) is written while it waits.
-            job_id = self.slurm.submit_blocking(script=manifest.script, cwd=str(job_dir.path), env=env,
-                                                meanwhile=lambda: self.store.write_script(job_dir, manifest))
-        except BaseException:
-            shutil.rmtree(job_dir.path, ignore_errors=True)
-            raise
-        return self.store.attach(job_dir, manifest, job_id), job_id
 
     def preview(self, spec: JobSpec, origin: Optional[Origin] = None) -> Preview:
         """The script ``submit`` would write, with a placeholder directory."""
@@ -120,8 +104,8 @@ class JobService:
             self._list_cache = (key, json.dumps({"jobs": views, **self.monitor.status()}))
         return self._list_cache[1]
 
-    async def detail(self, job_id: str) -> JobDetail:
-        parse_job_id(job_id)
+    async def lookup(self, job_id: str) -> Optional[Job]:
+        """One job as Slurm sees it: the monitor's cache, a fresh snapshot, then accounting."""
         job = self.monitor.jobs.get(job_id)
         if job is None:
             await self.monitor.snapshot()
@@ -129,9 +113,12 @@ class JobService:
         if job is None:
             # Submitted elsewhere (the magics submit from the kernel): poll quickly for a while.
             self.monitor.poke(submitted=True)
-        if job is None:  # older than the monitor's history: ask accounting directly
-            found = [j for j in await self.slurm.accounting([job_id]) if j.id == job_id]
-            job = found[0] if found else None
+            job = await self.launcher.lookup(job_id, queue=False)  # older than the monitor's history
+        return job
+
+    async def detail(self, job_id: str) -> JobDetail:
+        parse_job_id(job_id)
+        job = await self.lookup(job_id)
         manifest = self._manifest(job_id)
         if job is None and manifest is None:
             raise JobNotFound(job_id)

@@ -25,7 +25,8 @@ from typing import Any, Awaitable, Callable, Optional
 import nbformat
 from pydantic import BaseModel, Field
 
-from ..jobs.script import USER_SCRIPT
+from ..jobs.launcher import Launcher
+from ..jobs.script import USER_SCRIPT, Defaults
 from ..jobs.service import JobDetail, JobService
 from ..jobs.spec import JobSpec
 from ..jobs.store import JobDir, JobNotFound, JobStore, Origin, parse_job_id
@@ -461,38 +462,26 @@ class NotebookJobs:
         return job_dir, manifest, read_settings(job_dir), read_progress(job_dir)
 
     async def _state(self, job_id: str) -> JobState:
-        monitor = self.jobs.monitor
-        job = monitor.jobs.get(job_id)
-        if job is None:
-            await monitor.snapshot()
-            job = monitor.jobs.get(job_id)
-        if job is None:
-            try:
-                found = [j for j in await self.jobs.slurm.accounting([job_id]) if j.id == job_id]
-            except SlurmError:
-                found = []
-            job = found[0] if found else None
+        try:
+            job = await self.jobs.lookup(job_id)
+        except SlurmError:
+            job = None
         return job.state if job is not None else JobState.UNKNOWN
 
 
 # -- for the kernel side (%tritonml run-notebook) ------------------------------------------------
-def store_submitter(store: JobStore, slurm: SlurmClient) -> Callable[[JobSpec, Origin], Awaitable[str]]:
-    """A ``submit(spec, origin) -> job id`` without a server (what the magic has): write the job
-    directory, sbatch it, record the id; nothing is left behind when Slurm refuses."""
-    from ..jobs.script import Defaults
+def launcher_submitter(launcher: Launcher) -> Callable[[JobSpec, Origin], Awaitable[str]]:
+    """A ``submit(spec, origin) -> job id`` without a server (what the magic has)."""
 
     async def submit(spec: JobSpec, origin: Origin) -> str:
-        loop = asyncio.get_running_loop()
-        job_dir, manifest = await loop.run_in_executor(None, store.create, spec, Defaults(), origin)
-        try:
-            job_id = await slurm.submit(str(job_dir.script_path), cwd=str(job_dir.path))
-        except SlurmError:
-            await loop.run_in_executor(None, lambda: shutil.rmtree(job_dir.path, ignore_errors=True))
-            raise
-        await loop.run_in_executor(None, store.attach, job_dir, manifest, job_id)
-        return job_id
+        return (await launcher.launch(spec, origin)).job_id
 
     return submit
+
+
+def store_submitter(store: JobStore, slurm: SlurmClient, defaults: Defaults = Defaults()):
+    """TEMPORARY (until the magics take a Launcher): :func:`launcher_submitter` of a new Launcher."""
+    return launcher_submitter(Launcher(store, slurm, defaults))
 
 
 async def submit_notebook(
@@ -509,7 +498,7 @@ async def submit_notebook(
     """Submit a notebook run; returns (what ``submit`` returned, absolute output path).
 
     For ``%tritonml run-notebook PATH [-p name value ...] [resources...]``: ``submit`` is
-    ``JobService.submit`` on the server, or :func:`store_submitter` in a kernel. Raises pydantic's
+    ``JobService.submit`` on the server, or :func:`launcher_submitter` in a kernel. Raises pydantic's
     ValidationError (use jobs.spec.field_errors), BadJobRequest subclasses (KernelNotFound,
     PathOutsideRoot, BadNotebook), NotebookNotFound, or SlurmError.
     ``python`` must be an interpreter with nbclient (the Jupyter server's); default this one.
@@ -533,6 +522,7 @@ __all__ = [
     "prepare",
     "read_progress",
     "read_settings",
+    "launcher_submitter",
     "store_submitter",
     "submit_notebook",
     "summarize",

@@ -41,6 +41,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
+from ..jobs.launcher import Launcher
 from ..jobs.monitor import JobMonitor
 from ..jobs.script import ARRAY_STDERR, PYTHON_FILE, Defaults
 from ..jobs.spec import JobSpec
@@ -277,6 +278,12 @@ def rank_tasks(tasks: list[SweepTask], metric: Optional[str], mode: str) -> Opti
     return None
 
 
+def _write_task_files(job_dir: JobDir, *, code: str, indices: list[int], params: list[Optional[dict[str, Any]]],
+                      metric: Optional[str], optuna: Optional[dict[str, Any]]) -> None:
+    """The sweep's files in an array job's directory (the launcher's ``prepare`` step)."""
+    write_task_files(job_dir.path, code, indices, params, metric, optuna)
+
+
 # -- the service ---------------------------------------------------------------------------------
 class SweepService:
     """Sweeps on top of one JobStore (the server's, or the kernel's for the magic)."""
@@ -290,10 +297,12 @@ class SweepService:
         *,
         max_array_size: Optional[int] = None,
         state_ttl: float = 2.0,
+        launcher: Optional[Launcher] = None,
     ) -> None:
         self.store = store
         self.slurm = slurm
         self.defaults = defaults
+        self.launcher = launcher or Launcher(store, slurm, defaults)
         self.monitor = monitor
         # None: the cluster's MaxArraySize (scontrol show config), asked once.
         self.max_array_size = max_array_size
@@ -303,12 +312,16 @@ class SweepService:
         self._sacct: dict[tuple[str, ...], tuple[float, dict[str, Job]]] = {}
         self._manifests: dict[str, tuple[float, SweepManifest]] = {}
         self._lock = threading.Lock()
-        self.submissions = 0  # sbatch calls made, for tests and benchmarks
 
     @classmethod
     def for_jobs(cls, jobs, **kwargs) -> "SweepService":
         """On top of a server's JobService (same store, Slurm client, defaults and monitor)."""
-        return cls(jobs.store, jobs.slurm, jobs.defaults, jobs.monitor, **kwargs)
+        return cls(jobs.store, jobs.slurm, jobs.defaults, jobs.monitor, launcher=jobs.launcher, **kwargs)
+
+    @property
+    def submissions(self) -> int:
+        """sbatch calls made, for tests and benchmarks."""
+        return self.launcher.submissions
 
     @property
     def root(self) -> Path:
@@ -387,58 +400,35 @@ class SweepService:
         optuna: Optional[dict[str, Any]] = None,
         mode: str = "min",
     ) -> list[SweepJob]:
-        loop = asyncio.get_running_loop()
         specs = [JobSpec.model_validate({**spec_fields, "array": array_spec(len(chunk), parallel)})
                  for chunk in chunks]
         study = adaptive.task_config(optuna, mode, attempt) if optuna is not None else None
         done: list[tuple[SweepJob, JobDir]] = []
         try:
             for spec, indices in zip(specs, chunks):
-                job_dir, job_manifest = await loop.run_in_executor(
-                    None, self._prepare_dir, spec, origin, indices, [points[i] for i in indices], metric, study
-                )
                 # --parallel K holds for the sweep as a whole: a split sweep's array jobs run one after
                 # the other (each %K), so never more than K tasks at once. afterany: a chunk with
                 # failed or cancelled tasks does not hold up the next.
                 after = done[-1][0].id if parallel and done else None
-                options = [f"--dependency=afterany:{after}"] if after else []
-                try:
-                    self.submissions += 1
-                    job_id = await self.slurm.submit(str(job_dir.script_path), options=options,
-                                                     cwd=str(job_dir.path), env=env)
-                except BaseException:
-                    await loop.run_in_executor(None, partial(shutil.rmtree, job_dir.path, ignore_errors=True))
-                    raise
-                await loop.run_in_executor(None, self.store.attach, job_dir, job_manifest, job_id)
-                done.append((SweepJob(id=job_id, directory=str(job_dir.path), indices=indices, attempt=attempt,
-                                      array=spec.array or "", submitted_at=job_manifest.submitted_at,
-                                      after=after), job_dir))
+                task_files = partial(_write_task_files, code=spec.code or "", indices=indices,
+                                     params=[points[i] for i in indices], metric=metric, optuna=study)
+                launched = await self.launcher.launch(
+                    spec, origin, env=env, options=[f"--dependency=afterany:{after}"] if after else [],
+                    prepare=task_files,
+                )
+                done.append((SweepJob(id=launched.job_id, directory=str(launched.job_dir.path), indices=indices,
+                                      attempt=attempt, array=spec.array or "",
+                                      submitted_at=launched.manifest.submitted_at, after=after), launched.job_dir))
         except BaseException:
+            loop = asyncio.get_running_loop()
             for job, job_dir in done:  # all or nothing
                 try:
                     await self.slurm.cancel(job.id)
                 except SlurmError:
                     pass
-                await loop.run_in_executor(None, self._remove_job, job, job_dir)
+                await loop.run_in_executor(None, self.launcher.remove, job_dir, job.id)
             raise
         return [job for job, _dir in done]
-
-    def _prepare_dir(self, spec: JobSpec, origin: Origin, indices: list[int], params: list[Optional[dict[str, Any]]],
-                     metric: Optional[str], optuna: Optional[dict[str, Any]] = None):
-        job_dir, manifest = self.store.create(spec, self.defaults, origin)
-        try:
-            write_task_files(job_dir.path, spec.code or "", indices, params, metric, optuna)
-        except BaseException:
-            shutil.rmtree(job_dir.path, ignore_errors=True)
-            raise
-        return job_dir, manifest
-
-    def _remove_job(self, job: SweepJob, job_dir: JobDir) -> None:
-        shutil.rmtree(job_dir.path, ignore_errors=True)
-        try:
-            (self.store.root / job.id).unlink()
-        except OSError:
-            pass
 
     # -- the manifest ----------------------------------------------------------------------------
     def _path(self, sweep_id: str) -> Path:
