@@ -105,10 +105,9 @@ def with_slurm_gpus(metrics: Optional[dict], slurm: Optional[dict]) -> Optional[
     util, peak = slurm.get("gpu_util_mean"), slurm.get("gpu_memory_peak_bytes")
     if has_samples or (util is None and peak is None):
         return None if metrics is None else {**metrics, "gpu_source": "samples" if has_samples else None}
-    count = slurm.get("gpus") or ""
     entry = {
         "node": None, "index": None, "name": SLURM_GPU_NAME,
-        "count": int(count.rpartition(":")[2]) if count.rpartition(":")[2].isdigit() else None,
+        "count": slurm.get("gpu_count"),  # summed over GPU types ("h100:2,a100:1" -> 3)
         "util_mean": util, "util_max": slurm.get("gpu_util_max"), "idle_fraction": None,
         "memory_peak_bytes": peak, "memory_total_bytes": None,
     }

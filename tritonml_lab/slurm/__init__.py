@@ -13,6 +13,7 @@ from .errors import (
 )
 from .models import ClusterSummary, GpuCount, Job, JobState, Partition
 from .runner import clean_environment, run_slurm
+from .version import SlurmVersion, parse_version
 
 __all__ = [
     "ClusterSummary",
@@ -26,6 +27,8 @@ __all__ = [
     "SlurmError",
     "SlurmOutputError",
     "SlurmRejected",
+    "SlurmVersion",
     "clean_environment",
+    "parse_version",
     "run_slurm",
 ]

@@ -38,8 +38,12 @@ class JobState(str, Enum):
     UNKNOWN = "UNKNOWN"
 
     @classmethod
-    def parse(cls, text: str | None) -> "JobState":
-        """Parse 'CANCELLED by 0', 'OUT_OF_ME+', 'PD', 'RUNNING', ... into a state."""
+    def parse(cls, text: str | list | None) -> "JobState":
+        """Parse 'CANCELLED by 0', 'OUT_OF_ME+', 'PD', 'RUNNING', ... into a state; a list of flags
+        (23.02+ JSON: ["RUNNING", "COMPLETING"]) reads as Slurm's own job_state_string() does."""
+        if isinstance(text, list):
+            words = [str(word).upper() for word in text]
+            text = next((flag for flag in _FLAG_PRECEDENCE if flag in words), words[0] if words else None)
         if not text:
             return cls.UNKNOWN
         word = text.strip().split()[0].rstrip("+").upper()
@@ -82,6 +86,10 @@ _ACTIVE = frozenset(
         JobState.SUSPENDED,
     }
 )
+
+# State flags that name the state before the base state (slurm_protocol_defs.c, job_state_string).
+_FLAG_PRECEDENCE = ("COMPLETING", "STAGE_OUT", "CONFIGURING", "RESIZING", "REQUEUED", "REQUEUE_FED",
+                    "REQUEUE_HOLD", "SPECIAL_EXIT", "STOPPED", "REVOKED", "RESV_DEL_HOLD", "SIGNALING")
 
 # squeue's compact codes (%t).
 _SHORT = {
@@ -139,6 +147,7 @@ class Partition(BaseModel):
 
 class ClusterSummary(BaseModel):
     cluster: Optional[str] = None
+    slurm_version: Optional[str] = Field(None, description="the release of the Slurm commands, e.g. 24.11.5")
     partitions: list[Partition]
     gpus: list[GpuCount] = Field(description="GPUs by type over the whole cluster")
     gpus_total: int = 0
@@ -155,7 +164,8 @@ class Job(BaseModel):
     partition: Optional[str] = None
     nodes: Optional[str] = None
     node_count: Optional[int] = None
-    gpus: Optional[str] = None
+    gpus: Optional[str] = Field(None, description="GPUs of the whole job by type, 'h100:2,h200:4' ('6' untyped)")
+    gpu_count: Optional[int] = Field(None, description="GPUs of the whole job; None without GPUs")
     cpus: Optional[int] = None
     user: Optional[str] = None
     account: Optional[str] = None
@@ -165,8 +175,9 @@ class Job(BaseModel):
     expected_start: Optional[float] = None
     elapsed: Optional[int] = Field(None, description="seconds")
     time_limit: Optional[int] = Field(None, description="minutes; None when unlimited")
-    exit_code: Optional[int] = None
-    signal: Optional[int] = None
+    exit_code: Optional[int] = Field(None, description="None while running, when ended by a signal, or unknown")
+    signal: Optional[int] = Field(None, description="the signal that ended the job (15 for a cancel or time-out)")
+    signal_name: Optional[str] = Field(None, description="that signal's name, e.g. SIGTERM")
     array_job_id: Optional[str] = None
     array_task_id: Optional[str] = None
     workdir: Optional[str] = None
