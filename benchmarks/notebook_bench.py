@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tritonml_lab.config import TritonML  # noqa: E402
-from tritonml_lab.extension import build_services  # noqa: E402
+from tritonml_lab.services import build_services  # noqa: E402
 from tritonml_lab.jobs import JobSpec  # noqa: E402
 from tritonml_lab.notebooks import NotebookJobRequest, NotebookJobs, check_kernel  # noqa: E402
 from tritonml_lab.notebooks.service import read_progress  # noqa: E402

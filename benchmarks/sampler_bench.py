@@ -1,4 +1,4 @@
-"""Cost and size of the in-job sampler (tritonml_lab/metrics/sampler.py).
+"""Cost and size of the in-job sampler (tritonml_lab/injob/sampler.py).
 
     python benchmarks/sampler_bench.py [--quick] [--json OUT.json]
 
@@ -27,8 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SAMPLER = os.path.join(ROOT, "tritonml_lab", "metrics", "sampler.py")
-sys.path.insert(0, os.path.join(ROOT, "tritonml_lab", "metrics"))
+SAMPLER = os.path.join(ROOT, "tritonml_lab", "injob", "sampler.py")
+sys.path.insert(0, os.path.join(ROOT, "tritonml_lab", "injob"))
 import sampler as S  # noqa: E402  (the standalone file, as a job would run it)
 
 RESULTS = {}

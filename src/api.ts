@@ -28,6 +28,8 @@ export namespace TritonAPI {
 
   export interface IClusterSummary {
     cluster: string | null;
+    /** The release of the Slurm commands, e.g. "24.11.5". */
+    slurm_version?: string | null;
     partitions: IPartition[];
     gpus: IGpuCount[];
     gpus_total: number;
@@ -49,6 +51,11 @@ export namespace TritonAPI {
     disk_bytes: number | null;
     file_count: number | null;
     size_status: 'pending' | 'ready' | 'error';
+    /**
+     * pending: listed from its name alone, the background is still reading its details (description,
+     * parameters, tags); stalled: its folder has not answered for longer than the server's time-out.
+     */
+    details_status: 'pending' | 'ready' | 'stalled' | 'error';
     description: string | null;
     license: string | null;
     tags: string[];
@@ -59,8 +66,14 @@ export namespace TritonAPI {
 
   export interface ICatalogListing {
     entries: ICatalogEntry[];
+    /** Details or sizes are still being computed in the background. */
     scanning: boolean;
+    /** Entries whose size is still being computed. */
     pending: number;
+    /** Entries whose details are still being read. */
+    detecting: number;
+    /** Roots that did not answer, as messages for people (the other roots are listed). */
+    warnings: string[];
   }
 
   export interface ICatalogQuery {
@@ -213,8 +226,13 @@ export namespace TritonAPI {
     elapsed: number | null;
     /** Minutes; null when unlimited. */
     time_limit: number | null;
+    /** null when a signal ended the job, or Slurm did not say. */
     exit_code: number | null;
     signal: number | null;
+    /** e.g. "SIGTERM" */
+    signal_name?: string | null;
+    /** GPUs over every type and node. */
+    gpu_count?: number | null;
     array_job_id: string | null;
     array_task_id: string | null;
     workdir: string | null;

@@ -43,12 +43,28 @@ class TritonML(Configurable):
 
     catalog_cache_path = Unicode(
         "",
-        help="Where computed sizes of catalog entries persist across restarts. Empty: ~/.cache/tritonml-lab/.",
+        help=(
+            "Where what the catalog found about each entry (details, sizes) persists across restarts. "
+            "Empty: ~/.cache/tritonml-lab/catalog-cache.json."
+        ),
     ).tag(config=True)
 
     catalog_scan_workers = Int(
         2,
         help="Processes that compute catalog sizes in the background (0: one thread in the server).",
+    ).tag(config=True)
+
+    catalog_threads = Int(
+        4,
+        help=(
+            "Threads that read catalog folders: as many detect entries in the background, as many serve "
+            "requests. A folder that hangs holds one of them, never a thread job submission needs."
+        ),
+    ).tag(config=True)
+
+    catalog_timeout = Float(
+        10.0,
+        help="Seconds a catalog request waits for the shared filesystem before it says the folder is not responding.",
     ).tag(config=True)
 
     @validate("catalog_roots")
@@ -75,8 +91,9 @@ class TritonML(Configurable):
         "",
         help=(
             "Where job directories (script, logs, manifest, results) are written; must be on a "
-            "filesystem the compute nodes see. Empty: $WRKDIR/tritonml/jobs when WRKDIR is set, "
-            "else ~/tritonml/jobs."
+            "filesystem the compute nodes see. {user} is replaced by the user's name (one root per "
+            "user; the resolved root must belong to the user and not be writable by others). Empty: "
+            "$WRKDIR/tritonml/jobs when WRKDIR is set, else ~/tritonml/jobs."
         ),
     ).tag(config=True)
 
@@ -117,4 +134,6 @@ class TritonML(Configurable):
         """The traitlet, else what kernels use too ($TRITONML_JOBS_ROOT, $WRKDIR/..., ~/...)."""
         from .jobs.paths import kernel_jobs_root
 
-        return os.path.expanduser(self.jobs_root) if self.jobs_root else kernel_jobs_root()
+        from .jobs.paths import expand_user
+
+        return os.path.expanduser(expand_user(self.jobs_root)) if self.jobs_root else kernel_jobs_root()

@@ -1,112 +1,42 @@
-"""Wiring of the server extension: read the admin settings, build the shared services, add routes."""
+"""Wiring of the server extension: read the admin settings, build the shared services (services.py),
+add routes. The rest of the package is imported inside load()'s try, so that a broken install or a
+bad setting still leaves GET tritonml/status to say why."""
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING
 
-from .catalog import Catalog
-from .cluster import ClusterService
-from .config import TritonML
-from .jobs import Defaults, JobMonitor, JobService, JobStore
-from .jobs.paths import JOBS_ROOT_ENV
-from .jobs.server_defaults import export_defaults
-from .slurm import SlurmClient
+from .status import StartupStatus, setup_not_started, startup_reason
 
 if TYPE_CHECKING:
-    from .notebooks import NotebookJobs
-    from .sweeps import SweepService
-
-
-@dataclass
-class Services:
-    """What handlers reach through ``self.settings["tritonml"]``: one of each per server."""
-
-    config: TritonML
-    slurm: SlurmClient
-    cluster: ClusterService
-    jobs: JobService
-    root_dir: str = "."
-    kernel_specs: Any = None
-    _catalog: Optional[Catalog] = None
-    _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
-    _notebooks: Any = None
-    _sweeps: Any = None
-
-    @property
-    def notebooks(self) -> "NotebookJobs":
-        """'Run on GPU' notebook runs on top of the jobs service (made on first use)."""
-        if self._notebooks is None:
-            from .notebooks import NotebookJobs
-
-            self._notebooks = NotebookJobs(
-                self.jobs,
-                root_dir=self.root_dir,
-                kernel_specs=self.kernel_specs,
-                default_output_dir=self.config.notebook_output_dir or None,
-            )
-        return self._notebooks
-
-    @property
-    def sweeps(self) -> "SweepService":
-        """Sweeps as array jobs on top of the jobs service (made on first use)."""
-        if self._sweeps is None:
-            from .sweeps import SweepService
-
-            self._sweeps = SweepService.for_jobs(self.jobs, max_array_size=self.config.max_array_size or None)
-        return self._sweeps
-
-    @property
-    def catalog(self) -> Catalog:
-        """The shared-data catalog, created and its background size scan started on first use."""
-        with self._catalog_lock:
-            if self._catalog is None:
-                config = self.config
-                catalog = Catalog(
-                    config.catalog_root_pairs(),
-                    cache_path=config.catalog_cache_path or None,
-                    workers=config.catalog_scan_workers,
-                )
-                catalog.start_background_scan()
-                self._catalog = catalog
-            return self._catalog
-
-    def close(self) -> None:
-        if self._catalog is not None:
-            self._catalog.stop()
-        self.jobs.monitor.close()
-        self.jobs.metrics.close()
-
-
-def build_services(config: TritonML) -> Services:
-    slurm = SlurmClient(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
-    store = JobStore(config.resolved_jobs_root())
-    monitor = JobMonitor(
-        slurm,
-        known_ids=store.job_ids,
-        fast=config.monitor_fast_seconds,
-        normal=config.monitor_normal_seconds,
-        slow=config.monitor_slow_seconds,
-        idle_after=config.monitor_idle_after_seconds,
-    )
-    defaults = Defaults(
-        partition=config.default_partition or None,
-        time=config.default_time or None,
-        python=config.default_python or None,
-    )
-    return Services(
-        config=config,
-        slurm=slurm,
-        cluster=ClusterService(slurm, cache_seconds=config.cluster_cache_seconds),
-        jobs=JobService(slurm, store, monitor, defaults),
-    )
+    from .services import Services
 
 
 def load(server_app) -> None:
-    from .handlers import setup_handlers
+    web_app = server_app.web_app
+    try:
+        from .handlers import setup_handlers
+
+        services = _start(server_app)
+    except Exception as exc:  # noqa: BLE001 - a misconfigured site must still explain itself
+        status = StartupStatus(ok=False, reason=startup_reason(exc))
+        server_app.log.error("tritonml-lab could not start: %s", status.reason, exc_info=exc)
+        setup_not_started(web_app, status)  # GET tritonml/status says why; every other route too
+        return
+    web_app.settings["tritonml_status"] = StartupStatus(ok=True)
+    web_app.settings["tritonml"] = services
+    setup_handlers(web_app)
+    server_app.log.info("tritonml-lab: API registered under %stritonml/", web_app.settings["base_url"])
+
+
+def _start(server_app) -> Services:
+    from .config import TritonML
+    from .connection import export_catalog_roots
+    from .services import build_services
+    from .jobs.paths import JOBS_ROOT_ENV
+    from .jobs.server_defaults import export_defaults
 
     config = TritonML(parent=server_app)
     services = build_services(config)
@@ -117,10 +47,8 @@ def load(server_app) -> None:
     os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
     os.environ.setdefault("TRITONML_SERVER_PYTHON", sys.executable)
     export_defaults(services.jobs.defaults)
-    web_app = server_app.web_app
-    web_app.settings["tritonml"] = services
-    setup_handlers(web_app)
-    server_app.log.info("tritonml-lab: API registered under %stritonml/", web_app.settings["base_url"])
+    export_catalog_roots(config.catalog_root_pairs())
+    return services
 
 
 def unload(server_app) -> None:

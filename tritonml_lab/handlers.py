@@ -7,6 +7,8 @@ import json
 from functools import partial
 from typing import Any, Optional
 
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
@@ -14,15 +16,31 @@ from pydantic import BaseModel, ValidationError
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from .catalog import BadEntryId, CatalogError, EntryNotFound, InvalidQuery
-from .extension import Services
+from .catalog import BadEntryId, CatalogError, CatalogTimeout, EntryNotFound, InvalidQuery
+from .services import Services
 from .jobs import BadJobRequest, JobNotFound, JobSpec, Origin, field_errors, parse_job_id
+from .jobs.launcher import JobsRootUnavailable
 from .notebooks import NotebookJobRequest
 from .sweeps import SweepRequest
 from .slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
+from .status import StatusHandler
+
+# Request bodies: a job's code is at most 1 MiB (jobs/spec.py MAX_CODE), so a body over this is a
+# mistake or an attack; one over the inline limit is parsed in a worker thread, off the event loop.
+MAX_BODY = 4 << 20
+_PARSE_INLINE = 64 << 10
+# The resource Jupyter's Authorizer is asked about: "read" for GET, "write" for POST and DELETE.
+AUTH_RESOURCE = "tritonml"
+
+
+class RequestTooLarge(BadJobRequest):
+    pass
+
 
 # Domain errors -> HTTP status, most specific first. The message is always one a person can act on.
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (RequestTooLarge, 413),
+    (JobsRootUnavailable, 507),
     (SchedulerUnavailable, 503),
     (SlurmRejected, 422),
     (SlurmOutputError, 502),
@@ -32,8 +50,18 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (BadEntryId, 400),
     (InvalidQuery, 400),
     (EntryNotFound, 404),
+    (CatalogTimeout, 504),
     (CatalogError, 500),
 )
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadJobRequest("The request body is not UTF-8 text; send JSON encoded as UTF-8.") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BadJobRequest(f"The request body is not JSON: {exc}") from None
 
 
 def status_for(error: Exception) -> Optional[int]:
@@ -48,7 +76,9 @@ def _reason(error: Exception, status: int) -> str:
 
 
 class BaseHandler(APIHandler):
-    """Authenticated JSON handler that turns domain errors into JSON answers."""
+    """Authenticated, authorized JSON handler that turns domain errors into JSON answers."""
+
+    auth_resource = AUTH_RESOURCE
 
     @property
     def services(self) -> Services:
@@ -62,11 +92,19 @@ class BaseHandler(APIHandler):
         else:
             self.finish(json.dumps(model))
 
-    def json_body(self) -> Any:
-        try:
-            return json.loads(self.request.body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise BadJobRequest(f"The request body is not JSON: {exc}") from None
+    async def json_object(self, what: str) -> dict[str, Any]:
+        """The body as a JSON object, or a 400/413 that says what was wrong; ``what`` describes the
+        object expected. Big bodies are decoded in a worker thread."""
+        body = self.request.body or b"{}"
+        if len(body) > MAX_BODY:
+            raise RequestTooLarge(f"The request body is {len(body):,} bytes; at most {MAX_BODY:,} are accepted.")
+        if len(body) > _PARSE_INLINE:
+            value = await asyncio.get_running_loop().run_in_executor(None, _decode_json, body)
+        else:
+            value = _decode_json(body)
+        if not isinstance(value, dict):
+            raise BadJobRequest(f"The request body must be {what}.")
+        return value
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -96,6 +134,7 @@ class BaseHandler(APIHandler):
 
 class ClusterHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         self.write_model(await self.services.cluster.summary())
 
@@ -112,6 +151,7 @@ def _int_arg(handler: BaseHandler, name: str, error: type[Exception] = InvalidQu
 
 class CatalogListHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         filters = {
             "kind": self.get_argument("kind", None) or None,
@@ -120,31 +160,26 @@ class CatalogListHandler(BaseHandler):
             "min_size": _int_arg(self, "min_size"),
             "max_size": _int_arg(self, "max_size"),
         }
-        # The first listing looks at the roots' top levels (filesystem calls): off the event loop.
-        listing = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self.services.catalog.listing(**filters)
-        )
-        self.write_model(listing)
+        # Filesystem calls run in the catalog's own bounded pool, with a time-out (never the default
+        # executor, which job submission needs).
+        self.write_model(await self.services.catalog.listing_async(**filters))
 
 
 class CatalogEntryHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, entry_id: str) -> None:
-        detail = await asyncio.get_running_loop().run_in_executor(
-            None, self.services.catalog.get, entry_id
-        )
-        self.write_model(detail)
+        self.write_model(await self.services.catalog.get_async(entry_id))
 
 
 class CatalogImageHandler(BaseHandler):
     """An image a catalog README shows by a relative path (the README renders in the sidebar)."""
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         entry_id, path = self.get_argument("id", ""), self.get_argument("path", "")
-        data, mime = await asyncio.get_running_loop().run_in_executor(
-            None, self.services.catalog.readme_image, entry_id, path
-        )
+        data, mime = await self.services.catalog.readme_image_async(entry_id, path)
         self.set_header("X-Content-Type-Options", "nosniff")
         # An SVG opened on its own must not run scripts with the server's origin.
         self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
@@ -152,9 +187,10 @@ class CatalogImageHandler(BaseHandler):
         self.finish(data, set_content_type=mime)
 
 
-def _spec_and_origin(body: Any) -> tuple[JobSpec, Origin]:
-    if not isinstance(body, dict):
-        raise BadJobRequest("The request body must be a JSON object of job fields.")
+_JOB_FIELDS = "a JSON object of job fields"
+
+
+def _spec_and_origin(body: dict[str, Any]) -> tuple[JobSpec, Origin]:
     body = dict(body)
     origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
     return JobSpec.model_validate(body), origin
@@ -162,13 +198,15 @@ def _spec_and_origin(body: Any) -> tuple[JobSpec, Origin]:
 
 class JobsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         self.set_header("Content-Type", "application/json")
         self.finish(await self.services.jobs.list_json())
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
-        spec, origin = _spec_and_origin(self.json_body())
+        spec, origin = _spec_and_origin(await self.json_object(_JOB_FIELDS))
         job = await self.services.jobs.submit(spec, origin)
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "jobs", job.id))
         self.write_model(job, status=201)
@@ -176,23 +214,27 @@ class JobsHandler(BaseHandler):
 
 class JobPreviewHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
-        spec, origin = _spec_and_origin(self.json_body())
+        spec, origin = _spec_and_origin(await self.json_object(_JOB_FIELDS))
         self.write_model(self.services.jobs.preview(spec, origin))
 
 
 class JobHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, job_id: str) -> None:
         self.write_model(await self.services.jobs.detail(job_id))
 
     @web.authenticated
+    @authorized
     async def delete(self, job_id: str) -> None:
         self.write_model(await self.services.jobs.cancel(job_id))
 
 
 class JobMetricsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, job_id: str) -> None:
         max_points = _int_arg(self, "max_points", BadJobRequest) or 3600
         history = await asyncio.get_running_loop().run_in_executor(
@@ -203,6 +245,7 @@ class JobMetricsHandler(BaseHandler):
 
 class JobLogHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, job_id: str) -> None:
         stream = self.get_argument("stream", "stdout")
         offset = _int_arg(self, "offset", BadJobRequest) or 0
@@ -222,6 +265,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if self.current_user is None:
+            raise web.HTTPError(403)
+        if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)):
             raise web.HTTPError(403)
         await super().get(*args, **kwargs)
 
@@ -275,10 +320,9 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
 class NotebookJobsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise BadJobRequest("The request body must be a JSON object with path, parameters, kernel and job fields.")
+        body = await self.json_object("a JSON object with path, parameters, kernel and job fields")
         job = await self.services.notebooks.submit(NotebookJobRequest.model_validate(body))
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "notebook-jobs", job.id))
         self.write_model(job, status=201)
@@ -286,12 +330,14 @@ class NotebookJobsHandler(BaseHandler):
 
 class NotebookJobHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, job_id: str) -> None:
         self.write_model(await self.services.notebooks.status(job_id))
 
 
 class NotebookParametersHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = self.get_argument("path", "")
         if not path:
@@ -301,6 +347,7 @@ class NotebookParametersHandler(BaseHandler):
 
 class SweepsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         sweeps = self.services.sweeps
         job = self.get_argument("job", None) or None  # ?job=ID: the sweep this array job belongs to
@@ -308,11 +355,9 @@ class SweepsHandler(BaseHandler):
         self.write_model({"sweeps": listing})
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise BadJobRequest("The request body must be a JSON object with code, grid or random, and job fields.")
-        body = dict(body)
+        body = await self.json_object("a JSON object with code, grid or random, and job fields")
         origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
         sweep = await self.services.sweeps.submit(SweepRequest.model_validate(body), origin)
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "sweeps", sweep.id))
@@ -321,21 +366,21 @@ class SweepsHandler(BaseHandler):
 
 class SweepHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, sweep_id: str) -> None:
         self.write_model(await self.services.sweeps.view(sweep_id))
 
     @web.authenticated
+    @authorized
     async def delete(self, sweep_id: str) -> None:
         self.write_model(await self.services.sweeps.cancel(sweep_id))
 
 
 class SweepRetryHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def post(self, sweep_id: str) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise BadJobRequest("The request body must be a JSON object: {} or {\"indices\": [...], \"time\": ...}.")
-        body = dict(body)
+        body = await self.json_object('a JSON object: {} or {"indices": [...], "time": ...}')
         indices = body.pop("indices", None)
         if indices is not None and (
             not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
@@ -345,6 +390,7 @@ class SweepRetryHandler(BaseHandler):
 
 
 ROUTES: list[tuple[str, type[JupyterHandler]]] = [
+    (r"status", StatusHandler),
     (r"cluster", ClusterHandler),
     (r"jobs", JobsHandler),
     (r"jobs/preview", JobPreviewHandler),

@@ -2,6 +2,7 @@ import { jobSpecFor } from '../catalog/useInJob';
 import { APIError, TritonAPI } from '../api';
 import {
   buildQuery,
+  detailsLabel,
   readmeImagePath,
   entryFacts,
   filesLabel,
@@ -9,6 +10,7 @@ import {
   formatParams,
   notebookSnippet,
   queryKey,
+  scanMessage,
   sizeLabel,
   splitName,
   stripFrontMatter
@@ -28,6 +30,7 @@ function entry(over: Partial<TritonAPI.ICatalogEntry> = {}): TritonAPI.ICatalogE
     disk_bytes: null,
     file_count: null,
     size_status: 'pending',
+    details_status: 'ready',
     description: 'LlamaForCausalLM · 8.0B parameters',
     license: 'llama3',
     tags: ['huggingface', 'llama'],
@@ -36,6 +39,13 @@ function entry(over: Partial<TritonAPI.ICatalogEntry> = {}): TritonAPI.ICatalogE
     num_parameters: 8030261248,
     ...over
   };
+}
+
+function listing(
+  entries: TritonAPI.ICatalogEntry[],
+  over: Partial<TritonAPI.ICatalogListing> = {}
+): TritonAPI.ICatalogListing {
+  return { entries, scanning: false, pending: 0, detecting: 0, warnings: [], ...over };
 }
 
 const snippets: TritonAPI.ICatalogSnippets = {
@@ -124,6 +134,25 @@ describe('catalog format', () => {
     expect(filesLabel(entry({ file_count: 1281167 }))).toBe('1,281,167 files');
   });
 
+  it('says what a row listed from its name alone is waiting for', () => {
+    expect(detailsLabel(entry())).toBe('');
+    expect(detailsLabel(entry({ details_status: 'pending' }))).toBe('reading details…');
+    expect(detailsLabel(entry({ details_status: 'stalled' }))).toBe('not responding');
+    expect(detailsLabel(entry({ details_status: 'error' }))).toBe('details unknown');
+  });
+
+  it('tells what the background is still doing, for the entries shown', () => {
+    const fresh = entry({ details_status: 'pending', description: null, num_parameters: null });
+    const busy = listing([fresh], { scanning: true, detecting: 1000, pending: 1000 });
+    expect(scanMessage(busy, [fresh], false)).toBe('Reading details… 1,000 left · computing sizes… 1,000 left');
+    const sized = entry({ size_bytes: 10, size_status: 'ready' });
+    expect(scanMessage(listing([sized], { scanning: true, detecting: 0, pending: 3 }), [sized], false)).toBeNull();
+    expect(scanMessage(listing([sized], { scanning: true, pending: 3 }), [sized], true)).toBe(
+      'Computing sizes… 3 left (entries without a size yet are not shown)'
+    );
+    expect(scanMessage(listing([fresh], { scanning: false, detecting: 5 }), [fresh], false)).toBeNull();
+  });
+
   it('splits org and name', () => {
     expect(splitName('meta-llama/Meta-Llama-3-8B')).toEqual(['meta-llama/', 'Meta-Llama-3-8B']);
     expect(splitName('imagenet')).toEqual(['', 'imagenet']);
@@ -181,11 +210,10 @@ describe('CatalogModel', () => {
       active: true,
       fetchListing: async query => {
         queries.push(query);
-        return {
-          entries: [entry(), entry({ id: 'dldata/imagenet', kind: 'dataset', name: 'imagenet', num_parameters: null })],
-          scanning,
-          pending: scanning ? 2 : 0
-        };
+        return listing(
+          [entry(), entry({ id: 'dldata/imagenet', kind: 'dataset', name: 'imagenet', num_parameters: null })],
+          { scanning, pending: scanning ? 2 : 0 }
+        );
       },
       fetchEntry: async () => detail()
     });
@@ -216,7 +244,7 @@ describe('CatalogModel', () => {
       debounceMs: 10,
       fetchListing: async query => {
         queries.push(query);
-        return { entries: [entry()], scanning: false, pending: 0 };
+        return listing([entry()]);
       }
     });
     await model.refresh();
@@ -241,7 +269,7 @@ describe('CatalogModel', () => {
         if (fail) {
           throw new APIError('Catalog root is not readable', 500);
         }
-        return { entries: [entry()], scanning: false, pending: 0 };
+        return listing([entry()]);
       },
       fetchEntry: async id => {
         if (id === 'dldata/missing') {
@@ -274,7 +302,7 @@ describe('CatalogModel', () => {
       auto: false,
       fetchListing: async () => {
         calls += 1;
-        return { entries: [], scanning: false, pending: 0 };
+        return listing([]);
       }
     });
     await model.refresh();

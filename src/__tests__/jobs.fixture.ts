@@ -1,5 +1,5 @@
 import { TritonAPI } from '../api';
-import { ISocketLike } from '../jobs/model';
+import { EventsChannel, ISocketLike } from '../events/channel';
 
 /** A job as GET jobs lists it, with what a test does not care about filled in. */
 export function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
@@ -82,4 +82,9 @@ export class FakeSocket implements ISocketLike {
         return `${m.action} ${m.id}`;
       });
   }
+}
+
+/** A push channel over FakeSockets, not connected yet (tests call `connect()`). */
+export function fakeChannel(options: EventsChannel.IOptions = {}): EventsChannel {
+  return new EventsChannel({ auto: false, socketFactory: url => new FakeSocket(url), ...options });
 }

@@ -15,7 +15,7 @@ import {
 import { LogFollower } from '../jobs/logfollow';
 import { JobsModel } from '../jobs/model';
 import { formFromSpec, gpuTypesOf, specFromForm } from '../jobs/spec';
-import { FakeSocket, job } from './jobs.fixture';
+import { fakeChannel, FakeSocket, job } from './jobs.fixture';
 
 describe('state families', () => {
   it('colours every Slurm state by what it means for the user', () => {
@@ -269,7 +269,7 @@ describe('LogFollower', () => {
   });
 });
 
-describe('JobsModel', () => {
+describe('JobsModel over the events channel', () => {
   beforeEach(() => {
     FakeSocket.all = [];
   });
@@ -277,20 +277,18 @@ describe('JobsModel', () => {
   function makeModel(
     list = jest.fn(async (): Promise<TritonAPI.IJobList> => ({ jobs: [], updated: 1, error: null, interval: 2 }))
   ) {
-    const model = new JobsModel({
-      auto: false,
-      list,
-      socketFactory: url => new FakeSocket(url),
-      pingMs: 1000,
-      reconnectMinMs: 1000,
-      fallbackMs: 60000
-    });
-    return { model, list };
+    const channel = fakeChannel({ pingMs: 1000, reconnectMinMs: 1000 });
+    const model = new JobsModel({ channel, auto: false, list, fallbackMs: 60000 });
+    const dispose = () => {
+      model.dispose();
+      channel.dispose();
+    };
+    return { model, channel, list, dispose };
   }
 
   it('opens the push channel under base_url and takes the snapshot', () => {
-    const { model } = makeModel();
-    model.connect();
+    const { model, channel, dispose } = makeModel();
+    channel.connect();
     const socket = FakeSocket.all[0];
     expect(socket.url).toMatch(/\/tritonml\/events/);
     socket.open();
@@ -308,12 +306,12 @@ describe('JobsModel', () => {
       [null, '6']
     ]);
     expect(model.status.updated).toBe(10);
-    model.dispose();
+    dispose();
   });
 
   it('applies job events with the previous state, and ignores repeats', () => {
-    const { model } = makeModel();
-    model.connect();
+    const { model, channel, dispose } = makeModel();
+    channel.connect();
     const socket = FakeSocket.all[0];
     socket.open();
     socket.receive({ event: 'snapshot', data: { jobs: [job({ id: '5' })], updated: 1, error: null, interval: 2 } });
@@ -333,20 +331,20 @@ describe('JobsModel', () => {
     // A later snapshot drops jobs no longer listed.
     socket.receive({ event: 'snapshot', data: { jobs: [job({ id: '9' })], updated: 4, error: null, interval: 2 } });
     expect([...model.jobs.keys()]).toEqual(['9']);
-    model.dispose();
+    dispose();
   });
 
   it('pings every interval while open', () => {
     jest.useFakeTimers();
     try {
-      const { model } = makeModel();
-      model.connect();
+      const { channel, dispose } = makeModel();
+      channel.connect();
       const socket = FakeSocket.all[0];
       socket.open();
       jest.advanceTimersByTime(2500);
       expect(socket.sent).toEqual(['ping', 'ping']);
       socket.receive({ event: 'pong', data: {} });
-      model.dispose();
+      dispose();
     } finally {
       jest.useRealTimers();
     }
@@ -361,8 +359,8 @@ describe('JobsModel', () => {
         error: null,
         interval: 2
       }));
-      const { model } = makeModel(list);
-      model.connect();
+      const { model, channel, dispose } = makeModel(list);
+      channel.connect();
       FakeSocket.all[0].open();
       FakeSocket.all[0].close();
       expect(model.connection).toBe('polling');
@@ -380,19 +378,19 @@ describe('JobsModel', () => {
       expect(FakeSocket.all).toHaveLength(3);
       FakeSocket.all[2].open();
       expect(model.connection).toBe('live');
-      model.dispose();
+      dispose();
     } finally {
       jest.useRealTimers();
     }
   });
 
   it('shows a submitted job at once (upsert)', () => {
-    const { model } = makeModel();
+    const { model, dispose } = makeModel();
     const seen: string[] = [];
     model.jobChanged.connect((_, change) => seen.push(change.current.id));
     model.upsert(job({ id: '42' }));
     expect(model.get('42')?.state).toBe('PENDING');
     expect(seen).toEqual(['42']);
-    model.dispose();
+    dispose();
   });
 });

@@ -1,5 +1,4 @@
 import { TritonAPI } from '../api';
-import { JobsModel } from '../jobs/model';
 import { MetricsCharts } from '../metrics/chart';
 import {
   applyHistory,
@@ -16,8 +15,9 @@ import {
   valueAxis
 } from '../metrics/series';
 import { summaryRows } from '../metrics/summary';
+import { MetricsWatcher } from '../metrics/watcher';
 import { H200_HALF, H200_HEADER, H200_IDLE_FULL } from './h200-trace.fixture';
-import { FakeSocket } from './jobs.fixture';
+import { fakeChannel, FakeSocket } from './jobs.fixture';
 
 const CPU_HEADER: TritonAPI.IMetricsHeader = { src: 'none', iv: 1, gpus: [], cores: 2 };
 
@@ -345,34 +345,34 @@ describe('after-the-job summary', () => {
   });
 });
 
-describe('JobsModel.watchMetrics', () => {
+describe('MetricsWatcher', () => {
   afterEach(() => jest.useRealTimers());
-  const list = async (): Promise<TritonAPI.IJobList> => ({ jobs: [], updated: null, error: null, interval: null });
 
   it('is ref-counted per job, merges history and live samples, and re-watches after a reconnect', () => {
     jest.useFakeTimers();
     const sockets: FakeSocket[] = [];
     const fetched: string[] = [];
-    const model = new JobsModel({
-      auto: false,
-      list,
+    const channel = fakeChannel({
       socketFactory: () => {
         const socket = new FakeSocket();
         sockets.push(socket);
         return socket;
       },
-      reconnectMinMs: 1000,
-      metricsPollMs: 3000,
-      metrics: async id => {
+      reconnectMinMs: 1000
+    });
+    const watcher = new MetricsWatcher({
+      channel,
+      pollMs: 3000,
+      fetch: async id => {
         fetched.push(id);
         return { id, nodes: { gpu1: { header: H200_HEADER, samples: H200_HALF, ended: false } } };
       }
     });
-    model.connect();
+    channel.connect();
     // Watched before the socket is open: sent on open.
-    const a = model.watchMetrics('42');
-    const b = model.watchMetrics('42');
-    expect(model.metricsWatchers.get('42')).toBe(2);
+    const a = watcher.watch('42');
+    const b = watcher.watch('42');
+    expect(watcher.watchers.get('42')).toBe(2);
     sockets[0].open();
     expect(sockets[0].actions()).toEqual(['watch-metrics 42']);
 
@@ -397,15 +397,15 @@ describe('JobsModel.watchMetrics', () => {
     a.dispose();
     a.dispose();
     expect(sockets[0].actions()).toEqual(['watch-metrics 42']);
-    const c = model.watchMetrics('43');
+    const c = watcher.watch('43');
     expect(sockets[0].actions()).toEqual(['watch-metrics 42', 'watch-metrics 43']);
     b.dispose();
     expect(sockets[0].actions()).toEqual(['watch-metrics 42', 'watch-metrics 43', 'unwatch-metrics 42']);
-    expect([...model.metricsWatchers.keys()]).toEqual(['43']);
+    expect([...watcher.watchers.keys()]).toEqual(['43']);
 
     // The socket drops: poll GET jobs/{id}/metrics meanwhile; re-watch when it is back.
     sockets[0].close();
-    expect(model.connection).toBe('polling');
+    expect(channel.state).toBe('closed');
     jest.advanceTimersByTime(3000); // the reconnect (1 s ± jitter) is still connecting
     expect(fetched).toEqual(['43']);
     expect(sockets).toHaveLength(2);
@@ -415,28 +415,31 @@ describe('JobsModel.watchMetrics', () => {
     expect(fetched).toEqual(['43']);
     c.dispose();
     expect(sockets[1].actions()).toEqual(['watch-metrics 43', 'unwatch-metrics 43']);
-    model.dispose();
+    watcher.dispose();
+    channel.dispose();
     jest.useRealTimers();
   });
 
   it('polls at once when watching while the socket is down, and applies the answer', async () => {
-    const model = new JobsModel({
-      auto: false,
-      list,
+    const channel = fakeChannel({
       socketFactory: () => {
         throw new Error('no sockets here');
-      },
-      metrics: async id => ({ id, nodes: { csl1: { header: CPU_HEADER, samples: cpuSamples(10, 4), ended: true } } })
+      }
     });
-    model.connect();
-    expect(model.connection).toBe('polling');
-    const stream = model.watchMetrics('5');
+    const watcher = new MetricsWatcher({
+      channel,
+      fetch: async id => ({ id, nodes: { csl1: { header: CPU_HEADER, samples: cpuSamples(10, 4), ended: true } } })
+    });
+    channel.connect();
+    expect(channel.state).toBe('closed');
+    const stream = watcher.watch('5');
     await new Promise(resolve => setTimeout(resolve, 0));
     expect(stream.loaded).toBe(true);
     expect(stream.nodes[0].node).toBe('csl1');
     expect(stream.nodes[0].ended).toBe(true);
     expect(stream.nodes[0].samples).toHaveLength(4);
     stream.dispose();
-    model.dispose();
+    watcher.dispose();
+    channel.dispose();
   });
 });

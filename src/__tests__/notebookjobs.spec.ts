@@ -1,4 +1,5 @@
 import { TritonAPI } from '../api';
+import { EventsChannel } from '../events/channel';
 import { EMPTY_FORM } from '../jobs/spec';
 import { JobsModel } from '../jobs/model';
 import {
@@ -363,7 +364,7 @@ describe('progress text', () => {
 
 describe('NotebookProgressStore', () => {
   function setup(state: TritonAPI.JobState) {
-    const model = new JobsModel({ auto: false });
+    const model = new JobsModel({ channel: new EventsChannel({ auto: false }), auto: false });
     model.upsert(notebookJob({ state }));
     const calls: string[] = [];
     const store = new NotebookProgressStore({

@@ -1,6 +1,6 @@
 import { TritonAPI } from '../api';
 import { JobsModel } from '../jobs/model';
-import { FakeSocket, job } from './jobs.fixture';
+import { fakeChannel, FakeSocket, job } from './jobs.fixture';
 import {
   arrayJobOf,
   bestTask,
@@ -222,13 +222,13 @@ describe('SweepModel', () => {
   });
 
   function liveJobs(jobs: TritonAPI.IJob[]) {
+    const channel = fakeChannel({ pingMs: 60000 });
     const model = new JobsModel({
+      channel,
       auto: false,
-      list: async () => ({ jobs: [], updated: 1, error: null, interval: 2 }),
-      socketFactory: url => new FakeSocket(url),
-      pingMs: 60000
+      list: async () => ({ jobs: [], updated: 1, error: null, interval: 2 })
     });
-    model.connect();
+    channel.connect();
     const socket = FakeSocket.last!;
     socket.open();
     socket.receive({ event: 'snapshot', data: { jobs, updated: 1, error: null, interval: 2 } });

@@ -75,6 +75,44 @@ export function filesLabel(entry: Pick<Entry, 'file_count' | 'size_status'>): st
   return `${formatCount(entry.file_count)} file${entry.file_count === 1 ? '' : 's'}`;
 }
 
+/**
+ * What a row says while its details are not known: "reading details…" while the background reads
+ * them, "not responding" when its folder hangs, "" once they are known.
+ */
+export function detailsLabel(entry: Pick<Entry, 'details_status'>): string {
+  switch (entry.details_status) {
+    case 'pending':
+      return 'reading details…';
+    case 'stalled':
+      return 'not responding';
+    case 'error':
+      return 'details unknown';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The line above the list while the background works: "Reading details… 12 left · computing sizes…
+ * 980 left", or null when nothing it would say concerns the entries shown.
+ */
+export function scanMessage(listing: TritonAPI.ICatalogListing, shown: Entry[], sizeFilter: boolean): string | null {
+  if (!listing.scanning) {
+    return null;
+  }
+  const parts: string[] = [];
+  if (listing.detecting > 0 && shown.some(e => e.details_status === 'pending')) {
+    parts.push(`Reading details… ${formatCount(listing.detecting)} left`);
+  }
+  if (listing.pending > 0 && (sizeFilter || shown.some(e => e.size_bytes === null && e.size_status === 'pending'))) {
+    parts.push(`${parts.length ? 'computing' : 'Computing'} sizes… ${formatCount(listing.pending)} left`);
+  }
+  if (parts.length === 0) {
+    return null;
+  }
+  return parts.join(' · ') + (sizeFilter ? ' (entries without a size yet are not shown)' : '');
+}
+
 /** Splits "meta-llama/Meta-Llama-3-8B" into ["meta-llama/", "Meta-Llama-3-8B"] for two weights of text. */
 export function splitName(name: string): [string, string] {
   const slash = name.lastIndexOf('/');

@@ -1,25 +1,19 @@
 /**
- * The "Shared datasets and models" sidebar: Models / Datasets tabs, a search box, and the detail of
- * an entry with its README and usage snippets.
+ * The "Shared datasets and models" sidebar: the list (./list.tsx) and the detail of an entry with
+ * its README and usage snippets.
  *
  * The detail opens inside the sidebar (with a Back button and Escape) rather than in a main-area
  * tab on purpose: its main action is "Insert snippet" into the notebook the user is working in, so
  * the notebook stays in view next to it, and nothing new piles up among the user's documents.
  */
 import { IRenderMime, IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
-import {
-  caretLeftIcon,
-  closeIcon,
-  ReactWidget,
-  refreshIcon,
-  searchIcon,
-  ToolbarButtonComponent
-} from '@jupyterlab/ui-components';
+import { caretLeftIcon, ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { APIError, TritonAPI, TritonClient } from '../api';
+import { TritonAPI, TritonClient } from '../api';
+import { ErrorBanner } from './banner';
 import {
   entryFacts,
   filesLabel,
@@ -28,12 +22,12 @@ import {
   readmeImagePath,
   sizeLabel,
   SNIPPET_TABS,
-  SIZE_RANGES,
   SnippetTab,
   splitName,
   stripFrontMatter
 } from './format';
 import { catalogIcon } from './icons';
+import { ListView } from './list';
 import { CatalogModel } from './model';
 
 /** What the panel's buttons do; the plugin implements them with JupyterLab's services. */
@@ -157,221 +151,7 @@ function CatalogView(props: IViewProps): JSX.Element {
     void model.open(id);
   };
 
-  return selected ? <DetailView {...props} id={selected} /> : <ListView {...props} onOpen={open} />;
-}
-
-function ErrorBanner({ title, error, stale }: { title: string; error: APIError; stale?: boolean }): JSX.Element {
-  return (
-    <div className="tml-Banner tml-Banner--error" role="alert">
-      <strong>{title}</strong>
-      <p>{error.message}</p>
-      {stale && <p className="tml-muted">Showing the last answer.</p>}
-    </div>
-  );
-}
-
-// -- the list ------------------------------------------------------------------------------------
-
-const KINDS: { kind: TritonAPI.CatalogKind; label: string }[] = [
-  { kind: 'model', label: 'Models' },
-  { kind: 'dataset', label: 'Datasets' }
-];
-
-/** Up/Down move between entries (and from the search box into the list). */
-function moveFocus(container: HTMLElement | null, from: Element | null, step: number): boolean {
-  if (!container) {
-    return false;
-  }
-  const buttons = Array.from(container.querySelectorAll<HTMLElement>('.tml-CatalogEntry'));
-  if (buttons.length === 0) {
-    return false;
-  }
-  const index = buttons.findIndex(b => b === from);
-  const next = index < 0 ? (step > 0 ? 0 : -1) : index + step;
-  if (next < 0 || next >= buttons.length) {
-    return false;
-  }
-  buttons[next].focus();
-  return true;
-}
-
-function ListView({ model, onOpen }: IViewProps & { onOpen: (id: string) => void }): JSX.Element {
-  const listing = model.listing;
-  const error = model.error;
-  const entries = model.entries;
-  const listRef = React.useRef<HTMLUListElement>(null);
-  const kindLabel = model.kind === 'model' ? 'models' : 'datasets';
-  const pendingHere = entries.filter(e => e.size_bytes === null && e.size_status === 'pending').length;
-
-  return (
-    <div className="tml-CatalogList-view">
-      <div className="tml-PanelHeader">
-        <h2 className="tml-PanelHeader-title">Shared data</h2>
-        <ToolbarButtonComponent
-          icon={refreshIcon}
-          tooltip="Ask the server again"
-          onClick={() => void model.refresh()}
-          enabled={!model.loading}
-        />
-      </div>
-      <label className="tml-Search tml-CatalogSearch">
-        <searchIcon.react tag="span" className="tml-Search-icon" />
-        <input
-          type="search"
-          className="tml-Search-input"
-          placeholder="Search by name or tag"
-          aria-label="Search shared datasets and models"
-          spellCheck={false}
-          value={model.search}
-          onChange={event => (model.search = event.target.value)}
-          onKeyDown={event => {
-            if (event.key === 'Escape' && model.search) {
-              model.search = '';
-              event.stopPropagation();
-            } else if (event.key === 'ArrowDown' && moveFocus(listRef.current, null, 1)) {
-              event.preventDefault();
-            } else if (event.key === 'Enter' && entries.length > 0) {
-              onOpen(entries[0].id);
-            }
-          }}
-        />
-      </label>
-      <label className="tml-CatalogFilter">
-        <span className="tml-muted">Size</span>
-        <select
-          className="tml-CatalogSize jp-mod-styled"
-          aria-label="Filter by size"
-          value={model.size}
-          onChange={event => (model.size = event.target.value)}
-        >
-          {SIZE_RANGES.map(range => (
-            <option key={range.id} value={range.id}>
-              {range.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      {model.tag && (
-        <div className="tml-CatalogFilter">
-          <span className="tml-muted">Tag</span>
-          <span className="tml-Tag tml-Tag--active">{model.tag}</span>
-          <button
-            className="tml-IconButton"
-            title="Show all tags again"
-            aria-label="Remove the tag filter"
-            onClick={() => (model.tag = null)}
-          >
-            <closeIcon.react tag="span" elementSize="small" />
-          </button>
-        </div>
-      )}
-      <div className="tml-CatalogTabs" role="tablist" aria-label="Kind">
-        {KINDS.map(({ kind, label }) => {
-          const count = model.count(kind);
-          return (
-            <button
-              key={kind}
-              role="tab"
-              className="tml-CatalogTab"
-              data-kind={kind}
-              aria-selected={model.kind === kind}
-              onClick={() => (model.kind = kind)}
-            >
-              {label}
-              {count !== null && <span className="tml-CatalogTab-count">{count}</span>}
-            </button>
-          );
-        })}
-      </div>
-      {error && <ErrorBanner title="Could not load the catalog" error={error} stale={listing !== null} />}
-      {listing?.scanning && (pendingHere > 0 || model.size !== '') && (
-        <p className="tml-CatalogScan tml-muted tml-small" aria-live="polite">
-          <span className="tml-Spinner" aria-hidden="true" />
-          Computing sizes in the background… {listing.pending > 0 && `${listing.pending} left`}
-          {model.size !== '' && ' (entries without a size yet are not shown)'}
-        </p>
-      )}
-      {!listing && !error && <p className="tml-muted tml-CatalogEmpty">Loading the catalog…</p>}
-      {listing && entries.length === 0 && (
-        <p className="tml-muted tml-CatalogEmpty">
-          {model.query.q || model.query.tag || model.size
-            ? `No ${kindLabel} match${model.query.q ? ` “${model.query.q}”` : ''}${
-                model.query.tag ? ` with tag ${model.query.tag}` : ''
-              }${model.size ? ` of ${SIZE_RANGES.find(r => r.id === model.size)?.label.toLowerCase()}` : ''}.`
-            : `No shared ${kindLabel} were found.`}
-        </p>
-      )}
-      <ul
-        className={`tml-CatalogList${model.current ? '' : ' tml-mod-stale'}`}
-        role="tabpanel"
-        aria-label={kindLabel}
-        ref={listRef}
-        onKeyDown={event => {
-          const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
-          if (step && moveFocus(listRef.current, document.activeElement, step)) {
-            event.preventDefault();
-          }
-        }}
-      >
-        {entries.map(entry => (
-          <li key={entry.id}>
-            <EntryRow entry={entry} onOpen={onOpen} />
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
-
-/** Tags worth a chip in the list: the source tag says nothing the row does not. */
-function visibleTags(tags: string[]): string[] {
-  return tags.filter(t => t !== 'huggingface');
-}
-
-function EntryRow({ entry, onOpen }: { entry: TritonAPI.ICatalogEntry; onOpen: (id: string) => void }): JSX.Element {
-  const [org, name] = splitName(entry.name);
-  const size = sizeLabel(entry);
-  const computing = entry.size_bytes === null;
-  const tags = visibleTags(entry.tags);
-  const shown = tags.slice(0, 3);
-  return (
-    <button
-      className="tml-CatalogEntry"
-      data-entry-id={entry.id}
-      data-kind={entry.kind}
-      title={`${entry.name}\n${entry.path}`}
-      onClick={() => onOpen(entry.id)}
-    >
-      <span className="tml-CatalogEntry-name">
-        {org && <span className="tml-CatalogEntry-org">{org}</span>}
-        <span className="tml-CatalogEntry-base">{name}</span>
-      </span>
-      <span className="tml-CatalogEntry-meta">
-        {entry.num_parameters !== null && (
-          <span className="tml-CatalogEntry-params" title={`${entry.num_parameters.toLocaleString()} parameters`}>
-            {formatParams(entry.num_parameters)} params
-          </span>
-        )}
-        <span className={`tml-CatalogEntry-size${computing ? ' tml-computing' : ''}`}>{size}</span>
-        {entry.file_count !== null && <span className="tml-CatalogEntry-files">{filesLabel(entry)}</span>}
-      </span>
-      {entry.description && <span className="tml-CatalogEntry-description">{entry.description}</span>}
-      {shown.length > 0 && (
-        <span className="tml-CatalogEntry-tags">
-          {shown.map(t => (
-            <span key={t} className="tml-Tag">
-              {t}
-            </span>
-          ))}
-          {tags.length > shown.length && (
-            <span className="tml-Tag tml-Tag--more" title={tags.slice(3).join(', ')}>
-              +{tags.length - shown.length}
-            </span>
-          )}
-        </span>
-      )}
-    </button>
-  );
+  return selected ? <DetailView {...props} id={selected} /> : <ListView model={model} onOpen={open} />;
 }
 
 // -- the detail ----------------------------------------------------------------------------------

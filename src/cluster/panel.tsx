@@ -28,7 +28,12 @@ function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
   return (
     <div className="tml-ClusterPanel-body">
       <div className="tml-PanelHeader">
-        <h2 className="tml-PanelHeader-title">Slurm cluster{summary?.cluster ? `: ${summary.cluster}` : ''}</h2>
+        <h2
+          className="tml-PanelHeader-title"
+          title={summary?.slurm_version ? `Slurm ${summary.slurm_version}` : undefined}
+        >
+          Slurm cluster{summary?.cluster ? `: ${summary.cluster}` : ''}
+        </h2>
         <ToolbarButtonComponent
           icon={refreshIcon}
           tooltip="Refresh now"
@@ -50,6 +55,7 @@ function ClusterView({ model }: { model: ClusterModel }): JSX.Element {
             <strong>{summary.gpus_free}</strong> of {summary.gpus_total} GPUs free now
             {summary.gpus.length > 0 && <span className="tml-muted"> ({formatGpus(summary.gpus)})</span>}
           </p>
+          {summary.slurm_version && <p className="tml-muted tml-ClusterPanel-version">Slurm {summary.slurm_version}</p>}
           <table className="tml-Table tml-PartitionTable">
             <thead>
               <tr>

@@ -5,6 +5,13 @@ import { JobsClient, TritonAPI } from '../api';
 import { isActive } from './format';
 import { JobsModel } from './model';
 
+/** What the buttons of the jobs sidebar (list and detail) do; the jobs plugin implements them. */
+export interface IJobsActions {
+  newJob(): void;
+  cancel(job: TritonAPI.IJob): Promise<boolean>;
+  copy(text: string): void;
+}
+
 /**
  * Ask, then cancel the job (`DELETE jobs/{id}`, which is idempotent). Resolves with true once
  * the server accepted it; the new state arrives through the model.

@@ -1,9 +1,13 @@
-/** The detail of one job inside the jobs sidebar: facts, live logs, efficiency, script, Cancel. */
+/**
+ * The detail of one job inside the jobs sidebar: facts, live logs, efficiency, script, Cancel, and
+ * the sections other features add (IJobDetailSections: resources, notebook progress, sweep).
+ */
 import { caretLeftIcon, copyIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { APIError, JobsClient, TritonAPI } from '../api';
 import { formatTimeLimit } from '../cluster/format';
+import { IJobsActions } from './actions';
 import { FollowingPre, pendingText, StateBadge, useLogFollower, useTicker } from './components';
 import {
   elapsedSeconds,
@@ -16,22 +20,21 @@ import {
   stateFamily
 } from './format';
 import { LogStream } from './logfollow';
-import { JobMetrics } from '../metrics/section';
 import { JobsModel } from './model';
-import type { IJobsActions } from './panel';
-import { NotebookJobProgress } from '../notebookjobs/progress';
-import { SweepSection } from '../sweeps/section';
+import { IJobDetailSection, JobDetailRank } from './tokens';
 
 interface IDetailProps {
   id: string;
   model: JobsModel;
   actions: IJobsActions;
+  /** What other features add (see IJobDetailSections). */
+  sections: readonly IJobDetailSection[];
   onBack(): void;
   scroller: HTMLElement;
 }
 
 export function JobDetailView(props: IDetailProps): JSX.Element {
-  const { id, model, actions } = props;
+  const { id, model, actions, sections } = props;
   const [detail, setDetail] = React.useState<TritonAPI.IJobDetail | null>(null);
   const [error, setError] = React.useState<APIError | null>(null);
   const [stream, setStream] = React.useState<LogStream>('stdout');
@@ -77,6 +80,12 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
       }
     };
   }, [id, state]);
+
+  // The added sections whose rank lies in [from, to): those that sit between two built-in parts.
+  const added = (from: number, to: number, job: TritonAPI.IJob) =>
+    sections
+      .filter(s => s.rank >= from && s.rank < to)
+      .map(section => section.detail && <section.detail key={section.id} job={job} detail={detail} />);
 
   const cancel = async () => {
     if (!job) {
@@ -130,8 +139,7 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
             </button>
           )}
           <JobFacts job={job} detail={detail} />
-          <NotebookJobProgress job={job} />
-          <SweepSection jobId={id} />
+          {added(-Infinity, JobDetailRank.logs, job)}
           <section className="tml-JobSection">
             <div className="tml-LogTabs" role="tablist" aria-label="Log stream">
               {(['stdout', 'stderr'] as LogStream[]).map(s => (
@@ -154,8 +162,9 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
             </div>
             <LogPane key={stream} id={id} stream={stream} active={active} pending={stateFamily(state) === 'pending'} />
           </section>
+          {added(JobDetailRank.logs, JobDetailRank.efficiency, job)}
           {detail?.efficiency && <Efficiency efficiency={detail.efficiency} />}
-          <JobMetrics id={id} model={model} job={job} detail={detail} />
+          {added(JobDetailRank.efficiency, JobDetailRank.script, job)}
           {detail?.script && (
             <section className="tml-JobSection">
               <div className="tml-JobSection-head">
@@ -174,6 +183,7 @@ export function JobDetailView(props: IDetailProps): JSX.Element {
               This job was not submitted through tritonml-lab; Slurm shares no script or logs of it.
             </p>
           )}
+          {added(JobDetailRank.script, Infinity, job)}
         </>
       )}
     </div>
@@ -227,10 +237,7 @@ function JobFacts({ job, detail }: { job: TritonAPI.IJob; detail: TritonAPI.IJob
   add('Submitted', when(job.submitted));
   add('Started', when(job.started));
   add('Ended', when(job.ended));
-  add(
-    'Exit code',
-    job.exit_code !== null && !isActive(job.state) && `${job.exit_code}${job.signal ? ` (signal ${job.signal})` : ''}`
-  );
+  add('Exit code', !isActive(job.state) && formatExit(job));
   add('Directory', detail?.directory ?? job.directory);
   return (
     <dl className="tml-JobFacts">
@@ -296,4 +303,13 @@ function Efficiency({ efficiency: e }: { efficiency: TritonAPI.IEfficiency }): J
       )}
     </section>
   );
+}
+
+/** "3", "143 (SIGTERM)", or "SIGTERM" alone when a signal ended the job without an exit code. */
+function formatExit(job: { exit_code: number | null; signal: number | null; signal_name?: string | null }): string {
+  const signal = job.signal_name ?? (job.signal ? `signal ${job.signal}` : null);
+  if (job.exit_code === null) {
+    return signal ?? '';
+  }
+  return signal ? `${job.exit_code} (${signal})` : `${job.exit_code}`;
 }

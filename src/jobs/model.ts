@@ -3,30 +3,16 @@
  * jobs plugin provides it as `IJobsModel`); the sidebar, the detail view, notifications and every
  * notebook widget read it, and nothing else in the UI asks for the job list.
  *
- * It listens on the push channel (`{base_url}tritonml/events`): a snapshot on connect, then one
- * event per changed job. A `ping` every 30 s keeps proxies (Open OnDemand) from closing an idle
- * socket. When the socket drops it reconnects with back-off and, meanwhile, falls back to polling
- * `GET jobs` with back-off, standing by while the tab is hidden.
+ * The jobs arrive on the tab's push channel (src/events/channel.ts): a snapshot on connect, then
+ * one event per changed job. While the channel is down, `GET jobs` is polled with back-off instead,
+ * standing by while the tab is hidden.
  */
-import { ServerConnection } from '@jupyterlab/services';
-import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { APIError, JobsClient, TritonAPI } from '../api';
-import { IMetricsStream, MetricsHandle, MetricsStore } from '../metrics/stream';
-
-/** The little of the WebSocket API the model uses (tests pass a fake). */
-export interface ISocketLike {
-  readyState: number;
-  onopen: ((event: any) => void) | null;
-  onmessage: ((event: { data: any }) => void) | null;
-  onclose: ((event: any) => void) | null;
-  onerror: ((event: any) => void) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
+import { ChannelState, EventsChannel, ServerEvent } from '../events/channel';
 
 export type Connection = 'connecting' | 'live' | 'polling' | 'disposed';
 
@@ -42,15 +28,17 @@ export interface IMonitorStatus {
   interval: number | null;
 }
 
+const CONNECTION: { [state in ChannelState]: Connection } = {
+  connecting: 'connecting',
+  open: 'live',
+  closed: 'polling',
+  disposed: 'disposed'
+};
+
 export class JobsModel implements IDisposable {
-  constructor(options: JobsModel.IOptions = {}) {
+  constructor(options: JobsModel.IOptions) {
+    this._channel = options.channel;
     this._list = options.list ?? (() => JobsClient.list());
-    this._socketFactory = options.socketFactory ?? defaultSocketFactory;
-    this._pingMs = options.pingMs ?? 30 * 1000;
-    this._reconnectMin = options.reconnectMinMs ?? 1000;
-    this._reconnectMax = options.reconnectMaxMs ?? 60 * 1000;
-    this._metricsFetch = options.metrics ?? ((id, maxPoints) => JobsClient.metrics(id, maxPoints));
-    this._metricsPollMs = options.metricsPollMs ?? 5000;
     this._fallback = new Poll({
       auto: false,
       factory: () => this._pollList(),
@@ -58,8 +46,13 @@ export class JobsModel implements IDisposable {
       name: 'tritonml:jobs-fallback',
       standby: 'when-hidden'
     });
+    this._channel.message.connect(this._onMessage, this);
+    this._channel.stateChanged.connect(this._onChannelState, this);
+    if (this._channel.state === 'closed') {
+      void this._fallback.start();
+    }
     if (options.auto ?? true) {
-      this.connect();
+      this._channel.connect();
     }
   }
 
@@ -73,8 +66,9 @@ export class JobsModel implements IDisposable {
     return this._loaded;
   }
 
+  /** Live (pushed), or polling while the channel reconnects. */
   get connection(): Connection {
-    return this._connection;
+    return this._disposed ? 'disposed' : CONNECTION[this._channel.state];
   }
 
   /** The monitor's own status: when it last heard from Slurm, and why not if it failed. */
@@ -91,7 +85,7 @@ export class JobsModel implements IDisposable {
     return this._jobs.get(id);
   }
 
-  /** Emits after every batch of changes (a snapshot, an event, a status). */
+  /** Emits after every batch of changes (a snapshot, an event, a status, the connection). */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -102,52 +96,7 @@ export class JobsModel implements IDisposable {
   }
 
   get isDisposed(): boolean {
-    return this._connection === 'disposed';
-  }
-
-  /** Open the push channel (done by the constructor unless `auto: false`). */
-  connect(): void {
-    if (this.isDisposed || this._socket) {
-      return;
-    }
-    this._clearReconnect();
-    this._setConnection('connecting');
-    let socket: ISocketLike;
-    try {
-      socket = this._socketFactory(this._url());
-    } catch (error) {
-      console.warn('tritonml-lab: cannot open the jobs channel', error);
-      this._onSocketClosed();
-      return;
-    }
-    this._socket = socket;
-    socket.onopen = () => {
-      if (this._socket !== socket) {
-        return;
-      }
-      this._attempts = 0;
-      this._setConnection('live');
-      void this._fallback.stop();
-      this._startPing();
-      // Watches do not survive a reconnect: ask again (the server answers with the history).
-      for (const id of this._metrics.keys()) {
-        this._sendMetricsAction('watch-metrics', id);
-      }
-    };
-    socket.onmessage = event => {
-      if (this._socket === socket) {
-        this.handleMessage(event.data);
-      }
-    };
-    socket.onclose = () => {
-      if (this._socket === socket) {
-        this._socket = null;
-        this._onSocketClosed();
-      }
-    };
-    socket.onerror = () => {
-      // onclose follows and handles the reconnect.
-    };
+    return this._disposed;
   }
 
   /** Ask the server for the list now (after a submit or cancel, or the refresh button). */
@@ -169,74 +118,6 @@ export class JobsModel implements IDisposable {
     }
   }
 
-  /**
-   * Follow the GPU/CPU samples of job `id`. Ref-counted per job: the first watcher sends
-   * watch-metrics on the push channel, disposing the last handle sends unwatch-metrics. While the
-   * socket is down, `GET jobs/{id}/metrics` is polled every few seconds instead.
-   */
-  watchMetrics(id: string): IMetricsStream {
-    let entry = this._metrics.get(id);
-    if (!entry) {
-      entry = { store: new MetricsStore(id), refs: 0 };
-      this._metrics.set(id, entry);
-      if (this._connection === 'live') {
-        this._sendMetricsAction('watch-metrics', id);
-      } else if (this._connection === 'polling') {
-        void this._pollMetrics(id);
-      }
-      this._updateMetricsPoll();
-    }
-    entry.refs++;
-    const store = entry.store;
-    return new MetricsHandle(store, () => {
-      const current = this._metrics.get(id);
-      if (!current || current.store !== store || --current.refs > 0) {
-        return;
-      }
-      this._metrics.delete(id);
-      store.dispose();
-      if (this._connection === 'live') {
-        this._sendMetricsAction('unwatch-metrics', id);
-      }
-      this._updateMetricsPoll();
-    });
-  }
-
-  /** Job ids whose metrics someone watches, with their watcher counts (for tests). */
-  get metricsWatchers(): ReadonlyMap<string, number> {
-    return new Map([...this._metrics].map(([id, entry]) => [id, entry.refs]));
-  }
-
-  /** Handle one message of the push channel (public for tests). */
-  handleMessage(raw: string): void {
-    let message: TritonAPI.IEvent | TritonAPI.IMetricsEvent;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    switch (message.event) {
-      case 'snapshot':
-        this.applySnapshot(message.data);
-        break;
-      case 'job':
-        this.upsert(message.data);
-        break;
-      case 'status':
-        this._status = { ...message.data };
-        this._changed.emit();
-        break;
-      case 'metrics-history':
-        this._metrics.get(String(message.data.id))?.store.applyHistory(message.data);
-        break;
-      case 'metrics':
-        this._metrics.get(String(message.data.id))?.store.applyLive(message.data);
-        break;
-      default:
-        break;
-    }
-  }
-
   /** Replace the job list by `list` (jobs no longer listed are dropped). */
   applySnapshot(list: TritonAPI.IJobList): void {
     const seen = new Set<string>();
@@ -255,24 +136,13 @@ export class JobsModel implements IDisposable {
   }
 
   dispose(): void {
-    if (this.isDisposed) {
+    if (this._disposed) {
       return;
     }
-    this._connection = 'disposed';
-    this._clearReconnect();
-    this._stopPing();
+    this._disposed = true;
     this._fallback.dispose();
-    this._updateMetricsPoll();
-    for (const entry of this._metrics.values()) {
-      entry.store.dispose();
-    }
-    this._metrics.clear();
-    const socket = this._socket;
-    this._socket = null;
-    if (socket) {
-      socket.onclose = null;
-      socket.close();
-    }
+    this._channel.message.disconnect(this._onMessage, this);
+    this._channel.stateChanged.disconnect(this._onChannelState, this);
     Signal.clearData(this);
   }
 
@@ -287,166 +157,65 @@ export class JobsModel implements IDisposable {
     return true;
   }
 
-  private _url(): string {
-    const settings = ServerConnection.makeSettings();
-    let url = JobsClient.eventsUrl(settings);
-    // As @jupyterlab/services does for kernel sockets: browsers send no Authorization header on
-    // a WebSocket, so the token travels in the query when the server is configured for it.
-    if (settings.appendToken && settings.token) {
-      url += `?token=${encodeURIComponent(settings.token)}`;
+  private _onMessage(_: EventsChannel, message: ServerEvent): void {
+    switch (message.event) {
+      case 'snapshot':
+        this.applySnapshot(message.data);
+        break;
+      case 'job':
+        this.upsert(message.data);
+        break;
+      case 'status':
+        this._status = { ...message.data };
+        this._changed.emit();
+        break;
+      default:
+        break; // metrics and pongs are not ours
     }
-    return url;
   }
 
-  private _onSocketClosed(): void {
-    this._stopPing();
-    if (this.isDisposed) {
-      return;
+  private _onChannelState(_: EventsChannel, state: ChannelState): void {
+    if (state === 'open') {
+      void this._fallback.stop();
+    } else if (state === 'closed') {
+      const phase = this._fallback.state.phase;
+      if (phase === 'constructed' || phase === 'stopped') {
+        void this._fallback.start();
+      }
     }
-    this._setConnection('polling');
-    if (this._fallback.state.phase === 'constructed' || this._fallback.state.phase === 'stopped') {
-      void this._fallback.start();
-    }
-    const delay = Math.min(this._reconnectMax, this._reconnectMin * 2 ** this._attempts);
-    this._attempts++;
-    // A little jitter so the tabs of a restarted server do not all come back at once.
-    this._reconnectTimer = setTimeout(
-      () => {
-        this._reconnectTimer = null;
-        this.connect();
-      },
-      delay * (0.8 + 0.4 * Math.random())
-    );
+    this._changed.emit();
   }
 
   private async _pollList(): Promise<void> {
-    if (this._connection === 'live') {
+    if (this.connection === 'live') {
       return;
     }
     await this.refresh();
   }
 
-  private _startPing(): void {
-    this._stopPing();
-    this._pingTimer = setInterval(() => {
-      const socket = this._socket;
-      if (socket && socket.readyState === 1) {
-        socket.send('ping');
-      }
-    }, this._pingMs);
-  }
-
-  private _stopPing(): void {
-    if (this._pingTimer !== null) {
-      clearInterval(this._pingTimer);
-      this._pingTimer = null;
-    }
-  }
-
-  private _clearReconnect(): void {
-    if (this._reconnectTimer !== null) {
-      clearTimeout(this._reconnectTimer);
-      this._reconnectTimer = null;
-    }
-  }
-
-  private _setConnection(connection: Connection): void {
-    if (this._connection !== connection) {
-      this._connection = connection;
-      this._updateMetricsPoll();
-      this._changed.emit();
-    }
-  }
-
-  private _sendMetricsAction(action: 'watch-metrics' | 'unwatch-metrics', id: string): void {
-    const socket = this._socket;
-    if (socket && socket.readyState === 1) {
-      socket.send(JSON.stringify({ action, id }));
-    }
-  }
-
-  /** Poll the watched jobs' metrics while the socket is down; stop when it is back. */
-  private _updateMetricsPoll(): void {
-    // While reconnecting too: a reconnect that keeps failing may take a minute between tries.
-    const wanted = this._connection !== 'live' && this._connection !== 'disposed' && this._metrics.size > 0;
-    if (wanted && this._metricsTimer === null) {
-      this._metricsTimer = setInterval(() => {
-        if (typeof document !== 'undefined' && document.hidden) {
-          return;
-        }
-        for (const id of this._metrics.keys()) {
-          void this._pollMetrics(id);
-        }
-      }, this._metricsPollMs);
-    } else if (!wanted && this._metricsTimer !== null) {
-      clearInterval(this._metricsTimer);
-      this._metricsTimer = null;
-    }
-  }
-
-  private async _pollMetrics(id: string): Promise<void> {
-    const store = this._metrics.get(id)?.store;
-    if (!store) {
-      return;
-    }
-    try {
-      const data = await this._metricsFetch(id, store.maxPoints);
-      if (this._metrics.get(id)?.store === store && this._connection !== 'live') {
-        store.applyHistory(data);
-      }
-    } catch (error) {
-      if (this._metrics.get(id)?.store === store) {
-        store.setError(error instanceof Error ? error.message : String(error));
-      }
-    }
-  }
-
+  private _channel: EventsChannel;
   private _list: () => Promise<TritonAPI.IJobList>;
-  private _socketFactory: (url: string) => ISocketLike;
-  private _socket: ISocketLike | null = null;
-  private _pingMs: number;
-  private _pingTimer: ReturnType<typeof setInterval> | null = null;
-  private _reconnectMin: number;
-  private _reconnectMax: number;
-  private _reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private _attempts = 0;
   private _fallback: Poll;
-  private _metrics = new Map<string, { store: MetricsStore; refs: number }>();
-  private _metricsFetch: (id: string, maxPoints: number) => Promise<TritonAPI.IMetrics>;
-  private _metricsPollMs: number;
-  private _metricsTimer: ReturnType<typeof setInterval> | null = null;
   private _jobs = new Map<string, TritonAPI.IJob>();
   private _loaded = false;
   private _status: IMonitorStatus = { updated: null, error: null, interval: null };
   private _error: APIError | null = null;
-  private _connection: Connection = 'connecting';
+  private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _jobChanged = new Signal<this, IJobChange>(this);
 }
 
 export namespace JobsModel {
   export interface IOptions {
-    /** Connect at once (default true); tests pass false and call `connect()`. */
+    /** The tab's push channel. */
+    channel: EventsChannel;
+    /** Open the channel once listening (default true); tests pass false and connect it themselves. */
     auto?: boolean;
     /** Where the fallback list comes from; defaults to `JobsClient.list`. */
     list?: () => Promise<TritonAPI.IJobList>;
-    /** Opens the push channel; defaults to the server settings' WebSocket. */
-    socketFactory?: (url: string) => ISocketLike;
-    pingMs?: number;
-    reconnectMinMs?: number;
-    reconnectMaxMs?: number;
-    /** Fallback poll interval while the socket is down (default 10 s, backing off to 2 min). */
+    /** Fallback poll interval while the channel is down (default 10 s, backing off to 2 min). */
     fallbackMs?: number;
-    /** Where metrics come from while the socket is down; defaults to `JobsClient.metrics`. */
-    metrics?: (id: string, maxPoints: number) => Promise<TritonAPI.IMetrics>;
-    /** Metrics poll interval while the socket is down (default 5 s). */
-    metricsPollMs?: number;
   }
-}
-
-function defaultSocketFactory(url: string): ISocketLike {
-  const settings = ServerConnection.makeSettings();
-  return new settings.WebSocket(url) as unknown as ISocketLike;
 }
 
 /** Same record? Jobs are flat JSON apart from `origin`, so compare values shallowly. */
@@ -467,9 +236,3 @@ export function sameJob(a: TritonAPI.IJob, b: TritonAPI.IJob): boolean {
   }
   return true;
 }
-
-/** The tab's one jobs model, for plugins that show jobs (the notebook widget). */
-export const IJobsModel = new Token<JobsModel>(
-  'tritonml-lab:IJobsModel',
-  'My Slurm jobs, pushed by the server; one per tab.'
-);

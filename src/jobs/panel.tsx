@@ -1,6 +1,7 @@
 /**
  * The "My Slurm jobs" sidebar: my jobs with state badges, filters and search, and the detail of one
- * job (script, live logs, efficiency, Cancel).
+ * job (script, live logs, efficiency, Cancel). Other features add to both views through
+ * IJobDetailSections, so this module imports none of them.
  *
  * The detail opens inside the sidebar (Back button or Escape returns to the list) rather than in a
  * main-area tab: people watch a job next to the notebook it came from, so the notebook stays in
@@ -12,24 +13,19 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { TritonAPI } from '../api';
+import { IJobsActions } from './actions';
 import { metaParts, pendingText, StateBadge, useTicker } from './components';
 import { JobDetailView } from './detail';
 import { filterJobs, isActive, JobFilter, stateFamily } from './format';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
-import { NotebookRowProgress } from '../notebookjobs/progress';
-
-/** What the panel's buttons do; the plugin implements them. */
-export interface IJobsActions {
-  newJob(): void;
-  cancel(job: TritonAPI.IJob): Promise<boolean>;
-  copy(text: string): void;
-}
+import { IJobDetailSection, IJobDetailSections } from './tokens';
 
 export class JobsPanel extends ReactWidget {
   constructor(
     readonly model: JobsModel,
-    private readonly _actions: IJobsActions
+    private readonly _actions: IJobsActions,
+    private readonly _sections: IJobDetailSections
   ) {
     super();
     this.id = 'tritonml-jobs';
@@ -43,6 +39,7 @@ export class JobsPanel extends ReactWidget {
       }
     });
     model.changed.connect(() => this.update(), this);
+    _sections.changed.connect(() => this.update(), this);
   }
 
   /** The job whose detail is open, or null for the list. */
@@ -71,6 +68,7 @@ export class JobsPanel extends ReactWidget {
         id={selected}
         model={this.model}
         actions={this._actions}
+        sections={this._sections.sections}
         onBack={() => this.showList()}
         scroller={this.node}
       />
@@ -78,6 +76,7 @@ export class JobsPanel extends ReactWidget {
       <JobListView
         model={this.model}
         actions={this._actions}
+        sections={this._sections.sections}
         filter={this._filter}
         query={this._query}
         visible={this._visible}
@@ -119,6 +118,7 @@ export class JobsPanel extends ReactWidget {
 interface IListProps {
   model: JobsModel;
   actions: IJobsActions;
+  sections: readonly IJobDetailSection[];
   filter: JobFilter;
   query: string;
   visible: boolean;
@@ -216,14 +216,20 @@ function JobListView(props: IListProps): JSX.Element {
       )}
       <ul className="tml-JobsList" aria-label="My jobs">
         {jobs.map(job => (
-          <JobRow key={job.id} job={job} now={now} onOpen={() => props.onOpen(job.id)} />
+          <JobRow key={job.id} job={job} now={now} sections={props.sections} onOpen={() => props.onOpen(job.id)} />
         ))}
       </ul>
     </div>
   );
 }
 
-function JobRow({ job, now, onOpen }: { job: TritonAPI.IJob; now: number; onOpen(): void }): JSX.Element {
+function JobRow(props: {
+  job: TritonAPI.IJob;
+  now: number;
+  sections: readonly IJobDetailSection[];
+  onOpen(): void;
+}): JSX.Element {
+  const { job, now, onOpen } = props;
   const pending = pendingText(job, now);
   const meta = metaParts(job, now);
   return (
@@ -242,7 +248,7 @@ function JobRow({ job, now, onOpen }: { job: TritonAPI.IJob; now: number; onOpen
         </span>
         {meta.length > 0 && <span className="tml-JobRow-meta">{meta.join(' · ')}</span>}
         {pending && <span className="tml-JobRow-pending">{pending}</span>}
-        <NotebookRowProgress job={job} />
+        {props.sections.map(({ id, row: Row }) => Row && <Row key={id} job={job} />)}
         {!isActive(job.state) && job.exit_code !== null && job.exit_code !== 0 && (
           <span className="tml-JobRow-exit">exit code {job.exit_code}</span>
         )}

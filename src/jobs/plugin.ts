@@ -1,6 +1,7 @@
 /**
  * The jobs feature: the tab's one JobsModel (provided as IJobsModel, so notebook widgets show the
- * same state), the "My jobs" sidebar, the New job dialog and state-change notifications.
+ * same state), the "My jobs" sidebar, the New job dialog and state-change notifications. Features
+ * above it add to the sidebar's job views through IJobDetailSections (jobSectionsPlugin).
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
@@ -8,12 +9,16 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { TritonAPI } from '../api';
+import { EventsChannel } from '../events/channel';
+import { IEventsChannel } from '../events/tokens';
 import { cancelWithConfirmation } from './actions';
 import { JobForm, NewJobDialog } from './dialog';
 import { stateFamily, stateLabel } from './format';
 import { jobsIcon } from './icons';
-import { IJobChange, IJobsModel, JobsModel } from './model';
+import { IJobChange, JobsModel } from './model';
 import { JobsPanel } from './panel';
+import { JobDetailSections } from './sections';
+import { IJobDetailSections, IJobsModel } from './tokens';
 
 export namespace JobsCommandIDs {
   export const show = 'tritonml:show-jobs';
@@ -24,28 +29,44 @@ export namespace JobsCommandIDs {
 
 const PLUGIN_ID = 'tritonml-lab:jobs';
 
+/** The sections of the job views; a plugin of its own because a plugin provides one token. */
+export const jobSectionsPlugin: JupyterFrontEndPlugin<IJobDetailSections> = {
+  id: 'tritonml-lab:job-sections',
+  description: "Sections of a job's view in the jobs sidebar, added by the metrics, notebook-run and sweep features.",
+  autoStart: true,
+  provides: IJobDetailSections,
+  activate: (): IJobDetailSections => new JobDetailSections()
+};
+
 export const jobsPlugin: JupyterFrontEndPlugin<JobsModel> = {
   id: PLUGIN_ID,
   description: 'My Slurm jobs: sidebar with live logs, New job dialog, notifications.',
   autoStart: true,
   provides: IJobsModel,
+  requires: [IEventsChannel, IJobDetailSections],
   optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
+    channel: EventsChannel,
+    sections: IJobDetailSections,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null
   ): JobsModel => {
-    const model = new JobsModel();
+    const model = new JobsModel({ channel });
     const copy = (text: string) => {
       Clipboard.copyToSystem(text);
       Notification.info('Copied.', { autoClose: 1500 });
     };
-    const panel = new JobsPanel(model, {
-      newJob: () => void app.commands.execute(JobsCommandIDs.newJob),
-      cancel: job => cancelWithConfirmation(job, model),
-      copy
-    });
+    const panel = new JobsPanel(
+      model,
+      {
+        newJob: () => void app.commands.execute(JobsCommandIDs.newJob),
+        cancel: job => cancelWithConfirmation(job, model),
+        copy
+      },
+      sections
+    );
     app.shell.add(panel, 'left', { rank: 590, type: 'My Slurm jobs' });
     restorer?.add(panel, 'tritonml-jobs');
 

@@ -1,26 +1,26 @@
 /**
- * The "Resources" section of the job detail: live charts of the job's samples (running or
- * finished), the GPU figures of the after-the-job summary, and the plain advice.
+ * The "Resources" section of the job detail (added by the metrics plugin): live charts of the job's
+ * samples (running or finished), the GPU figures of the after-the-job summary, and the plain advice.
  */
 import * as React from 'react';
 
-import { TritonAPI } from '../api';
 import { stateFamily } from '../jobs/format';
-import { JobsModel } from '../jobs/model';
+import { IJobSectionProps } from '../jobs/tokens';
 import { MetricsCharts } from './chart';
 import { hasSamples } from './series';
 import { IMetricsStream } from './stream';
 import { ISummaryRow, summaryRows } from './summary';
+import { MetricsWatcher } from './watcher';
 
 /** Watch job `id`'s metrics while `enabled`; the stream (or null) and a counter of its changes. */
-export function useMetricsStream(model: JobsModel, id: string, enabled: boolean): IMetricsStream | null {
+export function useMetricsStream(watcher: MetricsWatcher, id: string, enabled: boolean): IMetricsStream | null {
   const [stream, setStream] = React.useState<IMetricsStream | null>(null);
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
     if (!enabled) {
       return;
     }
-    const watched = model.watchMetrics(id);
+    const watched = watcher.watch(id);
     const bump = () => setVersion(v => v + 1);
     watched.changed.connect(bump);
     setStream(watched);
@@ -28,7 +28,7 @@ export function useMetricsStream(model: JobsModel, id: string, enabled: boolean)
       watched.dispose();
       setStream(null);
     };
-  }, [model, id, enabled]);
+  }, [watcher, id, enabled]);
   return stream;
 }
 
@@ -77,16 +77,11 @@ function Row({ row }: { row: ISummaryRow }): JSX.Element {
   );
 }
 
-export function JobMetrics(props: {
-  id: string;
-  model: JobsModel;
-  job: TritonAPI.IJob | null;
-  detail: TritonAPI.IJobDetail | null;
-}): JSX.Element | null {
-  const family = stateFamily(props.job?.state);
+export function JobMetrics(props: IJobSectionProps & { watcher: MetricsWatcher }): JSX.Element | null {
+  const family = stateFamily(props.job.state);
   // Jobs not submitted through tritonml-lab run no sampler.
-  const started = !!props.job && family !== 'pending' && props.job.tracked !== false;
-  const stream = useMetricsStream(props.model, props.id, started);
+  const started = family !== 'pending' && props.job.tracked !== false;
+  const stream = useMetricsStream(props.watcher, props.job.id, started);
   if (!started) {
     return null;
   }

@@ -1,6 +1,6 @@
 /**
- * The accumulated samples of one job, per node, fed by the JobsModel's push channel (or its
- * fallback poll). The model keeps one store per watched job and hands each watcher a handle
+ * The accumulated samples of one job, per node, fed by the MetricsWatcher (push channel, or its
+ * fallback poll). The watcher keeps one store per watched job and hands each viewer a handle
  * (`IMetricsStream`); disposing the last handle stops the watch.
  */
 import { IDisposable } from '@lumino/disposable';

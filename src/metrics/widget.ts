@@ -4,11 +4,11 @@
  */
 import { JobsClient, TritonAPI } from '../api';
 import { isFinal, stateFamily } from '../jobs/format';
-import { JobsModel } from '../jobs/model';
 import { MetricsCharts } from './chart';
 import { hasSamples } from './series';
 import { IMetricsStream } from './stream';
 import { renderSummary, summaryRows } from './summary';
+import { MetricsWatcher } from './watcher';
 
 export class JobMetricsStrip {
   readonly node: HTMLDivElement;
@@ -24,12 +24,12 @@ export class JobMetricsStrip {
     this.node.appendChild(this._summary);
   }
 
-  /** Follow job `id` (from its first sample) with `model`; cheap to call on every refresh. */
-  update(id: string, job: TritonAPI.IJob | null, model: JobsModel | null): void {
+  /** Follow job `id` (from its first sample) with `watcher`; cheap to call on every refresh. */
+  update(id: string, job: TritonAPI.IJob | null, watcher: MetricsWatcher | null): void {
     if (this._disposed) {
       return;
     }
-    const started = !!id && !!job && !!model && stateFamily(job.state) !== 'pending';
+    const started = !!id && !!job && !!watcher && stateFamily(job.state) !== 'pending';
     if (!started || this._stream?.id !== id) {
       this._stream?.dispose();
       this._stream = null;
@@ -37,7 +37,7 @@ export class JobMetricsStrip {
       this._asked = false;
     }
     if (started && !this._stream) {
-      this._stream = model!.watchMetrics(id);
+      this._stream = watcher!.watch(id);
       this._stream.changed.connect(this._onData, this);
       this._onData();
     }

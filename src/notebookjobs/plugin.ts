@@ -5,7 +5,8 @@
  *   browser context menu on .ipynb files, Alt+Shift+G): saves the notebook if it has changes, then
  *   opens the dialog (resources with presets and the last choice, kernel, parameters);
  * - a banner on the notebook while it runs ("Running as job 123 on gpu1 — cell 3 of 12");
- * - "cell k of N", the live output and the failing cell in the jobs panel (see ./progress.tsx);
+ * - "cell k of N", the live output and the failing cell in the jobs panel (sections added through
+ *   IJobDetailSections; see ./progress.tsx);
  * - when the run ends, its notification gets "Open result" (and, on failure, the failing cell and
  *   its traceback one click away).
  */
@@ -22,12 +23,14 @@ import * as React from 'react';
 import { TritonAPI } from '../api';
 import { gpuIcon } from '../icons';
 import { isActive, stateFamily } from '../jobs/format';
-import { IJobChange, IJobsModel, JobsModel } from '../jobs/model';
+import { IJobChange, JobsModel } from '../jobs/model';
+import { IJobDetailSections, IJobsModel, JobDetailRank } from '../jobs/tokens';
 import { NotebookJobBanner } from './banner';
 import { setNotebookJobsContext } from './context';
 import { IKernelChoice, RunNotebookDialog, RunNotebookForm } from './dialog';
 import { describeParameters } from './params';
 import { formFromRemembered } from './presets';
+import { NotebookJobProgress, NotebookRowProgress } from './progress';
 import { NotebookProgressStore } from './store';
 import { endMessage, isNotebookJob, stripAnsi } from './text';
 
@@ -44,11 +47,12 @@ export const notebookJobsPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: '"Run on GPU": run a whole notebook as a Slurm batch job and get the executed notebook back.',
   autoStart: true,
-  requires: [IJobsModel, INotebookTracker],
+  requires: [IJobsModel, IJobDetailSections, INotebookTracker],
   optional: [ICommandPalette, IToolbarWidgetRegistry, IDefaultFileBrowser, IStateDB, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     model: JobsModel,
+    sections: IJobDetailSections,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     toolbarRegistry: IToolbarWidgetRegistry | null,
@@ -117,6 +121,13 @@ export const notebookJobsPlugin: JupyterFrontEndPlugin<void> = {
     };
 
     setNotebookJobsContext({ store, open, showFailure, showJob });
+    // Right below the job's facts: for a notebook run, where it is matters most.
+    sections.add({
+      id: 'notebook',
+      rank: JobDetailRank.facts + 100,
+      detail: NotebookJobProgress,
+      row: NotebookRowProgress
+    });
 
     /** The notebook the command acts on: args.path, the file browser's selection, or the current one. */
     const target = (args: ReadonlyPartialJSONObject): { path: string; panel: NotebookPanel | null } | null => {

@@ -1,7 +1,7 @@
 /**
  * A notebook run's progress inside the jobs panel: "cell k of N" on its row, and in its detail the
- * running cell's live output, the failing cell with its traceback, and "Open result". Rendered from
- * one line each in src/jobs/panel.tsx and src/jobs/detail.tsx; nothing for other jobs.
+ * running cell's live output, the failing cell with its traceback, and "Open result". The plugin
+ * adds both as a section of the job views (IJobDetailSections); they render nothing for other jobs.
  */
 import * as React from 'react';
 

@@ -1,14 +1,17 @@
 /**
  * Sweeps in the lab: the "Open sweep" command (a main-area tab per sweep; from the palette it asks
- * which), used by the "Sweep <id>" section of a job's detail and by the notebook widget.
+ * which), used by the "Sweep <id>" section it adds to a job's detail and by the notebook widget.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, Notification, WidgetTracker, MainAreaWidget } from '@jupyterlab/apputils';
+import * as React from 'react';
 
 import { SweepsClient } from '../api';
-import { IJobsModel, JobsModel } from '../jobs/model';
+import { JobsModel } from '../jobs/model';
+import { IJobDetailSections, IJobsModel, IJobSectionProps, JobDetailRank } from '../jobs/tokens';
 import { setSweepOpener } from './open';
 import { createSweepPanel } from './panel';
+import { SweepSection } from './section';
 
 export namespace SweepsCommandIDs {
   export const open = 'tritonml:open-sweep';
@@ -18,11 +21,12 @@ export const sweepsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'tritonml-lab:sweeps',
   description: 'Sweeps (%%tritonml sweep): the sweep view in a main-area tab, "Open sweep…" in the palette.',
   autoStart: true,
-  requires: [IJobsModel],
+  requires: [IJobsModel, IJobDetailSections],
   optional: [ICommandPalette, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     jobs: JobsModel,
+    sections: IJobDetailSections,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null
   ) => {
@@ -41,6 +45,12 @@ export const sweepsPlugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(widget.id);
     };
     setSweepOpener(open);
+    // Below the facts (and a notebook run's progress), above the logs.
+    sections.add({
+      id: 'sweep',
+      rank: JobDetailRank.facts + 150,
+      detail: (props: IJobSectionProps) => React.createElement(SweepSection, { jobId: props.job.id })
+    });
 
     app.commands.addCommand(SweepsCommandIDs.open, {
       label: args => (args.id ? `Open Sweep ${args.id}` : args.isPalette ? 'Open Sweep…' : 'Open sweep'),

@@ -1,7 +1,7 @@
 /**
- * "Sweep <id>" in a job's detail (jobs sidebar), for the array jobs of a sweep: which sweep, and a
- * button that opens the sweep view in a main-area tab. One `GET sweeps?job=` per job opened (the
- * server answers from the sweep manifests, without asking Slurm).
+ * "Sweep <id>" in a job's detail (jobs sidebar; added by the sweeps plugin), for the array jobs of a
+ * sweep: which sweep, and a button that opens the sweep view in a main-area tab. One
+ * `GET sweeps?job=` per job opened (the server answers from the sweep manifests, without asking Slurm).
  */
 import * as React from 'react';
 

@@ -4,10 +4,13 @@
  */
 import { TritonAPI } from '../api';
 import { JobsModel } from '../jobs/model';
+import { MetricsWatcher } from '../metrics/watcher';
 
 export interface IWidgetContext {
   /** The tab's one jobs model (the same one the sidebar shows). */
   model: JobsModel;
+  /** The tab's metrics watcher; null without the metrics plugin (no charts then). */
+  metrics: MetricsWatcher | null;
   /** Ask, then cancel (`DELETE jobs/{id}`). */
   cancel(job: Pick<TritonAPI.IJob, 'id' | 'name'> & { state?: string }): Promise<boolean>;
   /** Open the job's detail in the sidebar. */

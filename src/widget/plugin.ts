@@ -7,7 +7,10 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
 import { cancelWithConfirmation } from '../jobs/actions';
-import { IJobsModel, JobsModel } from '../jobs/model';
+import { JobsModel } from '../jobs/model';
+import { IJobsModel } from '../jobs/tokens';
+import { IMetricsWatcher } from '../metrics/tokens';
+import { MetricsWatcher } from '../metrics/watcher';
 import { setWidgetContext } from './context';
 
 export const jobWidgetPlugin: JupyterFrontEndPlugin<void> = {
@@ -15,13 +18,19 @@ export const jobWidgetPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The notebook view of a Slurm job (%%tritonml submit), fed by the jobs sidebar model.',
   autoStart: true,
   requires: [IJobsModel],
-  optional: [IJupyterWidgetRegistry],
-  activate: (app: JupyterFrontEnd, model: JobsModel, registry: IJupyterWidgetRegistry | null) => {
+  optional: [IJupyterWidgetRegistry, IMetricsWatcher],
+  activate: (
+    app: JupyterFrontEnd,
+    model: JobsModel,
+    registry: IJupyterWidgetRegistry | null,
+    metrics: MetricsWatcher | null
+  ) => {
     if (!registry) {
       return;
     }
     setWidgetContext({
       model,
+      metrics,
       cancel: job => cancelWithConfirmation(job, model),
       show: id => void app.commands.execute('tritonml:show-job', { id })
     });

@@ -173,7 +173,7 @@ export class JobView extends DOMWidgetView {
       this._follower.setActive(active);
     }
     this._showLog();
-    this._metrics.update(id, job, context?.model ?? null);
+    this._metrics.update(id, job, context?.metrics ?? null);
 
     // A reopened notebook should show how it ended, not "pending": keep the final state in the model.
     if (job && isFinal(job.state) && this.model.get('state') !== job.state) {

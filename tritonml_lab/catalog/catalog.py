@@ -1,16 +1,22 @@
-"""The catalog facade: discovery over labelled roots, cached listing, details, background sizes.
+"""The catalog facade: discovery over labelled roots, listing from memory, details, background work.
 
-Request cost model (what makes it usable on Lustre):
+What each thing costs (what makes it usable on Lustre, where every metadata call is a round trip):
 
-* **Listing** reads only memory.  The first call (or a call after ``refresh_interval`` seconds
-  whose cheap check -- one ``stat`` per root, hub dir and root metadata file -- saw a change)
-  discovers entries with a ``scandir`` of each root and hub dir, and probes *new or changed*
-  entries with a bounded look (:mod:`.hf_cache`, :mod:`.datasets`), in a few threads.
-* **Per-entry revalidation** (a few ``stat`` calls per entry: the signature dirs and metadata files)
-  runs in the background scanner thread every ``revalidate_interval`` seconds, and for one entry
-  on :meth:`Catalog.get`.
-* **Sizes and file counts** come only from the background scanner (:mod:`.sizes`), persisted in a
-  JSON cache; until known they are ``None`` with ``size_status == "pending"``.
+* **First listing**: per root one ``scandir`` and one ``lstat`` per entry, nothing inside entries
+  (:mod:`.discovery`).  Entries show a guessed kind and their name; details are "pending".
+* **Details** (architecture, parameters, README, layouts) come from background detection
+  (:mod:`.detector`, :mod:`.detect`), a few threads, opened entries first.
+* **Sizes and file counts** come from the size scanner's worker processes (:mod:`.sizes`).
+* **Restart**: both are persisted (:mod:`.cache`) under each entry directory's mtime/ctime, so a
+  restart lists everything from the cache after the same ``scandir`` + ``lstat`` per entry, and
+  looks again only at entries whose directory changed.  Changes deeper down are seen by the
+  periodic background revalidation (a few ``lstat`` per entry) and when an entry is opened.
+* **Later listings** read memory; every ``refresh_interval`` a background check (one ``lstat``
+  per root, root metadata file and hub dir) rediscovers a root whose directory changed.
+
+Requests from the server go through the ``*_async`` methods: their blocking work runs in the
+catalog's own bounded pool with a time-out (:mod:`.isolation`), so a hung folder makes only the
+catalog -- and where it can, only that entry -- answer "not responding".
 
 Safety: only directories found by scanning the configured roots become entries; client ids are
 validated and looked up in that index, never joined onto a path; symlinked entries and symlinks
@@ -18,165 +24,127 @@ leaving a root (or an HF repo dir) are never followed.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from dataclasses import replace
+from typing import Dict, Iterable, List, Optional, Tuple
 
+from . import fsio
 from . import metadata as md
-from .datasets import FolderProbe, full_shard_info, probe_folder
-from .hf_cache import HFProbe, find_hub_dir, looks_like_hub_dir, parse_repo_dirname, probe_hf_repo, strip_front_matter
-from .models import (CatalogListing, CatalogRoot, EntryDetail, EntrySummary, FileItem, FilesSummary,
-                     Metadata)
-from .safety import (BadEntryId, EntryNotFound, InvalidQuery, make_id, read_bounded, validate_id,
-                     validate_label)
-from .sizes import SizeCache, SizeScanner, compute_signature, default_cache_path
-from .snippets import folder_snippets, hf_snippets
+from .cache import EntryCache, default_cache_path, gc_paused, mtimes, stat_key
+from .detect import Detected, detect
+from .detector import Detector
+from .discovery import RootScan, discover_root
+from .isolation import BoundedIO, CatalogTimeout
+from .models import CatalogListing, EntryDetail, EntrySummary
+from .roots import RootSpec, RootState, normalise_roots
+from .safety import EntryNotFound, InvalidQuery, image_type, make_id, read_bounded, validate_id
+from .sizes import SizeScanner
+from .views import Entry, Fields, detail, effective, summary
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROOTS: Tuple[Tuple[str, str], ...] = (("dldata", "/scratch/shareddata/dldata"),)
-README_LIMIT = 64 << 10
 IMAGE_LIMIT = 5 << 20
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                ".webp": "image/webp", ".svg": "image/svg+xml"}
-DESCRIPTION_HEAD = 4 << 10
-PROBE_THREADS = 8
-HF_HOME_CHILDREN = {"hub", "datasets", "modules", "xet", "accelerate", "assets", "stored_tokens"}
-
-RootSpec = Union[Tuple[str, str], CatalogRoot, str]
 
 
-@dataclass
-class _Entry:
-    id: str
-    label: str
-    root_real: str
-    path: str
-    source: str                       # huggingface | folder
-    within: str                       # reads must stay inside this dir
-    kind: str = "dataset"
-    name: str = ""
-    description: Optional[str] = None
-    license: Optional[str] = None
-    tags: List[str] = field(default_factory=list)
-    formats: List[str] = field(default_factory=list)
-    repo_id: Optional[str] = None
-    num_parameters: Optional[int] = None
-    hidden: bool = False
-    metadata: Optional[Metadata] = None
-    hf: Optional[HFProbe] = None
-    folder: Optional[FolderProbe] = None
-    signature_dirs: List[str] = field(default_factory=list)
-    signature: List[int] = field(default_factory=list)
-    meta_files: List[str] = field(default_factory=list)
-    meta_sig: List[int] = field(default_factory=list)
-    root_meta: Optional[Metadata] = None
-    summary: Optional[EntrySummary] = None
-    summary_rec: object = None
-
-
-@dataclass
-class _Candidate:
-    path: str
-    source: str
-    hub_dir: Optional[str] = None
-    hf_home: Optional[str] = None
-
-
-def _normalise_roots(roots: Optional[Iterable[RootSpec]]) -> List[CatalogRoot]:
-    out: List[CatalogRoot] = []
-    for spec in (DEFAULT_ROOTS if roots is None else roots):
-        if isinstance(spec, CatalogRoot):
-            r = spec
-        elif isinstance(spec, str):
-            r = CatalogRoot(label=os.path.basename(spec.rstrip("/")) or "root", path=spec)
-        else:
-            label, path = spec
-            r = CatalogRoot(label=label, path=str(path))
-        validate_label(r.label)
-        if not os.path.isabs(r.path):
-            raise ValueError(f"catalog root {r.path!r} must be an absolute path")
-        if any(o.label == r.label for o in out):
-            raise ValueError(f"duplicate catalog root label {r.label!r}")
-        out.append(r)
-    return out
-
-
-def _readme_description(path: Optional[str], within: str) -> Optional[str]:
-    if not path:
-        return None
-    head = read_bounded(path, within, DESCRIPTION_HEAD)
-    if not head:
-        return None
-    text = strip_front_matter(head.decode("utf-8", "replace"))
-    for para in text.split("\n\n"):
-        p = " ".join(line.strip() for line in para.strip().splitlines())
-        if p and not p.startswith(("#", "<", "!", "[!", "---", "```", "|", "=")):
-            return p[:297] + "..." if len(p) > 300 else p
-    return None
-
-
-def _fmt_params(n: int) -> str:
-    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= div:
-            return f"{n / div:.1f}{unit}"
-    return str(n)
+def _size_holds(path: str, rec: dict) -> bool:
+    dirs = rec.get("dirs") or []
+    return mtimes([os.path.join(path, d) for d in dirs]) == (rec.get("dir_mtimes") or [])
 
 
 class Catalog:
-    """Catalog of shared models and datasets under labelled roots.  Thread-safe.
+    """Catalog of shared models and datasets under labelled roots.  Thread-safe; making one does no I/O.
 
     ``roots``: ``[(label, path), ...]`` (or :class:`CatalogRoot`); default ``/scratch/shareddata/dldata``
-    labelled ``dldata``.  ``cache_path``: the persistent size cache (``None`` -> default under
-    ``~/.cache/tritonml-lab``; ``""`` -> memory only).  ``workers``: scanner processes
-    (0 = scan in the scanner thread).
+    labelled ``dldata``.  ``cache_path``: the persistent cache (``None`` -> default under
+    ``~/.cache/tritonml-lab``; ``""`` -> memory only).  ``workers``: size scanner processes (0 = walk
+    in the scanner thread).  ``threads``: detection threads, and as many for requests' reads.
+    ``timeout``: seconds a request waits for the filesystem.
     """
 
     def __init__(self, roots: Optional[Iterable[RootSpec]] = None, cache_path: Optional[str] = None,
                  *, refresh_interval: float = 10.0, revalidate_interval: float = 300.0,
-                 workers: Optional[int] = None):
-        self.roots = _normalise_roots(roots)
-        self._real = {r.label: os.path.realpath(r.path) for r in self.roots}
+                 workers: Optional[int] = None, threads: int = 4, timeout: float = 10.0):
+        self.roots = normalise_roots(roots)
+        self._roots = {r.label: RootState(r.label, r.path) for r in self.roots}
         self.refresh_interval = refresh_interval
         self.revalidate_interval = revalidate_interval
-        self.cache = SizeCache(default_cache_path() if cache_path is None else (cache_path or None))
+        self.cache = EntryCache(default_cache_path() if cache_path is None else (cache_path or None))
         self.scanner = SizeScanner(self.cache, workers=workers, idle_callback=self._background_revalidate,
                                    idle_interval=revalidate_interval)
+        self.detector = Detector(self._entry_work, threads)
+        self.io = BoundedIO(threads, timeout)
         self._lock = threading.RLock()          # guards _index
-        self._refresh_lock = threading.Lock()   # serialises discovery / probing
-        self._index: Dict[str, _Entry] = {}
-        self._root_sig: Dict[str, list] = {}
-        self._root_meta: Dict[str, Dict[str, Metadata]] = {}
-        self._hub_dirs: Dict[str, List[_Candidate]] = {}   # root real path -> hub dirs found there
-        self._last_check = 0.0
-        self._discovered = False
+        self._index: Dict[str, Entry] = {}
+        self._last_check = time.monotonic()
 
-    # ------------------------------------------------------------------ public API
+    # ------------------------------------------------------------------ listing
     def list(self, kind: Optional[str] = None, q: Optional[str] = None, tag: Optional[str] = None,
              min_size: Optional[int] = None, max_size: Optional[int] = None) -> List[EntrySummary]:
+        self._check_filters(kind, min_size, max_size)
+        for label in self._roots:
+            self._discover(label)
+        if time.monotonic() - self._last_check >= self.refresh_interval:
+            self._check_roots()
+        return self._list(kind, q, tag, min_size, max_size)
+
+    def listing(self, **filters) -> CatalogListing:
+        """``{"entries": [...], "scanning": bool, "pending": n, "detecting": n}`` for the HTTP handler."""
+        return self._listing(self.list(**filters))
+
+    async def listing_async(self, **filters) -> CatalogListing:
+        """:meth:`listing` for the server: roots not yet discovered are discovered in the catalog's
+        pool; a root that does not answer in time becomes a warning, not an error."""
+        self._check_filters(filters.get("kind"), filters.get("min_size"), filters.get("max_size"))
+        todo = [r for r in self._roots.values() if not r.discovered]
+        results = await asyncio.gather(*(self._discover_async(r) for r in todo), return_exceptions=True)
+        warnings = [str(x) for x in results if isinstance(x, CatalogTimeout)]
+        for x in results:
+            if isinstance(x, BaseException) and not isinstance(x, CatalogTimeout):
+                raise x
+        if time.monotonic() - self._last_check >= self.refresh_interval:
+            self._last_check = time.monotonic()
+            self.io.submit("check-roots", self._check_roots)
+        if self.io.running_for("check-roots") > self.io.timeout:
+            warnings.append("The shared data folders are not answering; the catalog shows what it listed before.")
+        listing = self._listing(self._list(**filters))
+        listing.warnings = warnings
+        return listing
+
+    def _listing(self, entries: List[EntrySummary]) -> CatalogListing:
+        self.detector.keep_up(self.io.timeout)   # folders that hang hold their threads; others go on
+        pending, detecting = self.scanner.pending(), self.detector.pending()
+        busy = (self.scanner.running and pending > 0) or (self.detector.running and detecting > 0)
+        return CatalogListing(entries=entries, scanning=busy, pending=pending, detecting=detecting)
+
+    @staticmethod
+    def _check_filters(kind, min_size, max_size) -> None:
         if kind is not None and kind not in ("model", "dataset"):
             raise InvalidQuery("kind must be 'model' or 'dataset'")
         for v in (min_size, max_size):
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise InvalidQuery("min_size/max_size must be non-negative integers (bytes)")
-        self._maybe_refresh()
+
+    def _list(self, kind=None, q=None, tag=None, min_size=None, max_size=None) -> List[EntrySummary]:
+        """Memory only: never touches the filesystem."""
         with self._lock:
-            entries = [e for e in self._index.values() if not e.hidden]
+            entries = list(self._index.values())
+        with gc_paused():
+            return self._filter(entries, kind, q, tag, min_size, max_size)
+
+    def _filter(self, entries: List[Entry], kind, q, tag, min_size, max_size) -> List[EntrySummary]:
         ql = q.strip().lower() if q else None
         tl = tag.strip().lower() if tag else None
         out = []
         for e in entries:
-            if kind and e.kind != kind:
-                continue
-            if tl and tl not in (t.lower() for t in e.tags):
-                continue
-            if ql and not any(ql in s.lower() for s in (e.name, e.id, e.repo_id or "", e.description or "", *e.tags)):
-                continue
             s = self._summary(e)
+            if s is None or (kind and s.kind != kind) or (tl and tl not in (t.lower() for t in s.tags)):
+                continue
+            if ql and not any(ql in x.lower() for x in (s.name, s.id, s.repo_id or "", s.description or "", *s.tags)):
+                continue
             if min_size is not None and (s.size_bytes is None or s.size_bytes < min_size):
                 continue
             if max_size is not None and (s.size_bytes is None or s.size_bytes > max_size):
@@ -185,26 +153,33 @@ class Catalog:
         out.sort(key=lambda s: (s.kind, s.name.lower(), s.id))
         return out
 
-    def listing(self, **filters) -> CatalogListing:
-        """``{"entries": [...], "scanning": bool, "pending": n}`` for the HTTP handler."""
-        entries = self.list(**filters)
-        pending = self.scanner.pending()
-        return CatalogListing(entries=entries, scanning=self.scanner.running and pending > 0, pending=pending)
+    def _root_meta(self, e: Entry):
+        return self._roots[e.label].meta.get(e.id[len(e.label) + 1:])
 
+    def _fields(self, e: Entry) -> Fields:
+        return effective(e, self._root_meta(e))
+
+    def _summary(self, e: Entry) -> Optional[EntrySummary]:
+        """The entry's row (None when hidden), remade only when something it shows changed."""
+        rec = self.cache.size(e.path, e.key)
+        since = self.detector.queue.running_since(e.id) if e.state == "pending" else None
+        stalled = since is not None and time.monotonic() - since > self.io.timeout
+        root_meta = self._root_meta(e)
+        stamp = (e.state, stalled, id(rec), id(root_meta))
+        if e.summary_stamp != stamp:
+            f = effective(e, root_meta)
+            status = "stalled" if stalled else e.state
+            e.summary = None if f.hidden else summary(e, f, rec, status)
+            e.summary_stamp = stamp
+        return e.summary
+
+    # ------------------------------------------------------------------ one entry
     def get(self, entry_id: str) -> EntryDetail:
-        validate_id(entry_id)
-        self._maybe_refresh()
-        with self._lock:
-            e = self._index.get(entry_id)
-        if e is None or e.hidden:
-            raise EntryNotFound(f"no catalog entry {entry_id!r}")
-        e = self._revalidate_entry(e)
-        if e is None or e.hidden:
-            raise EntryNotFound(f"catalog entry {entry_id!r} is gone")
-        rec = self.cache.get(e.path, e.signature)
+        e, f = self._opened(entry_id)
+        rec = self.cache.size(e.path, e.key)
         if rec is None:
-            self.scanner.submit(e.path, e.signature, priority=True)
-        return self._detail(e, rec)
+            self.scanner.submit(e.path, e.key, priority=True)
+        return detail(e, f, summary(e, f, rec, e.state), rec)
 
     def readme_image(self, entry_id: str, relative: str) -> Tuple[bytes, str]:
         """An image a README links to by a relative path (``images/arch.png``): its bytes and type.
@@ -212,43 +187,95 @@ class Catalog:
         Only image files below the README's own directory, inside the entry (symlinks resolved), of
         at most ``IMAGE_LIMIT`` bytes; anything else is refused without touching other files."""
         validate_id(entry_id)
-        mime = _IMAGE_TYPES.get(os.path.splitext(relative)[1].lower()) if isinstance(relative, str) else None
-        if mime is None:
-            raise InvalidQuery("path must name a .png, .jpg, .jpeg, .gif, .webp or .svg file")
-        if (len(relative) > 512 or relative.startswith(("/", "~")) or "\\" in relative
-                or any(part in ("", ".", "..") for part in relative.split("/"))
-                or any(ord(c) < 32 or ord(c) == 127 for c in relative)):
-            raise InvalidQuery("path must be a plain relative path below the README's folder")
-        self._maybe_refresh()
-        with self._lock:
-            e = self._index.get(entry_id)
-        if e is None or e.hidden:
-            raise EntryNotFound(f"no catalog entry {entry_id!r}")
-        readme_path = e.hf.readme_path if e.hf else (e.folder.readme_path if e.folder else None)
-        if not readme_path:
+        mime = image_type(relative)
+        e, _ = self._opened(entry_id)
+        if not e.readme_path:
             raise EntryNotFound(f"catalog entry {entry_id!r} has no README")
-        data = read_bounded(os.path.join(os.path.dirname(readme_path), relative), e.within, IMAGE_LIMIT + 1)
+        within = e.root_real if e.source == "folder" else fsio.realpath(e.path)
+        data = read_bounded(os.path.join(os.path.dirname(e.readme_path), relative), within, IMAGE_LIMIT + 1)
         if data is None:
             raise EntryNotFound(f"no image {relative!r} next to the README of {entry_id!r}")
         if len(data) > IMAGE_LIMIT:
             raise InvalidQuery(f"the image is larger than {IMAGE_LIMIT >> 20} MB; open it from the path instead")
         return data, mime
 
-    def start_background_scan(self) -> None:
-        self._maybe_refresh()
-        self.scanner.start()
+    async def get_async(self, entry_id: str) -> EntryDetail:
+        return await self._entry_async(entry_id, self.get, entry_id)
+
+    async def readme_image_async(self, entry_id: str, relative: str) -> Tuple[bytes, str]:
+        return await self._entry_async(entry_id, self.readme_image, entry_id, relative)
+
+    async def _entry_async(self, entry_id: str, fn, *args):
+        label, _ = validate_id(entry_id)
+        root = self._roots.get(label)
+        if root is None:
+            raise EntryNotFound(f"no catalog entry {entry_id!r}")
+        if not root.discovered:
+            await self._discover_async(root)
+        message = (f"The folder of {entry_id} is not responding: the shared filesystem did not answer in "
+                   f"{self.io.timeout:.0f} s. Other entries and jobs are not affected; try again later.")
+        return await self.io.run("entry:" + entry_id, message, fn, *args)
+
+    def _opened(self, entry_id: str) -> Tuple[Entry, Fields]:
+        """The entry, looked at now: checked for changes, or detected if only its name is known."""
+        label, _ = validate_id(entry_id)
+        if label in self._roots:
+            self._discover(label)
+        with self._lock:
+            e = self._index.get(entry_id)
+        if e is None or self._summary(e) is None:
+            raise EntryNotFound(f"no catalog entry {entry_id!r}")
+        # Known from the cache only: detect now, the detail needs the probe itself.
+        fresh = self._look(e, validate=e.probe is not None)
+        if fresh is None or fresh.probe is None:
+            raise EntryNotFound(f"catalog entry {entry_id!r} is gone or could not be read")
+        f = self._fields(fresh)
+        if f.hidden:
+            raise EntryNotFound(f"no catalog entry {entry_id!r}")
+        return fresh, f
+
+    # ------------------------------------------------------------------ background work
+    def start_background_scan(self, details: bool = True, sizes: bool = True) -> None:
+        """Start detection and/or the size scan (the server starts both when it makes the catalog),
+        and discover the roots in the catalog's pool, so the first request may find them listed."""
+        for root in self._roots.values():
+            if not root.discovered:
+                self.io.submit("root:" + root.label, self._discover, root.label)
+        if details:
+            self.detector.start()
+        if sizes:
+            self.scanner.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.detector.stop(min(timeout, 5.0))
         self.scanner.stop(timeout)
+        self.io.shutdown()
+
+    def wait_for_details(self, timeout: Optional[float] = None) -> bool:
+        """Block until every queued detection is done (True) or ``timeout`` passes (False)."""
+        return self.detector.wait_idle(timeout)
 
     def wait_for_scan(self, timeout: Optional[float] = None) -> bool:
-        """Block until every queued size scan is done (True) or ``timeout`` passes (False)."""
-        return self.scanner.wait_idle(timeout)
+        """Block until queued detection (when running) and size scans are done, or ``timeout`` passes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for label in self._roots:
+            self._discover(label)
+        if self.detector.running and not self.detector.wait_idle(timeout):
+            return False
+        return self.scanner.wait_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def refresh(self, deep: bool = True) -> None:
-        """Re-discover now; ``deep`` also re-stats every entry's signature (what the background
-        revalidation does)."""
-        self._refresh(force=True, deep=deep)
+        """Check the roots now; ``deep`` also looks at every entry here and now (detecting the
+        pending ones, re-detecting changed ones) -- what background revalidation does."""
+        for label in self._roots:
+            self._discover(label)
+        self._check_roots()
+        if deep:
+            with self._lock:
+                entries = list(self._index.values())
+            for e in entries:
+                self._look(e, validate=True)
+            self._check_roots()   # folders that turned out to hold a hub
 
     def __enter__(self) -> "Catalog":
         return self
@@ -256,269 +283,135 @@ class Catalog:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    # ------------------------------------------------------------------ discovery
-    def _maybe_refresh(self) -> None:
-        if not self._discovered:
-            self._refresh(force=True, deep=False)
-        elif time.monotonic() - self._last_check >= self.refresh_interval:
-            self._refresh(force=False, deep=False)
-
     def _background_revalidate(self) -> None:
-        self._refresh(force=True, deep=True)
+        # From the scanner's thread, which must not hang in a root that does not answer.
+        self.io.submit("check-roots", self._check_roots)
+        with self._lock:
+            ids = list(self._index)
+        for eid in ids:
+            self.detector.submit(eid, "validate")
 
-    def _candidates(self, real: str) -> List[_Candidate]:
-        out: List[_Candidate] = []
-        hubs: List[_Candidate] = []
+    def _entry_work(self, eid: str, token: str) -> None:
+        with self._lock:
+            e = self._index.get(eid)
+        if e is not None:   # detected meanwhile (opened, or a refresh): only check it
+            self._look(e, validate=token == "validate" or e.state == "ready")
 
-        def add_hub(hub: str, home: Optional[str]) -> None:
-            hubs.append(_Candidate(path=hub, source="hub", hub_dir=hub, hf_home=home))
-            try:
-                with os.scandir(hub) as it:
-                    for e in it:
-                        if parse_repo_dirname(e.name) and e.is_dir(follow_symlinks=False):
-                            out.append(_Candidate(path=e.path, source="huggingface", hub_dir=hub, hf_home=home))
-            except OSError:
-                pass
+    # ------------------------------------------------------------------ discovery
+    async def _discover_async(self, root: RootState) -> None:
+        message = (f"The catalog folder {root.path} (root '{root.label}') is not responding: the shared "
+                   f"filesystem did not answer in {self.io.timeout:.0f} s. Jobs are not affected; try again later.")
+        await self.io.run("root:" + root.label, message, self._discover, root.label)
 
-        if not os.path.isdir(real):
-            return out
-        if looks_like_hub_dir(real):   # the root itself is a hub dir: its children are repos
-            add_hub(real, os.path.dirname(real) if os.path.basename(real) == "hub" else None)
-        else:
-            try:
-                with os.scandir(real) as it:
-                    children = [(e.name, e.path) for e in it
-                                if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
-            except OSError:
-                children = []
-            is_home = any(n == "hub" and looks_like_hub_dir(p) for n, p in children)
-            for name, path in sorted(children):
-                if is_home and name == "hub":          # the root is an HF_HOME
-                    add_hub(path, real)
-                    continue
-                if is_home and name in HF_HOME_CHILDREN:
-                    continue
-                found = find_hub_dir(path)
-                if found:
-                    add_hub(*found)
-                else:
-                    out.append(_Candidate(path=path, source="folder"))
-        self._hub_dirs[real] = hubs
-        return out
+    def _check_roots(self) -> None:
+        self._last_check = time.monotonic()
+        for label, root in self._roots.items():
+            if root.discovered:
+                self._discover(label, check=True)
 
-    def _refresh(self, force: bool, deep: bool) -> None:
-        with self._refresh_lock:
-            now = time.monotonic()
-            if not force and self._discovered and now - self._last_check < self.refresh_interval:
+    def _root_sig(self, root: RootState) -> List[int]:
+        real = root.real or root.path
+        return mtimes([real] + [os.path.join(real, n) for n in md.ROOT_FILES] + root.hubs)
+
+    def _discover(self, label: str, check: bool = False) -> None:
+        """List a root from names (first time), or again if its signature changed (``check``)."""
+        root = self._roots[label]
+        if root.discovered and not check:
+            return
+        with root.lock:
+            if root.discovered and not check:
                 return
-            with self._lock:
-                old = dict(self._index)
-            new_index: Dict[str, _Entry] = {}
-            to_probe: List[Tuple[str, str, _Candidate]] = []
-            for r in self.roots:
-                label, real = r.label, self._real[r.label]
-                sig = compute_signature([real] + [os.path.join(real, n) for n in md.ROOT_FILES]
-                                        + [h.hub_dir for h in self._hub_dirs.get(real, [])])  # type: ignore[misc]
-                root_changed = self._root_sig.get(label) != sig or not self._discovered
-                if root_changed:
-                    self._root_meta[label] = md.load_root_file(real)
-                    cands = self._candidates(real)
-                    self._root_sig[label] = compute_signature(
-                        [real] + [os.path.join(real, n) for n in md.ROOT_FILES]
-                        + [h.hub_dir for h in self._hub_dirs.get(real, [])])  # type: ignore[misc]
-                    for c in cands:
-                        eid = make_id(label, real, c.path)
-                        prev = old.get(eid)
-                        if prev is not None and self._probe_still_valid(prev, label):
-                            new_index[eid] = prev
-                        else:
-                            to_probe.append((eid, label, c))
-                else:
-                    for eid, prev in old.items():
-                        if prev.label != label:
-                            continue
-                        if deep and not self._probe_still_valid(prev, label):
-                            to_probe.append((eid, label, _Candidate(
-                                path=prev.path, source=prev.source,
-                                hub_dir=prev.hf.info.hub_dir if prev.hf else None,
-                                hf_home=prev.hf.info.hf_home if prev.hf else None)))
-                        else:
-                            new_index[eid] = prev
-            if to_probe:
-                if len(to_probe) > 16:
-                    with ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="catalog-probe") as ex:
-                        probed = list(ex.map(lambda t: self._probe(*t), to_probe))
-                else:
-                    probed = [self._probe(*t) for t in to_probe]
-                for p in probed:
-                    if p is not None:
-                        new_index[p.id] = p
-            with self._lock:
-                self._index = new_index
-            self._last_check = time.monotonic()
-            self._discovered = True
-            for e in new_index.values():
-                if not e.hidden and self.cache.get(e.path, e.signature) is None:
-                    self.scanner.submit(e.path, e.signature)
+            self.cache.ensure_loaded()
+            if root.real is None:
+                root.real = fsio.realpath(root.path)
+            if root.discovered and root.sig is not None and self._root_sig(root) == root.sig:
+                return
+            with gc_paused():   # a thousand entries made at once
+                root.meta = md.load_root_file(root.real)
+                scan = discover_root(root.real, self.cache)
+                root.hubs = scan.hubs
+                root.sig = self._root_sig(root)
+                self._merge(root, scan)
+            root.discovered = True
 
-    def _probe_still_valid(self, e: _Entry, label: str) -> bool:
-        return (e.root_meta == self._root_meta.get(label, {}).get(e.id.split("/", 1)[1])
-                and e.signature == compute_signature(e.signature_dirs)
-                and e.meta_sig == compute_signature(e.meta_files))
+    def _merge(self, root: RootState, scan: RootScan) -> None:
+        """Entries of a fresh discovery: unchanged ones kept, the others from the cache or queued."""
+        with self._lock:
+            old = {k: v for k, v in self._index.items() if v.label == root.label}
+        new: Dict[str, Entry] = {}
+        to_detect = []
+        for c in scan.candidates:
+            eid = make_id(root.label, root.real, c.path)  # type: ignore[arg-type]
+            prev = old.get(eid)
+            if prev is not None and prev.key == c.key and prev.source == c.source:
+                new[eid] = prev
+                continue
+            e = Entry(id=eid, label=root.label, root_real=root.real or "", path=c.path, source=c.source,
+                      key=c.key, hub_dir=c.hub_dir, hf_home=c.hf_home)
+            rec = self.cache.detected(c.path, c.key)
+            e.detected = Detected.from_json(rec) if rec else None
+            if e.detected is not None:
+                e.state = "ready"
+            else:   # an older look, if any, is shown (and hides a hidden entry) until the new one is done
+                stale = self.cache.detected(c.path, None)
+                e.detected = prev.detected if prev is not None else Detected.from_json(stale) if stale else None
+                to_detect.append(eid)
+            if e.detected is None:
+                e.guess_kind, e.guess_name = c.guess()
+            new[eid] = e
+        with self._lock:
+            for k in old:
+                self._index.pop(k, None)
+            self._index.update(new)
+            everything = {e.path for e in self._index.values()}
+        if all(r.discovered or r is root for r in self._roots.values()):   # roots may nest
+            self.cache.forget_under(root.real, everything)  # type: ignore[arg-type]
+        for eid in to_detect:
+            self.detector.submit(eid)
+        for e in new.values():   # the rows now, while collection is paused; sizes of the visible ones
+            if self._summary(e) is not None and self.cache.size(e.path, e.key) is None:
+                self.scanner.submit(e.path, e.key)
 
-    def _revalidate_entry(self, e: _Entry) -> Optional[_Entry]:
-        if self._probe_still_valid(e, e.label):
-            return e
-        with self._refresh_lock:
-            cand = _Candidate(path=e.path, source=e.source,
-                              hub_dir=e.hf.info.hub_dir if e.hf else None,
-                              hf_home=e.hf.info.hf_home if e.hf else None)
-            fresh = self._probe(e.id, e.label, cand) if os.path.isdir(e.path) and not os.path.islink(e.path) else None
+    def _look(self, e: Entry, validate: bool) -> Optional[Entry]:
+        """Detect ``e`` now -- or, with ``validate``, only if it changed -- and store the result;
+        the entry as it is now, or None if its directory is gone."""
+        key = stat_key(e.path)
+        if key is None:
             with self._lock:
-                if fresh is None:
-                    self._index.pop(e.id, None)
-                else:
-                    self._index[e.id] = fresh
-        if fresh is not None and self.cache.get(fresh.path, fresh.signature) is None:
-            self.scanner.submit(fresh.path, fresh.signature, priority=True)
-        return fresh
-
-    def _probe(self, eid: str, label: str, c: _Candidate) -> Optional[_Entry]:
-        real = self._real[label]
-        try:
-            return self._probe_inner(eid, label, real, c)
-        except Exception:  # a weird entry must not break the catalog
-            log.exception("catalog: could not inspect %s", c.path)
+                if self._index.get(e.id) is e:
+                    del self._index[e.id]
+            self._roots[e.label].sig = None   # the next check lists the root again
             return None
-
-    def _probe_inner(self, eid: str, label: str, real: str, c: _Candidate) -> Optional[_Entry]:
-        rel = eid.split("/", 1)[1]
-        root_meta_map = self._root_meta.get(label, {})
-        if c.source == "huggingface":
-            hp = probe_hf_repo(c.path, c.hub_dir or os.path.dirname(c.path), c.hf_home)
-            if hp is None:
-                return None
-            info = hp.info
-            e = _Entry(id=eid, label=label, root_real=real, path=c.path, source="huggingface",
-                       within=os.path.realpath(c.path), hf=hp, kind=info.repo_type, name=info.repo_id,
-                       repo_id=info.repo_id, num_parameters=info.num_parameters, license=hp.license)
-            bits = []
-            if info.architectures:
-                bits.append(info.architectures[0])
-            if info.num_parameters:
-                bits.append(f"{_fmt_params(info.num_parameters)} parameters")
-            if info.torch_dtype:
-                bits.append(info.torch_dtype)
-            if info.context_length:
-                bits.append(f"context {info.context_length}")
-            e.description = " · ".join(bits) or f"Hugging Face {info.repo_type} {info.repo_id}"
-            tags = ["huggingface"] + [t for t in (info.model_type, hp.pipeline_tag) if t] + hp.tags
-            e.formats = sorted(hp.formats, key=lambda x: -hp.formats[x])[:8]
-            e.signature_dirs = [c.path] + hp.signature_dirs
-            top_names = {f.name for f in hp.top_level}
+        d = e.detected
+        if validate and e.state == "ready" and d is not None and key == e.key == d.key and d.still_holds(e.path):
+            rec = self.cache.size(e.path, key)
+            if rec is not None and not _size_holds(e.path, rec):
+                self.scanner.submit(e.path, key)
+            return e
+        try:
+            found = detect(e.path, e.source, key, e.root_real, e.hub_dir, e.hf_home)
+        except Exception:  # a weird entry must not break the catalog
+            log.exception("catalog: could not inspect %s", e.path)
+            found = None
+        fresh = replace(e, key=key, summary=None, summary_stamp=())
+        if found is None:
+            fresh.state = "error"
         else:
-            fp = probe_folder(c.path)
-            e = _Entry(id=eid, label=label, root_real=real, path=c.path, source="folder", within=real,
-                       folder=fp, kind=fp.kind, name=os.path.basename(c.path))
-            e.description = _readme_description(fp.readme_path, real)
-            tags = list(fp.info.layouts) + (["checkpoint"] if fp.kind == "model" else [])
-            e.formats = list(fp.info.formats)[:8]
-            e.signature_dirs = fp.signature_dirs
-            top_names = {f.name for f in fp.top_level}
-        e.signature = compute_signature(e.signature_dirs)
-        e.meta_files = [os.path.join(c.path, n) for n in md.ENTRY_FILES if n in top_names]
-        e.meta_sig = compute_signature(e.meta_files)
-        meta = root_meta_map.get(rel)
-        for mf in e.meta_files:
-            meta = md.merge(meta, md.load_file(mf, real))
-        e.root_meta = root_meta_map.get(rel)
-        e.metadata = meta
-        if meta is not None:
-            if meta.name:
-                e.name = meta.name
-            if meta.kind:
-                e.kind = meta.kind
-            if meta.description:
-                e.description = meta.description
-            if meta.license:
-                e.license = meta.license
-            if meta.tags is not None:
-                tags = list(meta.tags) + [t for t in tags if t not in meta.tags]
-            e.hidden = bool(meta.hidden)
-        seen = set()
-        e.tags = [t for t in tags if not (t.lower() in seen or seen.add(t.lower()))][:30]
-        return e
-
-    # ------------------------------------------------------------------ views
-    def _summary(self, e: _Entry) -> EntrySummary:
-        rec = self.cache.get(e.path, e.signature)
-        s = e.summary
-        if s is not None and e.summary_rec is rec:
-            return s
-        res = (rec or {}).get("result") or {}
-        ok = rec is not None and "error" not in res
-        s = EntrySummary(
-            id=e.id, kind=e.kind, name=e.name, root=e.label, path=e.path, source=e.source,  # type: ignore[arg-type]
-            size_bytes=res.get("size_bytes") if ok else None,
-            disk_bytes=res.get("disk_bytes") if ok else None,
-            file_count=res.get("file_count") if ok else None,
-            size_status="ready" if ok else ("error" if rec is not None else "pending"),
-            description=e.description, license=e.license, tags=e.tags, formats=e.formats,
-            repo_id=e.repo_id, num_parameters=e.num_parameters)
-        e.summary, e.summary_rec = s, rec
-        return s
-
-    def _detail(self, e: _Entry, rec: Optional[dict]) -> EntryDetail:
-        s = self._summary(e)
-        res = (rec or {}).get("result") or {}
-        ok = rec is not None and "error" not in res
-        readme_path = e.hf.readme_path if e.hf else (e.folder.readme_path if e.folder else None)
-        readme = None
-        truncated = False
-        if readme_path:
-            data = read_bounded(readme_path, e.within, README_LIMIT + 1)
-            if data is not None:
-                truncated = len(data) > README_LIMIT
-                readme = data[:README_LIMIT].decode("utf-8", "replace")
-        files = FilesSummary(
-            formats=dict(res.get("formats") or {}) if ok else dict((e.folder.info.formats if e.folder else e.hf.formats)),  # type: ignore[union-attr]
-            formats_exact=ok, file_count=res.get("file_count") if ok else None,
-            dir_count=res.get("dir_count") if ok else None,
-            size_bytes=res.get("size_bytes") if ok else None, disk_bytes=res.get("disk_bytes") if ok else None)
-        dataset = None
-        if e.folder is not None:
-            files.top_level = self._top_level_with_sizes(e.path, e.folder.top_level)
-            files.top_level_truncated = e.folder.top_level_truncated
-            dataset = e.folder.info.model_copy(deep=True)
-            if dataset.shards:   # complete the shard pattern with one full scandir of the shard dir
-                dirs = sorted({sh.directory for sh in dataset.shards})[:4]
-                full = [si for d in dirs for si in full_shard_info(e.path, d)]
-                if full:
-                    dataset.shards = full[:20]
-            snips = folder_snippets(e.path, e.name, e.kind, dataset, s.size_bytes, e.folder.model_files)
-        else:
-            assert e.hf is not None
-            files.top_level = [FileItem(name=f, is_dir=False) for f in e.hf.info.files[:200]]
-            files.top_level_truncated = len(e.hf.info.files) > 200
-            snips = hf_snippets(e.hf.info, e.path)
-        meta = e.metadata
-        return EntryDetail(
-            **s.model_dump(), metadata=meta, citation=meta.citation if meta else None,
-            url=meta.url if meta else None, hf=e.hf.info if e.hf else None, dataset=dataset, files=files,
-            readme=readme, readme_path=readme_path, readme_truncated=truncated,
-            license_path=e.folder.license_path if e.folder else None, snippets=snips,
-            scanned_at=(rec or {}).get("scanned_at"))
-
-    @staticmethod
-    def _top_level_with_sizes(path: str, items: List[FileItem], limit: int = 200) -> List[FileItem]:
-        out = []
-        for it in items[:limit]:
-            size = None
-            if not it.is_dir:
-                try:
-                    st = os.lstat(os.path.join(path, it.name))
-                    size = st.st_size
-                except OSError:
-                    pass
-            out.append(FileItem(name=it.name, is_dir=it.is_dir, size_bytes=size))
-        return out
+            fresh.detected, fresh.probe = found
+            fresh.state = "ready"
+            self.cache.put_detected(e.path, fresh.detected.to_json())  # type: ignore[union-attr]
+        with self._lock:
+            current = self._index.get(e.id)
+            if current is e or (current is not None and current.key == key):
+                self._index[e.id] = fresh
+        if found is not None and found[0].container:
+            self.cache.put_container(e.path, key, *found[0].container)  # type: ignore[arg-type]
+            with self._lock:
+                self._index.pop(e.id, None)
+            self._roots[e.label].sig = None
+            self.io.submit("check-roots", self._check_roots)
+            return None
+        rec = self.cache.size(e.path, key)
+        if rec is None or not _size_holds(e.path, rec):
+            self.scanner.submit(e.path, key)
+        return fresh

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from . import fsio
 from .models import DatasetInfo, FileItem, ShardInfo
 
 TOP_LIMIT = 500
@@ -56,7 +57,7 @@ def _look(path: str, limit: int) -> Tuple[List[Tuple[str, bool]], bool]:
     out: List[Tuple[str, bool]] = []
     truncated = False
     try:
-        with os.scandir(path) as it:
+        with fsio.scandir(path) as it:
             for e in it:
                 if len(out) >= limit:
                     truncated = True

@@ -20,8 +20,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from . import fsio
 from .models import FileItem, HFInfo, Revision
-from .safety import read_bounded, resolve_inside
+from .safety import open_regular, read_bounded
 
 REPO_PREFIXES = {"models--": "model", "datasets--": "dataset"}
 CONFIG_LIMIT = 1 << 20
@@ -53,7 +54,7 @@ def parse_repo_dirname(name: str) -> Optional[Tuple[str, str]]:
 def looks_like_hub_dir(path: str, limit: int = 2000) -> bool:
     """Bounded look: does ``path`` contain ``models--*``/``datasets--*`` directories?"""
     try:
-        with os.scandir(path) as it:
+        with fsio.scandir(path) as it:
             for i, entry in enumerate(it):
                 if i >= limit:
                     break
@@ -68,7 +69,7 @@ def find_hub_dir(path: str) -> Optional[Tuple[str, Optional[str]]]:
     """If ``path`` is an HF home return ``(path/hub, path)``; if it is itself a hub dir
     return ``(path, path's parent if the dir is named 'hub' else None)``."""
     hub = os.path.join(path, "hub")
-    if os.path.isdir(hub) and not os.path.islink(hub) and looks_like_hub_dir(hub):
+    if fsio.is_real_dir(hub) and looks_like_hub_dir(hub):
         return hub, path
     if looks_like_hub_dir(path):
         home = os.path.dirname(path) if os.path.basename(path) == "hub" else None
@@ -89,12 +90,8 @@ def _read_json(path: str, within: str, limit: int) -> Optional[dict]:
 
 def read_safetensors_header(path: str, within: str) -> Optional[dict]:
     """Read only the 8-byte little-endian length and the JSON header of a safetensors file."""
-    real = resolve_inside(path, within)
-    if real is None:
-        return None
-    try:
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+    fd = open_regular(path, within)
+    if fd is None:
         return None
     try:
         head = os.pread(fd, 8, 0)
@@ -193,7 +190,7 @@ def _read_refs(refs_dir: str, repo_real: str) -> Dict[str, str]:
     while stack and seen < 200:
         prefix, d = stack.pop()
         try:
-            with os.scandir(d) as it:
+            with fsio.scandir(d) as it:
                 for e in it:
                     seen += 1
                     name = prefix + e.name
@@ -218,7 +215,7 @@ def _list_snapshot(snap: str, limit: int = MAX_FILES) -> Tuple[List[str], bool]:
     while stack:
         prefix, d = stack.pop()
         try:
-            with os.scandir(d) as it:
+            with fsio.scandir(d) as it:
                 for e in it:
                     if e.is_dir(follow_symlinks=False):
                         stack.append((prefix + e.name + "/", e.path))
@@ -256,7 +253,7 @@ def probe_hf_repo(repo_dir: str, hub_dir: str, hf_home: Optional[str]) -> Option
     if not parsed:
         return None
     repo_type, repo_id = parsed
-    repo_real = os.path.realpath(repo_dir)
+    repo_real = fsio.realpath(repo_dir)
     info = HFInfo(repo_id=repo_id, repo_type=repo_type, hub_dir=hub_dir, hf_home=hf_home)
     probe = HFProbe(info=info, snapshot_dir=None)
     sig = [os.path.join(repo_dir, n) for n in ("blobs", "refs", "snapshots")]
@@ -264,7 +261,7 @@ def probe_hf_repo(repo_dir: str, hub_dir: str, hf_home: Optional[str]) -> Option
     refs = _read_refs(os.path.join(repo_dir, "refs"), repo_real)
     snaps: List[Tuple[float, str]] = []
     try:
-        with os.scandir(os.path.join(repo_dir, "snapshots")) as it:
+        with fsio.scandir(os.path.join(repo_dir, "snapshots")) as it:
             for e in it:
                 if e.is_dir(follow_symlinks=False):
                     try:
@@ -289,7 +286,7 @@ def probe_hf_repo(repo_dir: str, hub_dir: str, hf_home: Optional[str]) -> Option
     probe.signature_dirs = sig[:20]
 
     try:
-        with os.scandir(repo_dir) as it:
+        with fsio.scandir(repo_dir) as it:
             probe.top_level = sorted((FileItem(name=e.name, is_dir=e.is_dir(follow_symlinks=False))
                                       for e in it), key=lambda f: f.name)[:200]
     except OSError:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["model", "dataset"]
 SizeStatus = Literal["pending", "ready", "error"]
+DetailsStatus = Literal["pending", "ready", "stalled", "error"]
 
 
 class _Model(BaseModel):
@@ -111,6 +112,9 @@ class EntrySummary(_Model):
     disk_bytes: Optional[int] = None
     file_count: Optional[int] = None
     size_status: SizeStatus = "pending"
+    details_status: DetailsStatus = Field(
+        default="ready", description="pending: listed from its name, details still being read; stalled: its "
+        "folder has not answered for longer than the time-out")
     description: Optional[str] = None
     license: Optional[str] = None
     tags: List[str] = []
@@ -136,5 +140,7 @@ class EntryDetail(EntrySummary):
 
 class CatalogListing(_Model):
     entries: List[EntrySummary]
-    scanning: bool = False
-    pending: int = 0
+    scanning: bool = Field(default=False, description="details or sizes are still being computed")
+    pending: int = Field(default=0, description="entries whose size is still being computed")
+    detecting: int = Field(default=0, description="entries whose details are still being read")
+    warnings: List[str] = Field(default=[], description="roots that did not answer, as messages for people")

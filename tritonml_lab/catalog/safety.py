@@ -26,6 +26,8 @@ import os
 import re
 import stat
 
+from . import fsio
+
 __all__ = [
     "CatalogError",
     "BadEntryId",
@@ -90,6 +92,8 @@ def validate_id(entry_id: object) -> tuple[str, str]:
 
 
 def make_id(label: str, root: str, path: str) -> str:
+    if path.startswith(root + os.sep) and ".." not in path.split(os.sep):   # the common case, quickly
+        return label + "/" + path[len(root) + 1:].replace(os.sep, "/")
     rel = os.path.relpath(path, root)
     if rel == "." or rel.startswith(".." + os.sep) or rel == ".." or os.path.isabs(rel):
         raise ValueError(f"{path!r} is not below root {root!r}")
@@ -109,7 +113,7 @@ def resolve_inside(path: str, directory: str) -> str | None:
     """Resolve symlinks in ``path``; return the real path if it stays inside ``directory``
     (itself a real path), else None.  Missing files also give None."""
     try:
-        real = os.path.realpath(path)
+        real = fsio.realpath(path)
     except (OSError, ValueError):
         return None
     if not is_within(real, directory):
@@ -117,19 +121,36 @@ def resolve_inside(path: str, directory: str) -> str | None:
     return real
 
 
-def read_bounded(path: str, within: str, limit: int) -> bytes | None:
-    """Read at most ``limit`` bytes of the regular file ``path`` if it resolves inside ``within``."""
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def open_regular(path: str, within: str) -> int | None:
+    """A descriptor of ``path`` if it resolves inside ``within`` and is a regular file, else None.
+
+    Opened non-blocking and checked with ``fstat`` before any read: a FIFO or a device placed in a
+    shared folder must not hang the thread that reads it."""
     real = resolve_inside(path, within)
     if real is None:
         return None
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(real, flags)
+        fd = fsio.open_fd(real, _READ_FLAGS)
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def read_bounded(path: str, within: str, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes of the regular file ``path`` if it resolves inside ``within``."""
+    fd = open_regular(path, within)
+    if fd is None:
+        return None
+    try:
         chunks = []
         remaining = limit
         while remaining > 0:
@@ -149,4 +170,22 @@ class InvalidQuery(CatalogError, ValueError):
     """A list filter has a bad value (HTTP 400)."""
 
 
-__all__.append("InvalidQuery")
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".svg": "image/svg+xml"}
+
+
+def image_type(relative: object) -> str:
+    """The type of an image a README links to by ``relative``, a plain relative path; else
+    :class:`InvalidQuery`."""
+    mime = IMAGE_TYPES.get(os.path.splitext(relative)[1].lower()) if isinstance(relative, str) else None
+    if mime is None:
+        raise InvalidQuery("path must name a .png, .jpg, .jpeg, .gif, .webp or .svg file")
+    assert isinstance(relative, str)
+    if (len(relative) > 512 or relative.startswith(("/", "~")) or "\\" in relative
+            or any(part in ("", ".", "..") for part in relative.split("/"))
+            or any(ord(c) < 32 or ord(c) == 127 for c in relative)):
+        raise InvalidQuery("path must be a plain relative path below the README's folder")
+    return mime
+
+
+__all__ += ["InvalidQuery", "image_type", "open_regular"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -16,11 +17,14 @@ from pydantic import BaseModel, Field
 from ..metrics.report import after_the_end
 from ..metrics.stream import MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient
-from .launcher import Launcher
+from .launcher import GRACE_SECONDS, Launcher
 from .monitor import JobMonitor
 from .script import Defaults, render_script
 from .spec import JobSpec
 from .store import BadJobRequest, JobNotFound, JobStore, LogChunk, Manifest, Origin, parse_job_id
+
+
+log = logging.getLogger(__name__)
 
 
 class JobView(Job):
@@ -56,6 +60,7 @@ class JobService:
         self.monitor = monitor
         self.defaults = defaults
         self.launcher = Launcher(store, slurm, defaults)
+        self._reconciling: Optional[asyncio.Future[None]] = None
         self._manifests: dict[str, Optional[Manifest]] = {}
         self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
         self.metrics = MetricsHub(self._job_path)
@@ -92,17 +97,42 @@ class JobService:
         return Preview(script=render_script(spec, self.defaults, placeholder, origin=label))
 
     async def list(self) -> list[JobView]:
+        self._reconcile_once()
         jobs = await self.monitor.snapshot()
         return [self._view(job) for job in jobs]
 
     async def list_json(self) -> str:
         """``GET jobs`` body, built once per monitor poll however many clients ask (the hot path)."""
+        self._reconcile_once()
         jobs = await self.monitor.snapshot()
         key = (self.monitor.version, self.monitor.error is None)
         if self._list_cache is None or self._list_cache[0] != key:
             views = [self._view(job).model_dump(mode="json") for job in jobs]
             self._list_cache = (key, json.dumps({"jobs": views, **self.monitor.status()}))
         return self._list_cache[1]
+
+    def _reconcile_once(self) -> None:
+        """On the first listing, in the background: settle submissions a lost sbatch answer or a
+        killed server left open (Launcher.reconcile); the jobs it attaches then show up."""
+        if self._reconciling is None:
+            self._reconciling = asyncio.ensure_future(self._reconcile())
+
+    async def _reconcile(self) -> None:
+        # Again while some are undecided: an sbatch of a killed server may still be running and
+        # queue its job later. One squeue a pass, backing off; only after a failure.
+        delay, deadline = 2.0, time.monotonic() + GRACE_SECONDS + 60
+        while True:
+            try:
+                counts = await self.launcher.reconcile()
+            except Exception:  # noqa: BLE001 - a later server start tries again
+                log.exception("tritonml-lab: reconciling unfinished submissions failed")
+                return
+            if counts["attached"]:
+                self.monitor.poke(submitted=True)
+            if not counts["pending"] or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def lookup(self, job_id: str) -> Optional[Job]:
         """One job as Slurm sees it: the monitor's cache, a fresh snapshot, then accounting."""

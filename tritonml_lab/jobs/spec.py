@@ -24,8 +24,12 @@ _GRES = re.compile(r"^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+){0,2}(?:,[A-Za-z0-9_.-]
 _MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters except tab
-_SBATCH_UNSAFE = re.compile(r"[\s'\"\\%$`]")
+_SBATCH_UNSAFE = re.compile(r"[\s'\"\\%$`#]")  # sbatch ends an #SBATCH value at # too
 _RESERVED_ENV = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "TRITONML_")
+
+
+# A cell or script larger than this is data, not code: read the data from a file in the job instead.
+MAX_CODE = 1 << 20
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
@@ -56,12 +60,12 @@ class JobSpec(BaseModel):
     tmp: Optional[str] = Field(None, description='node-local disk, e.g. "100G"')
     account: Optional[str] = None
     qos: Optional[str] = None
-    modules: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    modules: list[str] = Field(default_factory=list, max_length=64)
+    env: dict[str, str] = Field(default_factory=dict, max_length=256)
     workdir: Optional[str] = Field(None, description="absolute directory the job starts in")
-    code: Optional[str] = Field(None, description="Python source to run")
-    script: Optional[str] = Field(None, description="shell script to run (bash)")
-    command: Optional[str] = Field(None, description="one shell command line to run")
+    code: Optional[str] = Field(None, max_length=MAX_CODE, description="Python source to run")
+    script: Optional[str] = Field(None, max_length=MAX_CODE, description="shell script to run (bash)")
+    command: Optional[str] = Field(None, max_length=8192, description="one shell command line to run")
     python: Optional[str] = Field(None, description="absolute path of the Python that runs `code`")
 
     @field_validator("name")
@@ -144,6 +148,8 @@ class JobSpec(BaseModel):
                 raise ValueError(f"{key} is set by Slurm or tritonml-lab; choose another name")
             if _CONTROL.search(value):
                 raise ValueError(f"the value of {key} contains a newline or control character")
+            if len(value) > 32768:
+                raise ValueError(f"the value of {key} is longer than 32768 characters")
         return v
 
     @field_validator("workdir", "python")
@@ -155,7 +161,7 @@ class JobSpec(BaseModel):
             raise ValueError("give an absolute path (starting with /) without control characters")
         if info.field_name == "workdir" and _SBATCH_UNSAFE.search(v):
             # It goes on an #SBATCH line, which sbatch does not parse like a shell.
-            raise ValueError("the directory's path must not contain spaces, quotes, %, $ or backslashes")
+            raise ValueError("the directory's path must not contain spaces, quotes, #, %, $ or backslashes")
         return v
 
     @model_validator(mode="after")

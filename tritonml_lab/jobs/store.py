@@ -9,6 +9,8 @@ Layout under the jobs root::
         stdout.log stderr.log    (stdout.<task>.log for arrays)
         exit_code.<task|job>     written by the script's EXIT trap
     <root>/<jobid> -> job-<uid>  found by id in O(1), also after a server restart
+    <root>/.tritonml/submitting/job-<uid>   while sbatch runs (and after, if its answer was lost):
+                                 what jobs/launcher.py reconciles against Slurm at start-up
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from .script import (
     ARRAY_STDERR,
@@ -38,8 +41,8 @@ from .script import (
     Defaults,
     render_script,
 )
-from ..metrics import SAMPLER_PATH
-from .spec import JobSpec
+from .. import injob
+from .spec import _CONTROL, JobSpec
 
 _JOB_ID = re.compile(r"^(\d{1,12})(?:_(\d{1,7}))?$")
 _UNSAFE_ROOT = re.compile(r"[\s'\"\\%$`]")
@@ -67,16 +70,25 @@ def parse_job_id(job_id: str) -> tuple[str, Optional[str]]:
 
 
 class Origin(BaseModel):
-    """Where a submission came from, shown in the panel and used to bring results back."""
+    """Where a submission came from, shown in the panel and used to bring results back. The client
+    sends it, and the notebook's name goes into a comment line of job.sh: one printable line each."""
 
-    kind: str = Field("api", description="api | magic | notebook | dialog")
-    notebook: Optional[str] = None
-    cell_id: Optional[str] = None
-    kernel: Optional[str] = None
+    kind: Literal["api", "magic", "notebook", "dialog", "sweep"] = Field("api")
+    notebook: Optional[str] = Field(None, max_length=1024)
+    cell_id: Optional[str] = Field(None, max_length=256)
+    kernel: Optional[str] = Field(None, max_length=256)
+
+    @field_validator("notebook", "cell_id", "kernel")
+    @classmethod
+    def _one_printable_line(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and _CONTROL.search(v):
+            raise ValueError("must be one line without control characters")
+        return v
 
 
 class Manifest(BaseModel):
-    job_id: Optional[str] = None
+    job_id: Optional[str] = Field(None, description="None while submitting: sbatch has not answered yet")
+    token: Optional[str] = Field(None, description="in the job's --comment: finds it when sbatch's answer is lost")
     spec: JobSpec
     submitted_at: float
     origin: Origin = Field(default_factory=Origin)
@@ -101,13 +113,19 @@ class JobDir:
         return Manifest.model_validate_json(self.manifest_path.read_text())
 
     def write_manifest(self, manifest: Manifest) -> None:
-        """Written once, before the id link: nobody finds the directory (through the link) while
-        the file is incomplete, so no temporary file and rename are needed."""
-        with open(self.manifest_path, "x", encoding="utf-8") as handle:
-            handle.write(manifest.model_dump_json(indent=1))
+        """Written before sbatch (the intent, no id yet) and again with the id, before the id link:
+        replaced whole, so a reader never sees half a file."""
+        tmp = self.path / f".manifest.{secrets.token_hex(3)}"
+        tmp.write_text(manifest.model_dump_json(indent=1))
+        os.replace(tmp, self.manifest_path)
 
-    def script(self) -> str:
-        return self.script_path.read_text()
+    def script(self) -> Optional[str]:
+        """job.sh, or None when it is gone (the directory was removed while the job ran, and the
+        job's own writers made it again)."""
+        try:
+            return self.script_path.read_text()
+        except FileNotFoundError:
+            return None
 
     def log_path(self, stream: str, task: Optional[str]) -> Path:
         if stream not in ("stdout", "stderr"):
@@ -144,6 +162,8 @@ class JobStore:
                 "cannot name such paths. Set c.TritonML.jobs_root to a simpler path."
             )
         self.root = Path(root)
+        _check_owned(self.root)
+        self.submitting = self.root / ".tritonml" / "submitting"
         self._shared_sampler: Optional[Path] = None
 
     def create(
@@ -162,24 +182,28 @@ class JobStore:
         sbatch, which reads it from stdin, waits for slurmctld)."""
         self.root.mkdir(parents=True, exist_ok=True)
         job_dir = JobDir(self.root / f"job-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}")
-        job_dir.path.mkdir(mode=0o755)
-        origin = origin or Origin()
-        if spec.code is not None:
-            (job_dir.path / PYTHON_FILE).write_text(spec.code)
-        if spec.script is not None:
-            (job_dir.path / USER_SCRIPT).write_text(spec.script)
-        if defaults.sampler_python:
-            self._add_sampler(job_dir.path / SAMPLER_FILE)
-        label = origin.notebook or origin.kind
-        script = render_script(spec, defaults, str(job_dir.path), origin=label)
-        manifest = Manifest(
-            spec=spec,
-            submitted_at=time.time(),
-            origin=origin,
-            directory=str(job_dir.path),
-            user=_user(),
-            script=script,
-        )
+        job_dir.path.mkdir(mode=0o700)  # job.sh holds the job's environment values
+        try:
+            origin = origin or Origin()
+            if spec.code is not None:
+                (job_dir.path / PYTHON_FILE).write_text(spec.code)
+            if spec.script is not None:
+                (job_dir.path / USER_SCRIPT).write_text(spec.script)
+            if defaults.sampler_python:
+                self._add_sampler(job_dir.path / SAMPLER_FILE)
+            label = origin.notebook or origin.kind
+            script = render_script(spec, defaults, str(job_dir.path), origin=label)
+            manifest = Manifest(
+                spec=spec,
+                submitted_at=time.time(),
+                origin=origin,
+                directory=str(job_dir.path),
+                user=_user(),
+                script=script,
+            )
+        except BaseException:
+            shutil.rmtree(job_dir.path, ignore_errors=True)  # a full disk leaves no half directory
+            raise
         return job_dir, manifest
 
     def _add_sampler(self, target: Path) -> None:
@@ -188,9 +212,10 @@ class JobStore:
         Where the filesystem has no hard links, a copy."""
         shared = self._shared_sampler
         if shared is None or not shared.exists():
-            data = Path(SAMPLER_PATH).read_bytes()
+            data = injob.SAMPLER.read_bytes()
             shared = self.root / ".tritonml" / f"sampler-{hashlib.sha256(data).hexdigest()[:16]}.py"
-            if not shared.exists():
+            # Trusted by content, not by name: a file someone else put there is replaced.
+            if not _same_file_content(shared, data):
                 shared.parent.mkdir(exist_ok=True)
                 tmp = shared.with_name(f".{shared.name}.{secrets.token_hex(3)}")
                 tmp.write_bytes(data)
@@ -201,6 +226,28 @@ class JobStore:
             os.link(shared, target)
         except OSError:
             shutil.copyfile(shared, target)
+
+    def record_intent(self, job_dir: JobDir, manifest: Manifest) -> None:
+        """Before sbatch: the manifest (no id yet) and a marker in ``.tritonml/submitting/``, so a
+        submission whose answer is lost (time-out, interrupt, a killed server) is found again."""
+        job_dir.write_manifest(manifest)
+        self.submitting.mkdir(parents=True, exist_ok=True)
+        (self.submitting / job_dir.path.name).touch()
+
+    def submitting_dirs(self) -> list[JobDir]:
+        """Directories whose submission has no known outcome yet (see :meth:`record_intent`)."""
+        try:
+            names = [entry.name for entry in os.scandir(self.submitting)]
+        except FileNotFoundError:
+            return []
+        return [JobDir(self.root / name) for name in names if name.startswith("job-")]
+
+    def settle(self, job_dir: JobDir) -> None:
+        """The submission's outcome is known (attached, or the directory removed)."""
+        try:
+            (self.submitting / job_dir.path.name).unlink()
+        except FileNotFoundError:
+            pass
 
     def write_script(self, job_dir: JobDir, manifest: Manifest) -> None:
         """job.sh: the batch script as Slurm got it, to read, copy, or submit again by hand."""
@@ -217,6 +264,7 @@ class JobStore:
             tmp = self.root / f".{job_id}.{secrets.token_hex(3)}"
             os.symlink(job_dir.path.name, tmp)
             os.replace(tmp, link)
+        self.settle(job_dir)
         return manifest
 
     def find(self, job_id: str) -> Optional[JobDir]:
@@ -226,8 +274,14 @@ class JobStore:
         if not link.is_symlink():
             return None
         target = (self.root / os.readlink(link)).resolve()
-        if target.parent != self.root.resolve() or not target.is_dir():
+        if target.parent != self.root.resolve():
             return None  # never follow a link out of the jobs root
+        try:
+            info = target.stat()
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            return None  # only the user's own directories: fetch unpickles what is in them
         return JobDir(target)
 
     def job_ids(self, limit: int = 500) -> list[str]:
@@ -269,6 +323,27 @@ class JobStore:
         return LogChunk(
             stream=stream, offset=offset + cut, size=size, data=data[:cut].decode("utf-8", "replace")
         )
+
+
+def _check_owned(root: Path) -> None:
+    """A jobs root that another user owns or can write to would let them plant code in our jobs."""
+    try:
+        info = root.stat()
+    except FileNotFoundError:
+        return  # made on first use, by us, with our umask
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ValueError(
+            f"The jobs directory {root} belongs to another user or others may write to it; job scripts "
+            "there could be changed by them. Set c.TritonML.jobs_root to a directory of your own (it "
+            "may contain {user}), or run: chmod go-w " + str(root)
+        )
+
+
+def _same_file_content(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_uid == os.getuid() and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=1)

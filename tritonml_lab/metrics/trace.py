@@ -12,7 +12,7 @@ import math
 import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
-from .sampler import COLS, Bucket
+from ..injob.sampler import COLS, Bucket
 
 Sample = Dict[str, Any]
 

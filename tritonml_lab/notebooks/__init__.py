@@ -3,7 +3,7 @@
 * :mod:`.request`    ``POST notebook-jobs`` model and the root-directory path checks
 * :mod:`.parameters` papermill's ``parameters`` cell: read defaults, inject values
 * :mod:`.service`    check the kernel, prepare and submit (through JobService), read progress
-* :mod:`.executor`   runs IN the job with the server's Python (nbclient); imports nothing from here
+* ``injob/notebook_executor.py`` runs IN the job with the server's Python (nbclient); imports nothing from here
 """
 
 from .parameters import INJECTED_TAG, PARAMETERS_TAG, Parameter, inject_parameters, read_parameters
@@ -24,7 +24,7 @@ from .service import (
     check_kernel,
     notebook_parameters,
     prepare,
-    store_submitter,
+    launcher_submitter,
     submit_notebook,
 )
 
@@ -48,6 +48,6 @@ __all__ = [
     "prepare",
     "read_parameters",
     "resolve_in_root",
-    "store_submitter",
+    "launcher_submitter",
     "submit_notebook",
 ]

@@ -1,7 +1,7 @@
 """Notebook runs ("Run on GPU"): check, prepare and submit a notebook as a batch job; read its progress.
 
 Domain logic only (no Tornado). A notebook job is an ordinary tritonml-lab job (JobService.submit: the
-monitor, the panel and ``GET jobs`` see it) whose ``user.sh`` starts the executor (``executor.py``, with
+monitor, the panel and ``GET jobs`` see it) whose ``user.sh`` starts the executor (``injob/notebook_executor.py``, with
 the SERVER environment's Python) and hands it, on stdin, the settings and a snapshot of the notebook
 taken at submission (outputs cleared, parameters injected). The notebook's code runs in a kernel of the
 user's kernelspec, which is checked to exist before anything is submitted.
@@ -25,13 +25,14 @@ from typing import Any, Awaitable, Callable, Optional
 import nbformat
 from pydantic import BaseModel, Field
 
+from .. import injob
 from ..jobs.launcher import Launcher
-from ..jobs.script import USER_SCRIPT, Defaults
+from ..jobs.script import USER_SCRIPT
 from ..jobs.service import JobDetail, JobService
 from ..jobs.spec import JobSpec
 from ..jobs.store import JobDir, JobNotFound, JobStore, Origin, parse_job_id
 from ..slurm import JobState, SlurmClient, SlurmError
-from . import executor as _executor
+from ..injob import notebook_executor as _executor
 from .parameters import Parameter, inject_parameters, parameters_cell_index, read_parameters
 from .request import (
     BadNotebook,
@@ -43,7 +44,7 @@ from .request import (
     resolve_in_root,
 )
 
-EXECUTOR = Path(_executor.__file__).resolve()
+EXECUTOR = injob.NOTEBOOK_EXECUTOR
 HEREDOC = "TRITONML_NOTEBOOK"
 OUTPUT_NAME = "{stem}.{job_id}.ipynb"
 MAX_NOTEBOOK_BYTES = 64 << 20
@@ -479,11 +480,6 @@ def launcher_submitter(launcher: Launcher) -> Callable[[JobSpec, Origin], Awaita
     return submit
 
 
-def store_submitter(store: JobStore, slurm: SlurmClient, defaults: Defaults = Defaults()):
-    """TEMPORARY (until the magics take a Launcher): :func:`launcher_submitter` of a new Launcher."""
-    return launcher_submitter(Launcher(store, slurm, defaults))
-
-
 async def submit_notebook(
     path: str,
     *,
@@ -523,7 +519,6 @@ __all__ = [
     "read_progress",
     "read_settings",
     "launcher_submitter",
-    "store_submitter",
     "submit_notebook",
     "summarize",
 ]

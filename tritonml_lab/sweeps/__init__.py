@@ -2,9 +2,10 @@
 
 * :mod:`.request`     ``POST sweeps`` model (JobSpec's resource keys + the space), point generation, splitting
 * :mod:`.service`     submit (one array job per MaxArraySize tasks), the results table, retry failed tasks
-* :mod:`.shim`        ``tritonml.report()``: stdlib only, copied into each array job's directory
+* :mod:`.models`      the sweep's manifest and views; :mod:`.taskfiles` its files in each array job's directory
+* ``injob/sweep_shim.py`` ``tritonml.report()``: stdlib only, copied into each array job's directory
 * :mod:`.adaptive`    Optuna sweeps, the server's side: the optuna check, the study (a journal file)
-* :mod:`.optuna_task` Optuna sweeps, the in-job side: ask a trial, tell its result
+* ``injob/optuna_task.py`` Optuna sweeps, the in-job side: ask a trial, tell its result
 """
 
 from .request import (
@@ -17,18 +18,9 @@ from .request import (
     array_spec,
     generate_points,
 )
-from .service import (
-    BadSweepRequest,
-    SweepJob,
-    SweepManifest,
-    SweepNotFound,
-    SweepService,
-    SweepTask,
-    SweepView,
-    rank_tasks,
-    read_task_files,
-    write_task_files,
-)
+from .models import BadSweepRequest, SweepJob, SweepManifest, SweepNotFound, SweepTask, SweepView
+from .service import SweepService
+from .taskfiles import rank_tasks, read_task_files, write_task_files
 
 __all__ = [
     "MAX_POINTS",

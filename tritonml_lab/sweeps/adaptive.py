@@ -2,7 +2,7 @@
 study they share.
 
 The tasks do the searching: each asks the study for its point when it starts and tells it the result
-(:mod:`.optuna_task`, copied into the job directory). The study is an Optuna journal file under
+(``injob/optuna_task.py``, copied into the job directory). The study is an Optuna journal file under
 ``<jobs root>/sweeps/optuna/``, on the filesystem the nodes share; its name and path are in the
 sweep's ``space``, so it can be opened from a notebook too::
 
@@ -29,7 +29,6 @@ from typing import Any, Optional
 
 from ..jobs.script import Defaults
 
-TASK_SOURCE = Path(__file__).resolve().with_name("optuna_task.py")
 TASK_FILE = "tritonml_optuna.py"  # its name in the job directory (the shim loads it)
 STUDIES_DIR = "optuna"
 CHECK_TIMEOUT = 30.0

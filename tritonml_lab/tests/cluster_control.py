@@ -31,6 +31,12 @@ def ensure_up() -> dict[str, str]:
     return env
 
 
+def daemon_pid(name: str) -> int:
+    """The pid of one of the cluster's daemons (its pid file is next to the slurm.conf in use)."""
+    run_dir = Path(os.environ["SLURM_CONF"]).resolve().parent.parent / "run"
+    return int((run_dir / f"{name}.pid").read_text().strip())
+
+
 def stop_daemon(name: str) -> None:
     cluster("stop-daemon", name)
 

@@ -23,6 +23,7 @@ def sample(tmp_path_factory):
 @pytest.fixture()
 def cat(sample, tmp_path):
     c = Catalog([("dldata", sample[0])], cache_path=str(tmp_path / "sizes.json"), workers=0)
+    c.refresh()   # details now, in this thread (a server detects in the background)
     yield c
     c.stop()
 

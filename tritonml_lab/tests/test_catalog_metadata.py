@@ -58,5 +58,6 @@ def test_hidden_and_malformed(tmp_path):
     (root / "ds3").mkdir()
     (root / "ds3" / ".tritonml.toml").write_text("this is = = not toml\n")
     c = Catalog([("r", str(root))], cache_path="", workers=0)
+    c.refresh()   # an entry's own file is read by detection
     assert {e.id for e in c.list()} == {"r/ds1", "r/ds3"}
     assert c.get("r/ds3").name == "ds3"

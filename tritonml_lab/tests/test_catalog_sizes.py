@@ -30,24 +30,26 @@ def test_cache_survives_restart_and_mtime_invalidates(tmp_path):
     assert got == {"r/alpha": (300, 3, "ready"), "r/beta": (500, 5, "ready")}
     c1.stop()
     doc = json.loads(cache.read_text())
-    assert doc["version"] == 1 and len(doc["entries"]) == 2
+    assert doc["version"] == 2 and len(doc["entries"]) == 2
     assert [p for p in os.listdir(cache.parent) if p.endswith(".tmp")] == []
 
     # restart: sizes known at once, nothing queued, scanner never started
     c2 = Catalog([("r", str(root))], cache_path=str(cache), workers=0)
     assert {e.id: (e.size_bytes, e.file_count) for e in c2.list()} == {"r/alpha": (300, 3), "r/beta": (500, 5)}
-    assert c2.scanner.pending() == 0
+    assert c2.scanner.pending() == 0 and c2.detector.pending() == 0
 
-    # a change below the entry (subdir mtime) invalidates that entry only
+    # a change below the entry (subdir mtime) leaves the listing alone (no look inside entries);
+    # the background revalidation sees it and rescans that entry only
     (root / "beta" / "sub" / "new.jpg").write_bytes(b"y" * 50)
     c3 = Catalog([("r", str(root))], cache_path=str(cache), workers=0)
-    got = {e.id: e.size_bytes for e in c3.list()}
-    assert got == {"r/alpha": 300, "r/beta": None}
+    assert {e.id: e.size_bytes for e in c3.list()} == {"r/alpha": 300, "r/beta": 500}
+    c3.refresh(deep=True)
+    assert c3.scanner.pending() == 1 and c3.scanner.is_pending(str(root / "beta"))
     c3.start_background_scan()
     assert c3.wait_for_scan(30)
-    assert {e.id: e.size_bytes for e in c3.list()}["r/beta"] == 550
+    assert {e.id: e.size_bytes for e in c3.list()} == {"r/alpha": 300, "r/beta": 550}
 
-    # an mtime change of the entry directory alone also invalidates, seen by a deep refresh
+    # an mtime change of the entry directory itself is seen by the next discovery
     st = os.stat(root / "alpha")
     os.utime(root / "alpha", ns=(st.st_atime_ns, st.st_mtime_ns + 5 * 10**9))
     c3.refresh(deep=True)
@@ -55,7 +57,7 @@ def test_cache_survives_restart_and_mtime_invalidates(tmp_path):
     assert {e.id: e.size_status for e in c3.list()}["r/alpha"] == "ready"
     c3.stop()
     rec = json.loads(cache.read_text())["entries"][str(root / "alpha")]
-    assert rec["signature"][0] == st.st_mtime_ns + 5 * 10**9
+    assert rec["size"]["key"][0] == rec["detected"]["key"][0] == st.st_mtime_ns + 5 * 10**9
 
 
 def test_listing_does_not_block_on_scan(tmp_path, monkeypatch):
@@ -125,4 +127,4 @@ def test_corrupt_cache_ignored(tmp_path):
     c.start_background_scan()
     assert c.wait_for_scan(30)
     c.stop()
-    assert json.loads(cache.read_text())["version"] == 1
+    assert json.loads(cache.read_text())["version"] == 2

@@ -8,7 +8,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tritonml_lab.config import TritonML
-from tritonml_lab.extension import build_services
+from tritonml_lab.services import build_services
 
 from .jobs_root import leftovers
 

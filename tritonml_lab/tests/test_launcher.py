@@ -1,17 +1,21 @@
 """The one submission path (jobs/launcher.py) against the real local cluster."""
 
+import asyncio
 import json
+import os
 import secrets
+import signal
+import time
 
 import pytest
 
-from tritonml_lab.jobs.launcher import UNCERTAIN_FILE, Launcher, SubmissionUncertain
+from tritonml_lab.jobs.launcher import GRACE_SECONDS, UNCERTAIN_FILE, Launcher, SubmissionUncertain
 from tritonml_lab.jobs.script import Defaults
 from tritonml_lab.jobs.spec import JobSpec
 from tritonml_lab.jobs.store import JobStore
 from tritonml_lab.slurm import JobState, SlurmClient, SlurmRejected
 
-from .cluster_control import slurm
+from .cluster_control import daemon_pid, slurm
 from .jobs_root import leftovers
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -55,3 +59,63 @@ async def test_a_lost_sbatch_reply_keeps_the_directory_with_a_note(jobs_root):
     note = json.loads((kept / UNCERTAIN_FILE).read_text())
     assert note["spec"]["name"] == name and "did not answer" in note["error"]
     assert (kept / "job.sh").read_text().startswith("#!/bin/bash")
+
+
+@pytest.fixture
+def paused_slurmctld():
+    """slurmctld stopped with SIGSTOP: it accepts connections but answers nothing until SIGCONT."""
+    pid = daemon_pid("slurmctld")
+    os.kill(pid, signal.SIGSTOP)
+    resumed = []
+
+    def resume():
+        if not resumed:
+            os.kill(pid, signal.SIGCONT)
+            resumed.append(True)
+
+    yield resume
+    resume()
+
+
+async def test_a_job_queued_after_sbatch_gave_up_is_attached_not_lost(jobs_root, paused_slurmctld):
+    """sbatch times out while slurmctld is paused; slurmctld then reads the request and queues the job.
+    The submission said "may or may not be queued" and kept the directory; reconcile finds the job
+    by the token in its --comment and attaches it: one job, with its directory, nothing duplicated."""
+    name = f"paused-{secrets.token_hex(3)}"
+    store = JobStore(jobs_root)
+    launcher = Launcher(store, SlurmClient(timeout=2))
+    try:
+        with pytest.raises(SubmissionUncertain):
+            await launcher.launch(JobSpec(name=name, partition="batch-csl", command="sleep 30"))
+        assert [d.path.name for d in store.submitting_dirs()] == [p.name for p in leftovers(jobs_root)]
+        paused_slurmctld()
+        for _ in range(40):  # slurmctld works through what waited in its socket
+            if slurm("squeue", "--me", "--noheader", "--name", name, "--format=%i").strip():
+                break
+            await asyncio.sleep(0.5)
+        queued = slurm("squeue", "--me", "--noheader", "--name", name, "--format=%i").split()
+        counts = await launcher.reconcile()
+    finally:
+        slurm("scancel", "--name", name)
+        launcher.close()
+    assert len(queued) == 1 and counts == {"attached": 1, "removed": 0, "pending": 0}
+    job_dir = store.find(queued[0])
+    assert job_dir is not None and job_dir.manifest().job_id == queued[0]
+    assert not (job_dir.path / UNCERTAIN_FILE).exists() and store.submitting_dirs() == []
+
+
+async def test_reconcile_removes_an_old_submission_slurm_never_queued(jobs_root):
+    """A server killed between recording the intent and sbatch: the queue has no such token; once the
+    grace time is over the directory goes, and a fresh one is left for a later pass."""
+    store = JobStore(jobs_root)
+    launcher = Launcher(store, SlurmClient())
+    old, fresh = (store.prepare(JobSpec(command="true"), Defaults()) for _ in range(2))
+    for (job_dir, manifest), age in ((old, GRACE_SECONDS + 60), (fresh, 0)):
+        store.record_intent(job_dir, manifest.model_copy(update={"token": secrets.token_hex(8),
+                                                                 "submitted_at": time.time() - age}))
+    try:
+        assert await launcher.reconcile() == {"attached": 0, "removed": 1, "pending": 1}
+    finally:
+        launcher.close()
+    assert leftovers(jobs_root) == [fresh[0].path]
+    assert [d.path for d in store.submitting_dirs()] == [fresh[0].path]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tritonml_lab.metrics.sampler import JobProcs, OtherNodes, job_layout
+from tritonml_lab.injob.sampler import JobProcs, OtherNodes, job_layout
 from tritonml_lab.metrics.stream import job_summary
 from tritonml_lab.metrics.trace import load
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-RUNNER = Path(__file__).parents[1] / "jobs" / "runner.py"
+from tritonml_lab import injob
+
+RUNNER = injob.RUNNER
 ISOLATED = [sys.executable, "-I", "-S"]
 
 

@@ -1,4 +1,4 @@
-"""The in-job sampler (tritonml_lab/metrics/sampler.py) and its reader (metrics/trace.py).
+"""The in-job sampler (tritonml_lab/injob/sampler.py) and its reader (metrics/trace.py).
 
 No GPU needed: NVML and nvidia-smi are replaced by fakes; the real GPU traces recorded on an
 H200 (tests/data/gpu-traces/) are replayed through the reader."""
@@ -16,9 +16,11 @@ import time
 
 import pytest
 
-from tritonml_lab.metrics import SAMPLER_PATH, sampler_source
-from tritonml_lab.metrics import sampler as S
+from tritonml_lab.injob import SAMPLER
+from tritonml_lab.injob import sampler as S
 from tritonml_lab.metrics import trace as T
+
+SAMPLER_PATH = str(SAMPLER)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TRACES = os.path.join(HERE, "data", "gpu-traces")
@@ -79,7 +81,7 @@ def spawn_burner_tree(seconds):
 
 # --------------------------------------------------------------------------- format
 def test_self_contained_and_py38_syntax():
-    src = sampler_source()
+    src = SAMPLER.read_text()
     ast.parse(src, feature_version=(3, 8))
     tree = ast.parse(src)
     mods = set()

@@ -20,6 +20,12 @@ test('search, open Llama 3, read its README and insert its snippet into a notebo
   await panel.locator('.tml-CatalogTab[data-kind="dataset"]').click();
   await expect(panel.locator('.tml-CatalogEntry[data-entry-id="dldata/imagenet"]')).toBeVisible();
   await panel.locator('.tml-CatalogTab[data-kind="model"]').click();
+  // Rows are listed from names first; the server's background fills their details in, and the
+  // list picks them up without a reload ("reading details…" goes, parameters come).
+  await expect(panel.locator('.tml-CatalogEntry-details')).toHaveCount(0, { timeout: 30000 });
+  await expect(panel.locator(`.tml-CatalogEntry[data-entry-id="${LLAMA}"] .tml-CatalogEntry-params`)).toHaveText(
+    '8.0B params'
+  );
   await page.screenshot({ path: testInfo.outputPath('catalog-list-light.png') });
 
   // The size filter asks the server (min_size/max_size) once the background scan knows the sizes.

@@ -1,0 +1,113 @@
+"""The shared services of one Jupyter server: what every handler reaches through
+``self.settings["tritonml"]``. Its own module so that handlers and the extension's wiring import it,
+not each other."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+# The rest of the package is imported when the extension loads (extension.py, inside its try: a
+# broken install or a bad setting then still leaves GET tritonml/status to say why).
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .cluster import ClusterService
+    from .config import TritonML
+    from .jobs import JobService
+    from .notebooks import NotebookJobs
+    from .slurm import SlurmClient
+    from .sweeps import SweepService
+
+
+@dataclass
+class Services:
+    """What handlers reach through ``self.settings["tritonml"]``: one of each per server."""
+
+    config: TritonML
+    slurm: SlurmClient
+    cluster: ClusterService
+    jobs: JobService
+    root_dir: str = "."
+    kernel_specs: Any = None
+    _catalog: Optional[Catalog] = None
+    _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
+    _notebooks: Any = None
+    _sweeps: Any = None
+
+    @property
+    def notebooks(self) -> "NotebookJobs":
+        """'Run on GPU' notebook runs on top of the jobs service (made on first use)."""
+        if self._notebooks is None:
+            from .notebooks import NotebookJobs
+
+            self._notebooks = NotebookJobs(
+                self.jobs,
+                root_dir=self.root_dir,
+                kernel_specs=self.kernel_specs,
+                default_output_dir=self.config.notebook_output_dir or None,
+            )
+        return self._notebooks
+
+    @property
+    def sweeps(self) -> "SweepService":
+        """Sweeps as array jobs on top of the jobs service (made on first use)."""
+        if self._sweeps is None:
+            from .sweeps import SweepService
+
+            self._sweeps = SweepService.for_jobs(self.jobs, max_array_size=self.config.max_array_size or None)
+        return self._sweeps
+
+    @property
+    def catalog(self) -> Catalog:
+        """The shared-data catalog, created and its background size scan started on first use."""
+        from .catalog import Catalog
+
+        with self._catalog_lock:
+            if self._catalog is None:
+                config = self.config
+                catalog = Catalog(
+                    config.catalog_root_pairs(),
+                    cache_path=config.catalog_cache_path or None,
+                    workers=config.catalog_scan_workers,
+                    threads=config.catalog_threads,
+                    timeout=config.catalog_timeout,
+                )
+                catalog.start_background_scan()
+                self._catalog = catalog
+            return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.stop()
+        self.jobs.monitor.close()
+        self.jobs.metrics.close()
+        self.jobs.launcher.close()
+
+
+def build_services(config: TritonML) -> Services:
+    from .cluster import ClusterService
+    from .jobs import Defaults, JobMonitor, JobService, JobStore
+    from .slurm import SlurmClient
+
+    slurm = SlurmClient(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
+    store = JobStore(config.resolved_jobs_root())
+    monitor = JobMonitor(
+        slurm,
+        known_ids=store.job_ids,
+        fast=config.monitor_fast_seconds,
+        normal=config.monitor_normal_seconds,
+        slow=config.monitor_slow_seconds,
+        idle_after=config.monitor_idle_after_seconds,
+    )
+    defaults = Defaults(
+        partition=config.default_partition or None,
+        time=config.default_time or None,
+        python=config.default_python or None,
+    )
+    return Services(
+        config=config,
+        slurm=slurm,
+        cluster=ClusterService(slurm, cache_seconds=config.cluster_cache_seconds),
+        jobs=JobService(slurm, store, monitor, defaults),
+    )

@@ -1,0 +1,91 @@
+"""The sweep's records (its manifest on disk) and views (``GET sweeps/{id}``), and its errors."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+from ..jobs.store import BadJobRequest, JobNotFound, Origin
+from ..slurm import JobState
+
+
+class SweepNotFound(JobNotFound):
+    def __init__(self, sweep_id: str) -> None:
+        LookupError.__init__(self, f"No sweep {sweep_id} of yours is known here.")
+        self.message = str(self)
+
+
+class BadSweepRequest(BadJobRequest):
+    pass
+
+
+class SweepJob(BaseModel):
+    """One array job of a sweep: its task ``i`` runs the sweep's point ``indices[i]``."""
+
+    id: str
+    directory: str
+    indices: list[int]
+    attempt: int = Field(0, description="0: the first run; 1, 2, ...: retries")
+    array: str = ""
+    submitted_at: float = 0.0
+    after: Optional[str] = Field(None, description="starts after this array job ends (--parallel of a split sweep)")
+
+
+class SweepManifest(BaseModel):
+    id: str
+    name: str
+    search: Literal["grid", "random", "optuna"]
+    space: dict[str, Any]
+    metric: Optional[str] = None
+    mode: Literal["min", "max"] = "min"
+    parallel: Optional[int] = None
+    spec: dict[str, Any] = Field(description="JobSpec fields of every array job (code included)")
+    points: list[Optional[dict[str, Any]]] = Field(description="None: chosen when the task starts (optuna)")
+    origin: Origin = Field(default_factory=Origin)
+    created_at: float
+    user: Optional[str] = None
+    jobs: list[SweepJob] = Field(default_factory=list)
+    cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled; a retry clears it")
+
+
+class SweepTask(BaseModel):
+    index: int = Field(description="the point's index in the sweep (0-based)")
+    params: Optional[dict[str, Any]] = Field(description="the point; null until an optuna task has asked for it")
+    state: JobState
+    result: Optional[dict[str, Any]] = Field(None, description="what the task reported; null until then")
+    error: Optional[str] = Field(None, description="why a failed task failed (its stderr's last lines)")
+    exit_code: Optional[int] = None
+    job_id: str = Field(description="the array task running this point: JOBID_TASK")
+    attempt: int = 0
+    best: bool = False
+
+
+class SweepJobView(BaseModel):
+    id: str
+    attempt: int
+    tasks: int
+    array: str
+    directory: str
+    after: Optional[str] = None
+
+
+class SweepView(BaseModel):
+    """``GET sweeps/{id}``: the sweep and its results table (sorted by the metric, best first)."""
+
+    id: str
+    name: str
+    search: str
+    space: dict[str, Any]
+    metric: Optional[str] = None
+    mode: str = "min"
+    parallel: Optional[int] = None
+    created_at: float
+    total: int
+    counts: dict[str, int] = Field(default_factory=dict, description="tasks per state")
+    finished: bool = Field(False, description="every task has ended")
+    best: Optional[SweepTask] = None
+    jobs: list[SweepJobView] = Field(default_factory=list)
+    tasks: list[SweepTask] = Field(default_factory=list)
+    slurm_error: Optional[str] = Field(None, description="Slurm could not be asked; states may be stale")
+    cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled (epoch s)")

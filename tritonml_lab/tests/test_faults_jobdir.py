@@ -1,0 +1,26 @@
+"""A job directory deleted while its job runs (a clean-up script, a user's rm -r): the job is still
+listed and followed from Slurm, its missing logs are a clear 404, and nothing answers 500."""
+
+import json
+import shutil
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .job_waits import in_state, wait_detail
+from .test_jobs_api import post_job
+
+pytestmark = pytest.mark.usefixtures("slurm_cluster")
+
+
+async def test_a_job_whose_directory_vanished_is_still_followed(jp_fetch, jobs_root):
+    job = await post_job(jp_fetch, partition="batch-csl", time="00:05:00", command="echo start; sleep 4; echo end")
+    await wait_detail(jp_fetch, job["id"], in_state("RUNNING"))
+    shutil.rmtree(job["directory"])
+    listed = json.loads((await jp_fetch("tritonml", "jobs")).body)
+    assert job["id"] in {j["id"] for j in listed["jobs"]}
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("tritonml", "jobs", job["id"], "log")
+    assert info.value.code == 404 and job["id"] in json.loads(info.value.response.body)["message"]
+    detail = await wait_detail(jp_fetch, job["id"], in_state("COMPLETED", "FAILED"))
+    assert detail["state"] in ("COMPLETED", "FAILED") and detail["id"] == job["id"]
