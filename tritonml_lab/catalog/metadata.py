@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from typing import Any, Dict, Optional
 
 from .models import Metadata
@@ -50,6 +51,7 @@ ENTRY_FILES = (".tritonml.toml", ".tritonml.json")
 ROOT_FILES = (".tritonml-catalog.toml", ".tritonml-catalog.json")
 METADATA_LIMIT = 256 << 10
 _STR_FIELDS = ("name", "description", "license", "citation", "url")
+_WEB_URL = re.compile(r"^https?://[^\s\x00-\x1f]+$", re.IGNORECASE)
 
 
 def parse_document(data: bytes, filename: str) -> Optional[Dict[str, Any]]:
@@ -75,6 +77,9 @@ def to_metadata(doc: Dict[str, Any], source: str) -> Metadata:
         value = doc.get(key)
         if isinstance(value, str) and value.strip():
             fields[key] = value.strip()
+    if "url" in fields and not _WEB_URL.match(fields["url"]):
+        # It becomes a link in the sidebar: a javascript: or data: URL would run in JupyterLab's page.
+        log.warning("ignoring the url of %s: only http(s) addresses are shown (%r)", source, fields.pop("url")[:80])
     kind = doc.get("kind")
     if kind in ("model", "dataset"):
         fields["kind"] = kind

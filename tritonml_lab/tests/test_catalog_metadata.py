@@ -61,3 +61,11 @@ def test_hidden_and_malformed(tmp_path):
     c.refresh()   # an entry's own file is read by detection
     assert {e.id for e in c.list()} == {"r/ds1", "r/ds3"}
     assert c.get("r/ds3").name == "ds3"
+
+
+def test_only_web_addresses_become_links():
+    from tritonml_lab.catalog.metadata import to_metadata
+
+    for bad in ("javascript:alert(1)", "data:text/html,<script>x</script>", "file:///etc/passwd", "https://a b"):
+        assert to_metadata({"name": "x", "url": bad}, "meta.toml").url is None, bad
+    assert to_metadata({"url": "https://image-net.org/"}, "meta.toml").url == "https://image-net.org/"
