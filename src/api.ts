@@ -449,8 +449,9 @@ export async function requestAPI<T>(
 
 /** Typed wrappers, one per endpoint. */
 export const TritonClient = {
-  cluster(settings?: ServerConnection.ISettings): Promise<TritonAPI.IClusterSummary> {
-    return requestAPI<TritonAPI.IClusterSummary>('cluster', {}, settings);
+  /** `fresh`: the refresh button; the server asks sinfo again unless its answer is only seconds old. */
+  cluster(settings?: ServerConnection.ISettings, fresh = false): Promise<TritonAPI.IClusterSummary> {
+    return requestAPI<TritonAPI.IClusterSummary>(fresh ? 'cluster?fresh=1' : 'cluster', {}, settings);
   },
 
   catalog(
@@ -478,8 +479,9 @@ export const TritonClient = {
 
 /** Typed wrappers of the jobs endpoints. */
 export const JobsClient = {
-  list(settings?: ServerConnection.ISettings): Promise<TritonAPI.IJobList> {
-    return requestAPI<TritonAPI.IJobList>('jobs', {}, settings);
+  /** `fresh`: the refresh button; the server asks squeue now (within its scheduler budget). */
+  list(settings?: ServerConnection.ISettings, fresh = false): Promise<TritonAPI.IJobList> {
+    return requestAPI<TritonAPI.IJobList>(fresh ? 'jobs?fresh=1' : 'jobs', {}, settings);
   },
 
   get(id: string, settings?: ServerConnection.ISettings): Promise<TritonAPI.IJobDetail> {

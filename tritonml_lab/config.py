@@ -25,10 +25,11 @@ class TritonML(Configurable):
     ).tag(config=True)
 
     cluster_cache_seconds = Float(
-        10.0,
+        60.0,
         help=(
-            "How long one cluster summary (partitions, free GPUs) is reused. However many tabs ask, "
-            "the scheduler is asked at most once per this interval."
+            "The cluster summary's budget: sinfo at most once per this many seconds while a cluster "
+            "sidebar asks, none while none does; its refresh button asks again after "
+            "scheduler_fresh_seconds."
         ),
     ).tag(config=True)
 
@@ -123,11 +124,38 @@ class TritonML(Configurable):
         0, help="Most tasks per array job a sweep makes (bigger sweeps are split). 0: Slurm's MaxArraySize."
     ).tag(config=True)
 
-    monitor_fast_seconds = Float(2.0, help="Job monitor interval while jobs are pending.").tag(config=True)
-    monitor_normal_seconds = Float(10.0, help="Job monitor interval while jobs run.").tag(config=True)
-    monitor_slow_seconds = Float(60.0, help="Job monitor interval with no active job.").tag(config=True)
+    squeue_budget_seconds = Float(
+        60.0,
+        help=(
+            "The scheduler budget of one server: the job monitor asks squeue (slurmctld) on its own at "
+            "most once per this many seconds, for pending reasons, expected starts, jobs killed while "
+            "pending and jobs submitted outside tritonml-lab. Starts and ends need no squeue: jobs write "
+            "them into their directories. A submission, a cancel, a job's detail and the refresh button "
+            "ask at once."
+        ),
+    ).tag(config=True)
+    scheduler_fresh_seconds = Float(
+        10.0,
+        help="A job's detail or a refresh button asks squeue or sinfo again only when the last answer "
+        "is older than this.",
+    ).tag(config=True)
+    monitor_marker_seconds = Float(
+        0.5, help="How often the directories of active jobs are checked for their start and exit markers "
+        "(a stat each)."
+    ).tag(config=True)
+    monitor_fast_seconds = Float(
+        2.0, help="Least time between two squeue calls asked for at once (submissions, cancels): a burst "
+        "costs one."
+    ).tag(config=True)
+    monitor_normal_seconds = Float(
+        10.0, help="Unused since jobs report their own start and end; kept so that older configurations load."
+    ).tag(config=True)
+    monitor_slow_seconds = Float(
+        60.0, help="squeue interval with no active job (never below squeue_budget_seconds)."
+    ).tag(config=True)
     monitor_idle_after_seconds = Float(
-        120.0, help="Stop polling Slurm when no tab has listened or asked for this long."
+        45.0, help="Stop asking Slurm when no tab has listened or asked for this long (a killed browser is "
+        "dropped by server pings within about 35 s)."
     ).tag(config=True)
 
     def resolved_jobs_root(self) -> str:

@@ -29,6 +29,8 @@ from .status import StatusHandler
 # mistake or an attack; one over the inline limit is parsed in a worker thread, off the event loop.
 MAX_BODY = 4 << 20
 _PARSE_INLINE = 64 << 10
+# One tab follows the live charts of a few jobs; more from one socket is a runaway client.
+MAX_WATCHED_METRICS = 32
 # The resource Jupyter's Authorizer is asked about: "read" for GET, "write" for POST and DELETE.
 AUTH_RESOURCE = "tritonml"
 
@@ -136,7 +138,12 @@ class ClusterHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_model(await self.services.cluster.summary())
+        # ?fresh=1: the refresh button; sinfo again unless the summary is younger than scheduler_fresh_seconds.
+        self.write_model(await self.services.cluster.get(fresh=_fresh(self)))
+
+
+def _fresh(handler: BaseHandler) -> bool:
+    return handler.get_argument("fresh", "") in ("1", "true")
 
 
 def _int_arg(handler: BaseHandler, name: str, error: type[Exception] = InvalidQuery) -> Optional[int]:
@@ -200,6 +207,8 @@ class JobsHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        if _fresh(self):  # the refresh button: squeue, within the budget
+            self.services.jobs.monitor.want_fresh()
         self.set_header("Content-Type", "application/json")
         self.finish(await self.services.jobs.list_json())
 
@@ -259,6 +268,14 @@ class JobLogHandler(BaseHandler):
 class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """The push channel: one WebSocket per tab, job changes from the one shared monitor."""
 
+    # Server-side pings (jupyter_server's loop, started by WebSocketMixin.open): a tab that vanished
+    # without a close frame (killed browser, closed laptop) is closed after 15 s without a pong, about
+    # 35 s at worst, and its subscription with it, so the monitor stops. Milliseconds; jupyter_server's
+    # defaults (30 s, 90 s) are too slow. Timeout == interval keeps tornado, which reads the same names
+    # in seconds for its own unused loop, from warning.
+    ping_interval = 15_000
+    ping_timeout = 15_000
+
     @property
     def services(self) -> Services:
         return self.settings["tritonml"]
@@ -271,6 +288,7 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         await super().get(*args, **kwargs)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().open(*args, **kwargs)  # WebSocketMixin: starts the ping loop
         monitor = self.services.jobs.monitor
         jobs = await self.services.jobs.list()
         # Snapshot first, then changes: no await between the two, so nothing falls in between.
@@ -292,6 +310,10 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             return
         watching = self.__dict__.setdefault("_metrics", {})
         if action == "watch-metrics" and job_id not in watching:
+            if len(watching) >= MAX_WATCHED_METRICS:
+                self._send("error", {"message": f"One tab follows the charts of at most {MAX_WATCHED_METRICS} "
+                                                "jobs at once; close some first."})
+                return
             try:
                 past, watching[job_id] = self.services.jobs.metrics.watch(job_id, self._send)
             except Exception as exc:  # noqa: BLE001 - answer the client instead of dropping the socket
@@ -302,6 +324,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             watching.pop(job_id)()
 
     def on_close(self) -> None:
+        if getattr(self, "ping_callback", None) is not None:
+            self.ping_callback.stop()
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe:
             unsubscribe()

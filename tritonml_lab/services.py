@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Optional
 # broken install or a bad setting then still leaves GET tritonml/status to say why).
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .cluster import ClusterService
     from .config import TritonML
+    from .jobs.budget import BudgetedCache
+    from .slurm import ClusterSummary
     from .jobs import JobService
     from .notebooks import NotebookJobs
     from .slurm import SlurmClient
@@ -26,7 +27,7 @@ class Services:
 
     config: TritonML
     slurm: SlurmClient
-    cluster: ClusterService
+    cluster: "BudgetedCache[ClusterSummary]"
     jobs: JobService
     root_dir: str = "."
     kernel_specs: Any = None
@@ -86,8 +87,8 @@ class Services:
 
 
 def build_services(config: TritonML) -> Services:
-    from .cluster import ClusterService
     from .jobs import Defaults, JobMonitor, JobService, JobStore
+    from .jobs.budget import BudgetedCache
     from .slurm import SlurmClient
 
     slurm = SlurmClient(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
@@ -95,10 +96,13 @@ def build_services(config: TritonML) -> Services:
     monitor = JobMonitor(
         slurm,
         known_ids=store.job_ids,
+        store=store,
         fast=config.monitor_fast_seconds,
-        normal=config.monitor_normal_seconds,
         slow=config.monitor_slow_seconds,
         idle_after=config.monitor_idle_after_seconds,
+        squeue_budget_seconds=config.squeue_budget_seconds,
+        fresh_seconds=config.scheduler_fresh_seconds,
+        marker_tick=config.monitor_marker_seconds,
     )
     defaults = Defaults(
         partition=config.default_partition or None,
@@ -108,6 +112,8 @@ def build_services(config: TritonML) -> Services:
     return Services(
         config=config,
         slurm=slurm,
-        cluster=ClusterService(slurm, cache_seconds=config.cluster_cache_seconds),
+        # sinfo within the budget while a sidebar asks; nothing while none does.
+        cluster=BudgetedCache(slurm.cluster_summary, budget_seconds=config.cluster_cache_seconds,
+                              fresh_seconds=config.scheduler_fresh_seconds),
         jobs=JobService(slurm, store, monitor, defaults),
     )

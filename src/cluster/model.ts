@@ -10,7 +10,7 @@ import { APIError, TritonAPI, TritonClient } from '../api';
 
 export class ClusterModel implements IDisposable {
   constructor(options: ClusterModel.IOptions = {}) {
-    this._fetch = options.fetch ?? (() => TritonClient.cluster());
+    this._fetch = options.fetch ?? (fresh => TritonClient.cluster(undefined, fresh));
     this._poll = new Poll({
       auto: options.auto ?? true,
       factory: () => this._load(),
@@ -52,6 +52,7 @@ export class ClusterModel implements IDisposable {
 
   /** Ask now, outside the schedule (the refresh button); resolves once the answer is in. */
   async refresh(): Promise<void> {
+    this._fresh = true; // the server's summary is shared for a minute: ask it for a new one
     if (this._poll.state.phase === 'constructed') {
       await this._poll.start();
     } else {
@@ -73,7 +74,9 @@ export class ClusterModel implements IDisposable {
     this._loading = true;
     this._changed.emit();
     try {
-      this._summary = await this._fetch();
+      const fresh = this._fresh;
+      this._fresh = false;
+      this._summary = await this._fetch(fresh);
       this._error = null;
       this._updated = new Date();
     } catch (error) {
@@ -86,7 +89,8 @@ export class ClusterModel implements IDisposable {
     }
   }
 
-  private _fetch: () => Promise<TritonAPI.IClusterSummary>;
+  private _fetch: (fresh: boolean) => Promise<TritonAPI.IClusterSummary>;
+  private _fresh = false;
   private _poll: Poll;
   private _summary: TritonAPI.IClusterSummary | null = null;
   private _error: APIError | null = null;
@@ -101,6 +105,6 @@ export namespace ClusterModel {
     /** Start polling at once (default true); tests pass false. */
     auto?: boolean;
     /** Where data comes from; defaults to the REST API. */
-    fetch?: () => Promise<TritonAPI.IClusterSummary>;
+    fetch?: (fresh: boolean) => Promise<TritonAPI.IClusterSummary>;
   }
 }

@@ -38,7 +38,7 @@ const CONNECTION: { [state in ChannelState]: Connection } = {
 export class JobsModel implements IDisposable {
   constructor(options: JobsModel.IOptions) {
     this._channel = options.channel;
-    this._list = options.list ?? (() => JobsClient.list());
+    this._list = options.list ?? (fresh => JobsClient.list(undefined, fresh));
     this._fallback = new Poll({
       auto: false,
       factory: () => this._pollList(),
@@ -99,10 +99,10 @@ export class JobsModel implements IDisposable {
     return this._disposed;
   }
 
-  /** Ask the server for the list now (after a submit or cancel, or the refresh button). */
-  async refresh(): Promise<void> {
+  /** Ask the server for the list now (after a submit or cancel; `fresh` for the refresh button). */
+  async refresh(fresh = false): Promise<void> {
     try {
-      this.applySnapshot(await this._list());
+      this.applySnapshot(await this._list(fresh));
       this._error = null;
     } catch (error) {
       this._error = error instanceof APIError ? error : new APIError(String(error), 0);
@@ -194,7 +194,7 @@ export class JobsModel implements IDisposable {
   }
 
   private _channel: EventsChannel;
-  private _list: () => Promise<TritonAPI.IJobList>;
+  private _list: (fresh: boolean) => Promise<TritonAPI.IJobList>;
   private _fallback: Poll;
   private _jobs = new Map<string, TritonAPI.IJob>();
   private _loaded = false;
@@ -212,7 +212,7 @@ export namespace JobsModel {
     /** Open the channel once listening (default true); tests pass false and connect it themselves. */
     auto?: boolean;
     /** Where the fallback list comes from; defaults to `JobsClient.list`. */
-    list?: () => Promise<TritonAPI.IJobList>;
+    list?: (fresh: boolean) => Promise<TritonAPI.IJobList>;
     /** Fallback poll interval while the channel is down (default 10 s, backing off to 2 min). */
     fallbackMs?: number;
   }

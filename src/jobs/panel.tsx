@@ -160,7 +160,7 @@ function JobListView(props: IListProps): JSX.Element {
           <ToolbarButtonComponent
             icon={refreshIcon}
             tooltip="Ask the server for my jobs now"
-            onClick={() => void model.refresh().catch(() => undefined)}
+            onClick={() => void model.refresh(true).catch(() => undefined)}
           />
         </div>
       </div>

@@ -95,7 +95,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<JobsModel> = {
     });
     app.commands.addCommand(JobsCommandIDs.refresh, {
       label: 'Refresh My Slurm Jobs',
-      execute: () => model.refresh()
+      execute: () => model.refresh(true)
     });
     app.commands.addCommand(JobsCommandIDs.newJob, {
       label: args => (args.isPalette ? 'New Slurm Job…' : 'New job…'),

@@ -1,9 +1,13 @@
 """One job monitor per server: it alone asks Slurm about the user's jobs.
 
-However many tabs, panels and widgets are open, Slurm sees one ``squeue --me --json`` per interval
-(plus one batched ``sacct`` when jobs leave squeue). The interval adapts: quick while something is
-pending or just submitted, slower while jobs run, slow when nothing is active, and no polling at all
-when nobody is listening (no push subscriber and no recent request).
+The job tells us; we do not ask slurmctld. The batch script writes start and exit markers into its
+job directory (markers.py); the monitor notices them within about half a second with cheap stats
+and pushes RUNNING, COMPLETED, FAILED, CANCELLED or TIMEOUT at once; sacct (slurmdbd, not
+slurmctld) then confirms how the job ended, once. ``squeue --me`` is for what only slurmctld knows
+(pending reasons, expected starts, jobs killed while pending, jobs submitted with plain sbatch), and
+runs within the scheduler budget (budget.py): at most once a minute on schedule, at once after a
+submission or when a user looks. However many tabs, panels and widgets are open, that is one server's
+cost; with nobody listening (no push subscriber, no recent request) nothing runs at all.
 """
 
 from __future__ import annotations
@@ -12,13 +16,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
 
 from ..slurm import Job, JobState, SlurmClient, SlurmError
+from .budget import SqueueBudget
+from .markers import Marker, MarkerScanner, ended
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict], None]
+
+# sacct is asked this long (s) after a job's end marker, then again after each next delay, until
+# slurmdbd has the end (it lags slurmctld by about a second).
+CONFIRM_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+# For this long after a marker changed a job, squeue may not set it back (the script ended, but
+# slurmctld still says RUNNING or COMPLETING); after it, squeue wins (a requeued job runs again).
+MARKER_GRACE = 30.0
+_BEFORE_START = {JobState.PENDING, JobState.CONFIGURING, JobState.UNKNOWN, JobState.REQUEUED,
+                 JobState.REQUEUE_HOLD, JobState.REQUEUE_FED}
 
 
 class JobMonitor:
@@ -27,59 +43,81 @@ class JobMonitor:
         slurm: SlurmClient,
         known_ids: Callable[[], Iterable[str]] = lambda: (),
         *,
+        store: Any = None,
         fast: float = 2.0,
-        normal: float = 10.0,
+        normal: float = 10.0,  # unused since the markers; kept so that older settings still load
         slow: float = 60.0,
         idle_after: float = 120.0,
         history: int = 200,
+        squeue_budget_seconds: float = 60.0,
+        fresh_seconds: float = 10.0,
+        marker_tick: float = 0.5,
+        marker_dirs_per_second: float = 200.0,
     ) -> None:
         self.slurm = slurm
         self.known_ids = known_ids
-        self.fast, self.normal, self.slow, self.idle_after = fast, normal, slow, idle_after
+        self.store = store  # the job directories (JobStore): find(id), root
+        self.fast, self.slow, self.idle_after = fast, slow, idle_after
         self.history = history
         self.settle = 0.5
+        self.budget = SqueueBudget(squeue_budget_seconds, fresh_seconds, min_gap=fast, idle_seconds=slow)
+        self.scanner = MarkerScanner(str(self.store.root) if self.store is not None else None)
+        self.marker_tick = marker_tick
+        self.dirs_per_tick = max(1, int(marker_dirs_per_second * marker_tick))
         self.jobs: dict[str, Job] = {}
         self.updated: Optional[float] = None
+        self.updated_mono: Optional[float] = None
         self.error: Optional[SlurmError] = None
         self.polls = 0  # squeue calls made, for tests and benchmarks
-        self.version = 0  # bumped by every poll: lets readers cache what they derive from `jobs`
+        self.confirms = 0  # sacct calls confirming a marker
+        self.markers = 0  # job changes seen through markers
+        self.version = 0  # bumped by every change: lets readers cache what they derive from `jobs`
         self._listeners: set[Listener] = set()
         self._last_interest = 0.0
-        self._last_submit = 0.0
         self._wake = asyncio.Event()
-        self._task: Optional[asyncio.Task[None]] = None
+        self._watch_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self._inflight: Optional[asyncio.Future[None]] = None
         self._history_loaded = False
-        self.updated_mono: Optional[float] = None
-        self._waiting_for: Optional[float] = None
+        self._marked: dict[str, float] = {}  # job id -> when a marker last changed it (monotonic)
+        self._confirm: dict[str, tuple[float, int]] = {}  # job id -> (sacct due, attempt)
+        self._confirming: Optional[asyncio.Future[None]] = None
+        self._scan: Optional[asyncio.Future[Any]] = None
+        self._dirs: dict[str, Optional[str]] = {}  # job id -> its directory, None: not ours
+        self._turn = 0
+        self._executor: Optional[ThreadPoolExecutor] = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the polling loop (idempotent; needs a running event loop)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
+        """Start the squeue and marker loops (idempotent; needs a running event loop)."""
+        if not self._tasks or any(task.done() for task in self._tasks):
+            self.close()
+            self._tasks = [asyncio.ensure_future(self._run()), asyncio.ensure_future(self._watch())]
 
     def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = self._tasks
+        self.close()
+        for task in tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
 
     # -- what clients call ---------------------------------------------------------------------
     async def snapshot(self) -> list[Job]:
-        """The cached jobs, newest first. Asks Slurm only when nothing is loaded or the monitor was
-        idle (nobody listening) until now; otherwise the cache is as fresh as the interval."""
+        """The cached jobs, newest first. Asks Slurm only when nothing is loaded, or when nobody
+        listened until now and the last answer is older than ``fresh_seconds``."""
         self.start()
         was_idle = self._interest()
-        if self.updated is None or was_idle:
+        if self.updated is None or (was_idle and self.budget.ask(time.monotonic(), unless_fresh=True)):
             await self.refresh()
         return sorted(self.jobs.values(), key=_sort_key, reverse=True)
 
@@ -91,12 +129,30 @@ class JobMonitor:
         return lambda: self._listeners.discard(listener)
 
     def poke(self, *, submitted: bool = False) -> None:
-        """Look again soon (after a submission or a cancel)."""
+        """Ask squeue soon (after a submission or a cancel), at most once per ``fast`` seconds."""
         self.start()
-        if submitted:
-            self._last_submit = time.monotonic()
-        self._last_interest = time.monotonic()
+        self._interest()
+        self.budget.ask(time.monotonic())
         self._wake.set()
+
+    def want_fresh(self) -> None:
+        """A user looks (a job's detail, the refresh button): ask squeue soon, unless its last
+        answer is younger than ``fresh_seconds``."""
+        self.start()
+        self._interest()
+        if self.budget.ask(time.monotonic(), unless_fresh=True):
+            self._wake.set()
+
+    def cancelled(self, job_id: str) -> None:
+        """Our scancel of ``job_id`` (a job, an array task or a whole array) returned: slurmctld has
+        the job CANCELLED now. Shown at once; sacct confirms."""
+        base, _, task = job_id.partition("_")
+        now, wall = time.monotonic(), time.time()
+        for job in list(self.jobs.values()):
+            if job.state.is_active and (job.id == job_id or (not task and job.array_job_id == base)):
+                self._change(job.model_copy(update={"state": JobState.CANCELLED, "reason": None, "ended": wall}), now)
+                self._confirm[job.id] = (now + CONFIRM_DELAYS[0], 0)
+        self._watch_wake.set()
 
     async def refresh(self) -> None:
         """Ask Slurm now; concurrent callers share one call."""
@@ -109,51 +165,61 @@ class JobMonitor:
             if self._inflight is inflight and inflight.done():
                 self._inflight = None
 
-    # -- internals -----------------------------------------------------------------------------
-    def _interest(self) -> bool:
-        """Note that someone looks; wake the loop only if it was idle. Returns whether it was."""
-        was_idle = self.interval() is None
-        self._last_interest = time.monotonic()
-        if was_idle:
-            self._wake.set()
-        return was_idle
+    def status(self) -> dict:
+        return {
+            "updated": self.updated,
+            "error": self.error.message if self.error else None,
+            "interval": self.interval(),
+        }
 
     def interval(self) -> Optional[float]:
-        """Seconds until the next poll; None when idle (nobody listening)."""
-        now = time.monotonic()
-        if not self._listeners and now - self._last_interest > self.idle_after:
+        """Seconds between scheduled squeue calls; None while idle (nobody listening)."""
+        if not self._interested(time.monotonic()):
             return None
-        states = {job.state for job in self.jobs.values()}
-        if now - self._last_submit < 30 or states & {JobState.PENDING, JobState.CONFIGURING}:
-            return self.fast
-        if any(state.is_active for state in states):
-            return self.normal
-        return self.slow
+        return self.budget.budget if self._active() else max(self.budget.budget, self.slow)
+
+    # -- squeue, within the budget -------------------------------------------------------------
+    def _interested(self, now: float) -> bool:
+        return bool(self._listeners) or now - self._last_interest <= self.idle_after
+
+    def _interest(self) -> bool:
+        """Note that someone looks; wake the loops only if they were idle. Returns whether they were."""
+        now = time.monotonic()
+        was_idle = not self._interested(now)
+        self._last_interest = now
+        if was_idle:
+            self._wake.set()
+            self._watch_wake.set()
+        return was_idle
+
+    def _active(self) -> bool:
+        return any(job.state.is_active for job in self.jobs.values())
 
     async def _run(self) -> None:
         while True:
-            interval = self._waiting_for = self.interval()
+            now = time.monotonic()
             self._wake.clear()
             try:
-                if interval is None:
+                if not self._interested(now):
                     await self._wake.wait()
                 else:
-                    await asyncio.wait_for(self._wake.wait(), interval)
-                # Woken early (a submission, a cancel, a new listener): let a burst settle so that
+                    await asyncio.wait_for(self._wake.wait(), self.budget.due_in(now, active=self._active()))
+                # Woken early (a submission, a cancel, a user looking): let a burst settle so that
                 # twenty submissions in a row cost one squeue, not twenty.
                 await asyncio.sleep(self.settle)
             except asyncio.TimeoutError:
                 pass
-            if self.interval() is None:
+            now = time.monotonic()
+            if not self._interested(now) or self.budget.due_in(now, active=self._active()) > 0:
                 continue
-            if self.updated_mono is not None:  # never faster than `fast`, however often poked
-                await asyncio.sleep(max(0.0, self.fast - (time.monotonic() - self.updated_mono)))
             try:
                 await self.refresh()
             except Exception:  # noqa: BLE001 - the loop must survive anything
                 log.exception("tritonml-lab: job monitor poll failed")
 
     async def _refresh(self) -> None:
+        asked = time.monotonic()
+        self.budget.polled(asked)
         try:
             active = await self.slurm.my_jobs()
             self.polls += 1
@@ -169,12 +235,7 @@ class JobMonitor:
             self._emit("status", self.status())
             raise
         self.error = None
-        changed = []
-        for job in [*accounted, *active]:
-            previous = self.jobs.get(job.id)
-            if previous is None or _differs(previous, job):
-                changed.append(job)
-            self.jobs[job.id] = job
+        changed = [merged for job in [*accounted, *active] if (merged := self._merge(job, asked))]
         self._trim()
         self.version += 1
         self.updated = time.time()
@@ -182,23 +243,140 @@ class JobMonitor:
         for job in changed:
             self._emit("job", job.model_dump(mode="json"))
         self._emit("status", self.status())
-        # A new pending job (seen by this poll) needs a quicker pace than the loop is waiting for.
-        interval = self.interval()
-        if interval is not None and (self._waiting_for is None or interval < self._waiting_for):
-            self._wake.set()
+        self._watch_wake.set()  # new active jobs: their directories are watched from now on
 
-    def status(self) -> dict:
-        return {
-            "updated": self.updated,
-            "error": self.error.message if self.error else None,
-            "interval": self.interval(),
-        }
+    def _merge(self, job: Job, asked: float) -> Optional[Job]:
+        """Take Slurm's answer (asked at ``asked``) unless a marker knows better. Returns the job
+        as stored when it changed."""
+        previous = self.jobs.get(job.id)
+        if previous is not None:
+            marked = self._marked.get(job.id)
+            if marked is not None and (marked > asked or (
+                    time.monotonic() - marked < MARKER_GRACE and _rank(job.state) < _rank(previous.state))):
+                return None  # the marker is newer than this answer
+            if job.exit_code is None and job.signal is None and previous.exit_code is not None \
+                    and job.state is previous.state:
+                job = job.model_copy(update={"exit_code": previous.exit_code})  # 22.05's sacct --json has none
+        self.jobs[job.id] = job
+        return job if previous is None or _differs(previous, job) else None
 
+    # -- markers -------------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._watch_wake.clear()
+            if not self._interested(now) or self.store is None:
+                await self._watch_wake.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._watch_wake.wait(), self.marker_tick)
+            except asyncio.TimeoutError:
+                pass
+            if not self._interested(time.monotonic()):
+                continue
+            try:
+                self._confirm_due()
+                if self._scan is None or self._scan.done():
+                    self._scan = asyncio.ensure_future(self._scan_once())
+                    await asyncio.wait_for(asyncio.shield(self._scan), 5 * self.marker_tick)
+            except asyncio.TimeoutError:
+                pass  # a slow filesystem: the next tick goes on when this scan is back
+            except Exception:  # noqa: BLE001 - the loop must survive anything
+                log.exception("tritonml-lab: job marker scan failed")
+
+    async def _scan_once(self) -> None:
+        bases = sorted({job.array_job_id or job.id for job in self.jobs.values() if job.state.is_active})
+        if len(bases) > self.dirs_per_tick:  # bounded per second: take turns
+            self._turn = (self._turn + self.dirs_per_tick) % len(bases)
+            bases = (bases[self._turn:] + bases[: self._turn])[: self.dirs_per_tick]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tritonml-markers")
+        known = {job.array_job_id or job.id for job in self.jobs.values()}
+        loop = asyncio.get_running_loop()
+        markers, new_ids = await loop.run_in_executor(self._executor, self._scan_blocking, bases, known)
+        now = time.monotonic()
+        for marker in markers:
+            self._on_marker(marker, now)
+        if new_ids and not all(jid in self.jobs for jid in new_ids):
+            self.poke(submitted=True)  # submitted elsewhere (the kernel's magics): squeue once
+
+    def _scan_blocking(self, bases: list[str], known: set[str]) -> tuple[list[Marker], list[str]]:
+        new_ids = self.scanner.new_ids()
+        for jid in new_ids:
+            self._dirs.pop(jid, None)
+        dirs = {}
+        for base in bases:
+            if base not in self._dirs:
+                job_dir = self.store.find(base)
+                self._dirs[base] = str(job_dir.path) if job_dir is not None else None
+            if self._dirs[base] is not None:
+                dirs[base] = self._dirs[base]
+        markers = self.scanner.scan(dirs)
+        self.scanner.keep_only(known)
+        return markers, new_ids
+
+    def _on_marker(self, marker: Marker, now: float) -> None:
+        job = self.jobs.get(marker.job_id)
+        if job is None:
+            if marker.task is None or marker.base not in self.jobs:
+                return
+            # A task of a pending array, not split off in squeue's last answer: its array's record.
+            job = self.jobs[marker.base].model_copy(update={
+                "id": marker.job_id, "array_job_id": marker.base, "array_task_id": marker.task})
+        if marker.kind == "start":
+            if job.state not in _BEFORE_START:
+                return
+            update = {"state": JobState.RUNNING, "started": marker.at, "nodes": marker.nodes or job.nodes,
+                      "reason": None, "expected_start": None}
+        else:
+            if not job.state.is_active or (job.started is not None and marker.at < job.started - 1):
+                return  # already ended, or the exit of an earlier run of a requeued job
+            update = {**ended(marker.exit_code or 0, job.started, marker.at, job.time_limit),
+                      "ended": marker.at, "reason": None}
+            if job.started is not None:
+                update["elapsed"] = max(0, int(marker.at - job.started))
+            self._confirm[job.id] = (now + CONFIRM_DELAYS[0], 0)
+        self.markers += 1
+        self._change(job.model_copy(update=update), now)
+
+    def _change(self, job: Job, now: float) -> None:
+        self.jobs[job.id] = job
+        self._marked[job.id] = now
+        self.version += 1
+        self._emit("job", job.model_dump(mode="json"))
+
+    def _confirm_due(self) -> None:
+        now = time.monotonic()
+        due = [jid for jid, (at, _attempt) in self._confirm.items() if at <= now]
+        if due and (self._confirming is None or self._confirming.done()):
+            self._confirming = asyncio.ensure_future(self._confirm_now(due))
+
+    async def _confirm_now(self, due: list[str]) -> None:
+        """One sacct (slurmdbd) for every job whose end a marker showed."""
+        asked = time.monotonic()
+        try:
+            self.confirms += 1
+            accounted = {job.id: job for job in await self.slurm.accounting(due)}
+        except SlurmError:
+            accounted = {}
+        for jid in due:
+            job, (_at, attempt) = accounted.get(jid), self._confirm.pop(jid, (0.0, 0))
+            if job is not None and job.state.is_finished:
+                self._marked.pop(jid, None)
+                merged = self._merge(job, asked)
+                if merged is not None:
+                    self.version += 1
+                    self._emit("job", merged.model_dump(mode="json"))
+            elif attempt + 1 < len(CONFIRM_DELAYS):
+                self._confirm[jid] = (time.monotonic() + CONFIRM_DELAYS[attempt + 1], attempt + 1)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
     def _trim(self) -> None:
         finished = [job for job in self.jobs.values() if not job.state.is_active]
         if len(finished) > self.history:
             for job in sorted(finished, key=_sort_key)[: len(finished) - self.history]:
                 self.jobs.pop(job.id, None)
+                self._marked.pop(job.id, None)
 
     def _emit(self, event: str, payload: dict) -> None:
         for listener in list(self._listeners):
@@ -206,6 +384,12 @@ class JobMonitor:
                 listener(event, payload)
             except Exception:  # noqa: BLE001 - one broken client must not stop the others
                 log.exception("tritonml-lab: job listener failed")
+
+
+def _rank(state: JobState) -> int:
+    if state in _BEFORE_START:
+        return 0
+    return 1 if state.is_active else 2
 
 
 def _differs(a: Job, b: Job) -> bool:

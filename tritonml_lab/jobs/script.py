@@ -19,6 +19,7 @@ from .spec import JobSpec, ddp_layout
 STDOUT, STDERR = "stdout.log", "stderr.log"
 ARRAY_STDOUT, ARRAY_STDERR = "stdout.%a.log", "stderr.%a.log"
 EXIT_FILE = "exit_code"
+START_FILE = "started"
 SAMPLER_FILE = "sampler.py"
 SAMPLES_GLOB = "samples.*.jsonl"
 PYTHON_FILE = "main.py"
@@ -102,6 +103,10 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
     for option, comment in sbatch_options(spec, defaults, job_dir):
         lines.append(f"#SBATCH {option}" + (f"    # {comment}" if comment else ""))
     lines += [
+        "",
+        "# Tell the jobs panel the job started (time, nodes), so that it need not ask the scheduler.",
+        f'printf \'%s %s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" "$SLURM_JOB_NODELIST" '
+        f"> {shlex.quote(job_dir)}/{START_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}",
         "",
         "# Record how the job ended, for the notebook and the jobs panel (even if it fails;",
         "# scancel and the time limit send SIGTERM: that ends the script with 143, not 0).",

@@ -148,6 +148,7 @@ class JobService:
 
     async def detail(self, job_id: str) -> JobDetail:
         parse_job_id(job_id)
+        self.monitor.want_fresh()  # a user looks: squeue soon for its pending reason, within the budget
         job = await self.lookup(job_id)
         manifest = self._manifest(job_id)
         if job is None and manifest is None:
@@ -169,7 +170,7 @@ class JobService:
     async def cancel(self, job_id: str) -> JobView:
         parse_job_id(job_id)
         await self.slurm.cancel(job_id)
-        self.monitor.poke()
+        self.monitor.cancelled(job_id)  # slurmctld has it CANCELLED now; shown at once, sacct confirms
         job = self.monitor.jobs.get(job_id) or Job(id=job_id)
         return self._view(job)
 

@@ -24,7 +24,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..jobs.spec import JobSpec
+from ..jobs.spec import MAX_CODE, JobSpec
 
 MAX_POINTS = 100_000
 MAX_NAMES = 32
@@ -160,7 +160,8 @@ class SweepRequest(JobSpec):
     """``POST sweeps``: the code, the space (``grid``, ``random`` or ``optuna``), the metric and the
     resource keys of ``POST jobs``."""
 
-    code: Optional[str] = Field(None, validate_default=True, description="Python source each task runs")
+    code: Optional[str] = Field(None, validate_default=True, max_length=MAX_CODE,
+                                description="Python source each task runs")
     grid: Optional[dict[str, Any]] = Field(None, description="name -> list of values; every combination runs")
     random: Optional[RandomSearch] = None
     optuna: Optional[OptunaSearch] = None
