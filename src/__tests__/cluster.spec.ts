@@ -79,4 +79,24 @@ describe('ClusterModel', () => {
     expect(model.summary?.cluster).toBe('triton-dev');
     model.dispose();
   });
+
+  it('asks nothing while no view shows it, at once when one does, and fresh only on refresh', async () => {
+    const asked: boolean[] = [];
+    const model = new ClusterModel({
+      refreshSeconds: 5,
+      fetch: async fresh => {
+        asked.push(fresh);
+        return summary;
+      }
+    });
+    model.active = false; // the sidebar is closed
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(asked).toEqual([]);
+    model.active = true; // opened
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(asked).toEqual([false]);
+    await model.refresh(); // the refresh button
+    expect(asked).toEqual([false, true]);
+    model.dispose();
+  });
 });

@@ -20,7 +20,8 @@ export class ClusterModel implements IDisposable {
         max: 5 * 60 * 1000
       },
       name: 'tritonml:cluster',
-      standby: 'when-hidden'
+      // Only while someone looks: the sidebar open (active) in a visible browser tab.
+      standby: () => (this._active ? 'when-hidden' : true)
     });
   }
 
@@ -61,6 +62,21 @@ export class ClusterModel implements IDisposable {
     await this._poll.tick;
   }
 
+  /** Whether a view shows the summary; inactive, the poll stands by. Shown again, it asks at once. */
+  get active(): boolean {
+    return this._active;
+  }
+
+  set active(value: boolean) {
+    if (value === this._active) {
+      return;
+    }
+    this._active = value;
+    if (value && this._poll.state.phase !== 'constructed' && !this._poll.isDisposed) {
+      void this._poll.refresh();
+    }
+  }
+
   set refreshSeconds(seconds: number) {
     this._poll.frequency = { ...this._poll.frequency, interval: Math.max(5, seconds) * 1000 };
   }
@@ -91,6 +107,7 @@ export class ClusterModel implements IDisposable {
 
   private _fetch: (fresh: boolean) => Promise<TritonAPI.IClusterSummary>;
   private _fresh = false;
+  private _active = true;
   private _poll: Poll;
   private _summary: TritonAPI.IClusterSummary | null = null;
   private _error: APIError | null = null;

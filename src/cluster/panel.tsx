@@ -1,5 +1,6 @@
 /** The "Slurm cluster" sidebar: partitions, their limits and GPUs free now. */
 import { ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { TritonAPI } from '../api';
@@ -15,6 +16,17 @@ export class ClusterPanel extends ReactWidget {
     this.title.icon = gpuIcon;
     this.title.caption = 'Slurm cluster (tritonml-lab)';
     model.changed.connect(() => this.update(), this);
+    model.active = false; // until the sidebar is shown: a closed sidebar costs the scheduler nothing
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.active = false;
   }
 
   render(): JSX.Element {
