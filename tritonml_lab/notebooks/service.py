@@ -31,7 +31,7 @@ from ..jobs.script import USER_SCRIPT
 from ..jobs.service import JobDetail, JobService
 from ..jobs.spec import JobSpec
 from ..jobs.store import JobDir, JobNotFound, JobStore, Origin, parse_job_id
-from ..slurm import JobState, SlurmClient, SlurmError
+from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..injob import notebook_executor as _executor
 from .parameters import Parameter, inject_parameters, parameters_cell_index, read_parameters
 from .request import (
@@ -447,7 +447,12 @@ class NotebookJobs:
         base, _task = parse_job_id(job_id)
         loop = asyncio.get_running_loop()
         job_dir, manifest, settings, progress = await loop.run_in_executor(None, self._read, base)
-        state = await self._state(base)
+        job = await self._job(base)
+        state = job.state if job is not None else JobState.UNKNOWN
+        if state.is_finished and _executor_saving(progress, job):
+            # Cancelled (shown at once) while the executor still saves the cells it ran: Slurm's own
+            # word for a job whose processes are ending, until the output notebook is complete.
+            state = JobState.COMPLETING
         return summarize(base, state, settings, progress, self.root_dir, str(job_dir.path))
 
     def _read(self, job_id: str):
@@ -462,12 +467,21 @@ class NotebookJobs:
             raise NotANotebookJob(job_id)
         return job_dir, manifest, read_settings(job_dir), read_progress(job_dir)
 
-    async def _state(self, job_id: str) -> JobState:
+    async def _job(self, job_id: str) -> Optional[Job]:
         try:
-            job = await self.jobs.lookup(job_id)
+            return await self.jobs.lookup(job_id)
         except SlurmError:
-            job = None
-        return job.state if job is not None else JobState.UNKNOWN
+            return None
+
+
+# A killed executor never writes its end: after this long, Slurm's end is the end.
+EXECUTOR_SAVE_SECONDS = 30.0
+
+
+def _executor_saving(progress: Optional[dict], job: Job) -> bool:
+    progress = progress or {}
+    recent = job.ended is None or time.time() - job.ended < EXECUTOR_SAVE_SECONDS
+    return progress.get("status") in ("starting", "running") and progress.get("ended_at") is None and recent
 
 
 # -- for the kernel side (%tritonml run-notebook) ------------------------------------------------
