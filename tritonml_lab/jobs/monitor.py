@@ -393,7 +393,7 @@ def _rank(state: JobState) -> int:
 
 
 def _differs(a: Job, b: Job) -> bool:
-    keys = ("state", "reason", "nodes", "started", "ended", "expected_start", "exit_code", "elapsed")
+    keys = ("state", "reason", "nodes", "started", "ended", "expected_start", "exit_code", "signal", "elapsed")
     return any(getattr(a, key) != getattr(b, key) for key in keys)
 
 

@@ -496,8 +496,10 @@ class SweepService:
                 if manifest.cancelled_at is None:
                     self._write_manifest(manifest.model_copy(update={"cancelled_at": time.time()}))
             self._sacct.clear()  # the next view asks Slurm again instead of reusing the last answer
-            if self.monitor is not None:
-                self.monitor.poke()
+            if self.monitor is not None:  # shown CANCELLED at once; sacct confirms
+                for job_id, result in zip(active, results):
+                    if not isinstance(result, BaseException):
+                        self.monitor.cancelled(job_id)
             if errors:
                 raise errors[0]
         return await self.view(sweep_id)
