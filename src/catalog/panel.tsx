@@ -7,12 +7,13 @@
  * the notebook stays in view next to it, and nothing new piles up among the user's documents.
  */
 import { IRenderMime, IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
-import { caretLeftIcon, ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { caretLeftIcon, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { TritonAPI, TritonClient } from '../api';
+import { VisibleOnlySidebar } from '../sidebar';
 import { ErrorBanner } from './banner';
 import {
   entryFacts,
@@ -40,7 +41,7 @@ export interface ICatalogActions {
   useInJob(entry: TritonAPI.ICatalogEntryDetail): void;
 }
 
-export class CatalogPanel extends ReactWidget {
+export class CatalogPanel extends VisibleOnlySidebar {
   constructor(
     readonly model: CatalogModel,
     private readonly _options: CatalogPanel.IOptions
@@ -64,24 +65,8 @@ export class CatalogPanel extends ReactWidget {
     );
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.model.active = this.isVisible;
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.active = true;
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.active = false;
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.active = false;
-    super.onBeforeDetach(msg);
+  protected get activatable(): CatalogModel {
+    return this.model;
   }
 
   /** Put the keyboard in the search box (used when the panel is shown from the palette). */

@@ -1,14 +1,14 @@
 /** The "Slurm cluster" sidebar: partitions, their limits and GPUs free now. */
-import { ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { TritonAPI } from '../api';
+import { VisibleOnlySidebar } from '../sidebar';
 import { gpuIcon } from '../icons';
 import { formatGpus, formatTimeLimit, sortPartitions } from './format';
 import { ClusterModel } from './model';
 
-export class ClusterPanel extends ReactWidget {
+export class ClusterPanel extends VisibleOnlySidebar {
   constructor(readonly model: ClusterModel) {
     super();
     this.id = 'tritonml-cluster';
@@ -19,14 +19,8 @@ export class ClusterPanel extends ReactWidget {
     model.active = false; // until the sidebar is shown: a closed sidebar costs the scheduler nothing
   }
 
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.active = true;
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.active = false;
+  protected get activatable(): ClusterModel {
+    return this.model;
   }
 
   render(): JSX.Element {
