@@ -151,7 +151,7 @@ async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str])
     http = AsyncHTTPClient()
     headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
     body = json.dumps({"partition": "gpu-h100-80g", "gpus": "h100:1", "time": "00:01:00", "command": "true"})
-    api, raw = [], []
+    api, raw, preview = [], [], []
     script = tmp / "raw.sh"
     script.write_text("#!/bin/bash\ntrue\n")
     for _ in range(n):  # interleaved, so both see the same scheduler load
@@ -165,8 +165,12 @@ async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str])
                               f"--output={tmp}/raw-%j.out", str(script)], check=True, capture_output=True, text=True)
         raw.append(time.perf_counter() - t0)
         submitted.append(out.stdout.strip())
-    a, r = statistics.median(api), statistics.median(raw)
-    return {"api_ms": a * 1000, "sbatch_ms": r * 1000, "ratio": a / r}
+        # The same request and rendering without sbatch: what HTTP, validation and rendering cost.
+        t0 = time.perf_counter()
+        await http.fetch(HTTPRequest(url + "tritonml/jobs/preview", method="POST", body=body, headers=headers))
+        preview.append(time.perf_counter() - t0)
+    a, r, p = statistics.median(api), statistics.median(raw), statistics.median(preview)
+    return {"api_ms": a * 1000, "sbatch_ms": r * 1000, "preview_ms": p * 1000, "ratio": a / r}
 
 
 async def main() -> None:
@@ -195,6 +199,7 @@ async def main() -> None:
         print(f"\n2. Submit, median of {args.submits} each (interleaved, one run)")
         row = await submits(url, token, tmp, args.submits, keep)
         print(f"POST jobs {row['api_ms']:.1f} ms, raw sbatch {row['sbatch_ms']:.1f} ms, ratio {row['ratio']:.2f} (target <= 1.5)")
+        print(f"  of which HTTP + validation + rendering (POST jobs/preview, no sbatch): {row['preview_ms']:.1f} ms")
     finally:
         cleanup(proc, tmp, keep)
 
