@@ -8,7 +8,9 @@ Needs the local cluster (dev/cluster up) and runs a real Jupyter server with tri
    minute, and GET latency p50/p99. Two jobs stay pending/running meanwhile, so the monitor polls at
    its quickest interval (the worst case).
 2. POST jobs wall time / raw `sbatch` wall time, medians of --submits each, measured in one run
-   (the same GPU request on both sides, kept pending by the two jobs above).
+   (the same GPU request on both sides, kept pending by the two jobs above); and the peer's submit,
+   jupyterlab-slurm's POST sbatch of the same request as a script file (PyPI, in a venv made once:
+   --jls-venv, default /var/tmp/tritonml-jls-venv; --no-jls leaves it out).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from typing import Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import jls_python, jls_version  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 JOB_RPCS = ("REQUEST_JOB_INFO", "REQUEST_JOB_USER_INFO")
@@ -90,16 +95,17 @@ async def events(url: str, token: str, stop: float, first: Optional[dict] = None
         ws.close()
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str, str]:
+def start_server(tmp: Path, python: str = sys.executable,
+                 extension: str = "tritonml_lab") -> tuple[subprocess.Popen, str, str]:
     port, token = free_port(), secrets.token_hex(16)
     base = "/node/bench/8888/"
     cmd = [
-        sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        python, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
         f"--ServerApp.base_url={base}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
-        "--ServerApp.jpserver_extensions={'tritonml_lab': True}", f"--TritonML.jobs_root={tmp}/jobs",
+        f"--ServerApp.jpserver_extensions={{'{extension}': True}}", f"--TritonML.jobs_root={tmp}/jobs",
         "--allow-root",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / f"server-{extension}.log", "w"))
     url = f"http://127.0.0.1:{port}{base}"
     for _ in range(100):
         try:
@@ -107,7 +113,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str, str]:
             return proc, url, token
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("the Jupyter server did not start; see server.log")
+    raise RuntimeError(f"the Jupyter server did not start; see {tmp}/server-{extension}.log")
 
 
 async def load(url: str, token: str, clients: int, seconds: float) -> dict:
@@ -144,16 +150,21 @@ async def load(url: str, token: str, clients: int, seconds: float) -> dict:
     }
 
 
-async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str]) -> dict:
+async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str],
+                  jls: Optional[tuple[str, str]] = None) -> dict:
     """Both sides submit the same request: one h100 GPU on gpu1, whose two GPUs the kept jobs hold,
     so every job stays PENDING. What is timed is submission alone: jobs starting on this 2-core
     machine (and their samplers) would otherwise slow whichever submission happens to follow."""
     http = AsyncHTTPClient()
     headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
     body = json.dumps({"partition": "gpu-h100-80g", "gpus": "h100:1", "time": "00:01:00", "command": "true"})
-    api, raw, preview = [], [], []
+    api, raw, preview, peer = [], [], [], []
     script = tmp / "raw.sh"
     script.write_text("#!/bin/bash\ntrue\n")
+    # The peer submits a script file the user wrote; the same request in its #SBATCH lines.
+    peer_script = tmp / "peer.sh"
+    peer_script.write_text("#!/bin/bash\n#SBATCH -p gpu-h100-80g\n#SBATCH --gpus=h100:1\n#SBATCH -t 1\n"
+                           f"#SBATCH --output={tmp}/peer-%j.out\ntrue\n")
     for _ in range(n):  # interleaved, so both see the same scheduler load
         t0 = time.perf_counter()
         response = await http.fetch(HTTPRequest(url + "tritonml/jobs", method="POST", body=body, headers=headers))
@@ -169,8 +180,22 @@ async def submits(url: str, token: str, tmp: Path, n: int, submitted: list[str])
         t0 = time.perf_counter()
         await http.fetch(HTTPRequest(url + "tritonml/jobs/preview", method="POST", body=body, headers=headers))
         preview.append(time.perf_counter() - t0)
+        if jls is not None:
+            jls_url, jls_token = jls
+            t0 = time.perf_counter()
+            response = await http.fetch(HTTPRequest(
+                jls_url + "jupyterlab_slurm/sbatch", method="POST",
+                body=json.dumps({"inputPath": str(peer_script), "outputPath": str(tmp)}),
+                headers={"Authorization": f"token {jls_token}", "Content-Type": "application/json"}))
+            peer.append(time.perf_counter() - t0)
+            answer = json.loads(response.body)
+            assert answer["success"], answer
+            submitted.append(answer["data"]["jobId"])
     a, r, p = statistics.median(api), statistics.median(raw), statistics.median(preview)
-    return {"api_ms": a * 1000, "sbatch_ms": r * 1000, "preview_ms": p * 1000, "ratio": a / r}
+    row = {"api_ms": a * 1000, "sbatch_ms": r * 1000, "preview_ms": p * 1000, "ratio": a / r}
+    if peer:
+        row["jls_ms"] = statistics.median(peer) * 1000
+    return row
 
 
 async def main() -> None:
@@ -178,12 +203,19 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", default="1,10,50")
     parser.add_argument("--submits", type=int, default=20)
+    parser.add_argument("--no-jls", action="store_true", help="leave the peer (jupyterlab-slurm) out")
+    parser.add_argument("--jls-venv", default="/var/tmp/tritonml-jls-venv", help="the peer's venv (made if missing)")
     args = parser.parse_args()
     use_local_cluster()
     tmp = Path(tempfile.mkdtemp(prefix="tritonml-bench-"))
     proc, url, token = start_server(tmp)
     keep = []
+    peer = None
     try:
+        if not args.no_jls:
+            python = jls_python(Path(args.jls_venv))
+            peer = start_server(tmp, python, "jupyterlab_slurm")
+            print(f"peer: jupyterlab-slurm {jls_version(python)}")
         # Two long jobs that stay pending/running: the monitor's busiest case.
         for gpus in ("h100:2", "h100:2"):
             keep.append(subprocess.run(
@@ -197,10 +229,16 @@ async def main() -> None:
             print(f"{row['clients']:>8} {row['requests']:>7} {row['rpc_per_min']:>12.1f} "
                   f"{row['p50_ms']:>11.2f} {row['p99_ms']:>11.2f} {row['ws_messages']:>12}")
         print(f"\n2. Submit, median of {args.submits} each (interleaved, one run)")
-        row = await submits(url, token, tmp, args.submits, keep)
+        row = await submits(url, token, tmp, args.submits, keep, peer and peer[1:])
         print(f"POST jobs {row['api_ms']:.1f} ms, raw sbatch {row['sbatch_ms']:.1f} ms, ratio {row['ratio']:.2f} (target <= 1.5)")
         print(f"  of which HTTP + validation + rendering (POST jobs/preview, no sbatch): {row['preview_ms']:.1f} ms")
+        if "jls_ms" in row:
+            print(f"peer: jupyterlab-slurm POST sbatch {row['jls_ms']:.1f} ms, ratio to raw sbatch "
+                  f"{row['jls_ms'] / row['sbatch_ms']:.2f}; ours / the peer's {row['api_ms'] / row['jls_ms']:.2f}")
     finally:
+        if peer is not None:
+            peer[0].terminate()
+            peer[0].wait(10)
         cleanup(proc, tmp, keep)
 
 

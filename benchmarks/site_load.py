@@ -40,10 +40,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jobs_load import events, free_port, use_local_cluster  # noqa: E402
+from peers import PYTHON, jls_default_interval, jls_python, jls_version  # noqa: E402
 from sweep_bench import call  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = "/usr/bin/python3"  # readable by every user, the .venv's 3.11 ABI
 SITE = 500
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}
 JLS_GONE = {"CD", "F", "CA", "TO", "OOM", "NF", None}  # squeue's codes of ended jobs, or no longer listed
@@ -62,22 +62,6 @@ def rpcs_by_user() -> dict[str, int]:
 def ensure_user(name: str) -> None:
     if subprocess.run(["getent", "passwd", name], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/bash", name], check=True)
-
-
-def jls_python(venv: Path) -> str:
-    """jupyterlab-slurm from PyPI in a throwaway venv (made once, reused with --jls-venv)."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "jupyterlab-slurm"], check=True)
-    os.chmod(venv, 0o755)
-    return str(python)
-
-
-def jls_default_interval(python: str) -> float:
-    code = ("import json, importlib.resources as r; p = r.files('jupyterlab_slurm') / 'labextension/schemas/"
-            "jupyterlab-slurm/plugin.json'; print(json.loads(p.read_text())['properties']['autoReloadRate']['default'])")
-    return float(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 class Server:
@@ -394,8 +378,7 @@ async def main() -> None:
         if not args.no_jls:
             try:
                 python = jls_python(Path(args.jls_venv) if args.jls_venv else tmp / "jls-venv")
-                version = subprocess.run([python, "-c", "import jupyterlab_slurm as j; print(j.__version__)"],
-                                         capture_output=True, text=True).stdout.strip()
+                version = jls_version(python)
                 jls = (python, jls_default_interval(python), version)
             except (subprocess.CalledProcessError, OSError, ValueError) as exc:
                 print(f"jupyterlab-slurm could not be installed ({exc}); counted from its documented 10 s instead")
