@@ -11,6 +11,14 @@ Needs the local cluster (dev/cluster up) and runs a real Jupyter server with tri
    restarted server (cold: every task's files read) and then the median and max of --gets warm calls.
    Target: < 200 ms.
 sdiag counts are cluster-wide: other users of the cluster submitting at the same time add to them.
+
+    python benchmarks/sweep_bench.py --steps [--tasks 1000] [--steps-per-task 1000]
+
+3. Per-step values (issue 15; no cluster, no server): in a task, the cost of one
+   ``tritonml.report(step=..., loss=...)`` (an appended line), alone and with the median stopping rule
+   reading 50 other tasks' files of 1,000 steps; on the server, the step reader over --tasks files of
+   --steps-per-task lines: the first read, a re-read after one more line per file, the curves' JSON size.
+   Targets: < 100 µs per report without the rule; re-read < 100 ms for 1,000 tasks.
 """
 
 from __future__ import annotations
@@ -114,15 +122,82 @@ async def run(args) -> dict:
     return figures
 
 
+STEP_CELL = """
+import time
+started = time.perf_counter()
+for step in range(N):
+    tritonml.report(step=step, loss=1.0 / (step + 1))
+tritonml.report(per_report_us=(time.perf_counter() - started) / N * 1e6)
+"""
+
+
+def steps_figures(tasks: int, steps: int) -> dict:
+    """Section 3: the in-job cost of report(step=...) and the server's step reader."""
+    import os
+    import subprocess
+
+    from tritonml_lab.sweeps import write_task_files
+    from tritonml_lab.sweeps.steps import StepReader
+
+    figures: dict = {"tasks": tasks, "steps_per_task": steps}
+    tmp = Path(tempfile.mkdtemp(prefix="sweep-steps-bench-"))
+    try:
+        for rule, stop in (("none", None), ("median", {"rule": "median", "startup": 5, "warmup": 0, "mode": "min"})):
+            job = tmp / f"job-{rule}"
+            job.mkdir()
+            write_task_files(job, STEP_CELL.replace("N", "20000"), list(range(51)), [{"i": i} for i in range(51)],
+                             "loss", stop=stop)
+            for other in range(1, 51):  # 50 other tasks, 1,000 steps each, already there (and worse)
+                (job / f"steps.{other}.jsonl").write_text("".join(
+                    json.dumps({"step": k, "values": {"loss": 2.0 / (k + 1)}, "t": 0}) + "\n" for k in range(1000)))
+            done = subprocess.run([sys.executable, str(job / "main.py")], cwd=job, capture_output=True, text=True,
+                                  env={**os.environ, "SLURM_ARRAY_TASK_ID": "0"}, timeout=600)
+            result = json.loads((job / "result.0.json").read_text())
+            per = result["result"].get("per_report_us")
+            figures[f"report_step_us_{rule}"] = round(per, 1) if per is not None else None
+            figures[f"pruned_{rule}"] = result.get("pruned", {}).get("step")
+            print(f"report(step=...) in a task, rule {rule}: {figures[f'report_step_us_{rule}']} µs per call "
+                  f"(exit {done.returncode}; pruned at step {figures[f'pruned_{rule}']})", flush=True)
+        root = tmp / "many"
+        root.mkdir()
+        line = [json.dumps({"step": k, "values": {"loss": 1.0 / (k + 1), "acc": k / steps}, "t": 0}) + "\n"
+                for k in range(steps)]
+        for task in range(tasks):
+            (root / f"steps.{task}.jsonl").write_text("".join(line))
+        reader = StepReader()
+        started = time.perf_counter()
+        curves = [reader.read(str(root / f"steps.{task}.jsonl"), "loss") for task in range(tasks)]
+        cold = time.perf_counter() - started
+        for task in range(tasks):
+            with open(root / f"steps.{task}.jsonl", "a") as out:
+                out.write(json.dumps({"step": steps, "values": {"loss": 0.0}, "t": 0}) + "\n")
+        started = time.perf_counter()
+        curves = [reader.read(str(root / f"steps.{task}.jsonl"), "loss") for task in range(tasks)]
+        again = time.perf_counter() - started
+        size = len(json.dumps([curve.model_dump() for curve in curves]))
+        figures.update(read_cold_ms=round(cold * 1000, 1), reread_ms=round(again * 1000, 1), curves_bytes=size,
+                       points_per_curve=len(curves[0].steps))
+        print(f"step reader, {tasks} files x {steps} lines: first read {cold * 1000:.0f} ms, after one more line "
+              f"each {again * 1000:.1f} ms; curves {size} bytes ({len(curves[0].steps)} points each)", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    figures["ok"] = bool(figures["report_step_us_none"] is not None and figures["report_step_us_none"] < 100
+                         and figures["reread_ms"] < 100)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", action="store_true", help="only section 3: per-step values, no cluster")
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--steps-per-task", type=int, default=1000)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--partition", default="batch-csl")
     parser.add_argument("--gets", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=1200)
     parser.add_argument("--keep", action="store_true", help="keep the temporary jobs root")
     args = parser.parse_args()
-    figures = asyncio.run(run(args))
+    figures = steps_figures(args.tasks, args.steps_per_task) if args.steps else asyncio.run(run(args))
     print(json.dumps(figures))
     sys.exit(0 if figures["ok"] else 1)
 

@@ -3,7 +3,9 @@
  * (events → jobs → metrics, notebook runs, sweeps → widget); a feature that adds to another's view
  * does it through a token the other provides (IJobDetailSections), never by being imported by it.
  */
+import { advicePlugin } from './advice/plugin';
 import { catalogPlugin } from './catalog/plugin';
+import { checkpointPlugin } from './checkpoint/plugin';
 import { clusterPlugin } from './cluster/plugin';
 import { eventsPlugin } from './events/plugin';
 import { healthPlugin } from './health/plugin';
@@ -20,6 +22,8 @@ export default [
   jobSectionsPlugin,
   jobsPlugin,
   metricsPlugin,
+  advicePlugin,
+  checkpointPlugin,
   jobWidgetPlugin,
   notebookJobsPlugin,
   sweepsPlugin,

@@ -158,6 +158,48 @@ class TritonML(Configurable):
         "dropped by server pings within about 35 s)."
     ).tag(config=True)
 
+    # The advice rules (tritonml_lab/advice/): defaults from Princeton jobstats' public config.py
+    # (GPU_UTIL_RED/BLACK, CPU_UTIL_RED/BLACK, TIME_EFFICIENCY_RED/BLACK, MIN_MEMORY_USAGE,
+    # MIN_RUNTIME_SECONDS); docs/admin-guide.md, "Advice rules".
+    advice_gpu_util_red = Float(
+        15.0, help="GPU utilisation (%, mean) at or under which advice flags a GPU red."
+    ).tag(config=True)
+    advice_gpu_util_low = Float(
+        25.0, help="GPU utilisation (%, mean) under which advice notes it as low."
+    ).tag(config=True)
+    advice_cpu_efficiency_red = Float(
+        0.65, help="Share of the requested CPU cores used under which advice flags red."
+    ).tag(config=True)
+    advice_cpu_efficiency_low = Float(
+        0.80, help="Share of the requested CPU cores used under which advice notes it."
+    ).tag(config=True)
+    advice_memory_low = Float(
+        0.70, help="Memory peak under this share of --mem: advice suggests less."
+    ).tag(config=True)
+    advice_time_red = Float(0.10, help="Share of --time used under which advice flags red.").tag(config=True)
+    advice_time_low = Float(0.60, help="Share of --time used under which advice suggests less.").tag(config=True)
+    advice_min_seconds = Float(
+        300.0, help="No advice notes for jobs shorter than this (how a job ended is always said)."
+    ).tag(config=True)
+    advice_memory_margin = Float(
+        1.5, help="Suggested --mem: the peak times this, rounded up to a size people write."
+    ).tag(config=True)
+    advice_time_margin = Float(1.5, help="Suggested --time: the run time times this, rounded up.").tag(config=True)
+    advice_min_time_minutes = Int(5, help="Never suggest a --time shorter than this many minutes.").tag(config=True)
+    advice_cpu_headroom = Float(0.25, help="Suggested cores: the mean used times (1 + this), rounded.").tag(config=True)
+    advice_gpu_idle_share = Float(
+        0.80, help="A GPU idle (under 5 %) this share of the time is flagged red."
+    ).tag(config=True)
+    advice_memory_oom_share = Float(
+        0.95, help="Live: memory at this share of --mem is about to be killed: flagged red."
+    ).tag(config=True)
+    advice_live_settle_seconds = Float(
+        600.0, help="Live advice only for jobs that have run at least this long."
+    ).tag(config=True)
+    advice_live_window_seconds = Float(
+        600.0, help="Live advice looks at this last stretch of a running job's samples."
+    ).tag(config=True)
+
     def resolved_jobs_root(self) -> str:
         """The traitlet, else what kernels use too ($TRITONML_JOBS_ROOT, $WRKDIR/..., ~/...)."""
         from .jobs.paths import kernel_jobs_root

@@ -37,6 +37,7 @@ def _start(server_app) -> Services:
     from .services import build_services
     from .jobs.paths import JOBS_ROOT_ENV
     from .jobs.server_defaults import export_defaults
+    from .advice.thresholds import export_thresholds
 
     config = TritonML(parent=server_app)
     services = build_services(config)
@@ -47,6 +48,7 @@ def _start(server_app) -> Services:
     os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
     os.environ.setdefault("TRITONML_SERVER_PYTHON", sys.executable)
     export_defaults(services.jobs.defaults)
+    export_thresholds(services.jobs.thresholds)  # the advice rules, for %tritonml efficiency/resubmit
     export_catalog_roots(config.catalog_root_pairs())
     return services
 

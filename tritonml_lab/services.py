@@ -83,10 +83,12 @@ class Services:
             self._catalog.stop()
         self.jobs.monitor.close()
         self.jobs.metrics.close()
+        self.jobs.advisor.close()
         self.jobs.launcher.close()
 
 
 def build_services(config: TritonML) -> Services:
+    from .advice.thresholds import Thresholds
     from .jobs import Defaults, JobMonitor, JobService, JobStore
     from .jobs.budget import BudgetedCache
     from .slurm import SlurmClient
@@ -115,5 +117,5 @@ def build_services(config: TritonML) -> Services:
         # sinfo within the budget while a sidebar asks; nothing while none does.
         cluster=BudgetedCache(slurm.cluster_summary, budget_seconds=config.cluster_cache_seconds,
                               fresh_seconds=config.scheduler_fresh_seconds),
-        jobs=JobService(slurm, store, monitor, defaults),
+        jobs=JobService(slurm, store, monitor, defaults, thresholds=Thresholds.from_config(config)),
     )

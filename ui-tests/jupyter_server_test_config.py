@@ -31,3 +31,14 @@ c.TritonML.catalog_cache_path = os.path.join(_catalog_tmp, "catalog-cache.json")
 import tempfile as _tempfile  # noqa: E402
 
 c.TritonML.jobs_root = _tempfile.mkdtemp(prefix="tritonml-ui-jobs-")  # noqa: F821
+
+# The admin's defaults for jobs that name no partition or time limit (issue 12): not the cluster's
+# default partition (batch-csl) nor the built-in 01:00:00, so that admin-defaults.spec.ts can tell that
+# a job from the New job dialog got exactly these. Every other spec names its partition and time.
+c.TritonML.default_partition = "interactive"  # noqa: F821
+c.TritonML.default_time = "00:07:00"  # noqa: F821
+
+# Right-sized jobs (tests/advice.spec.ts): live advice after 20 s instead of 10 min, and notes for
+# jobs longer than 10 s instead of 5 min, so that a 50 s test job gets both.
+c.TritonML.advice_live_settle_seconds = 20.0  # noqa: F821
+c.TritonML.advice_min_seconds = 10.0  # noqa: F821

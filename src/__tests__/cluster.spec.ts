@@ -20,6 +20,7 @@ function partition(over: Partial<TritonAPI.IPartition>): TritonAPI.IPartition {
 
 const summary: TritonAPI.IClusterSummary = {
   cluster: 'triton-dev',
+  slurm_version: '22.05.8',
   partitions: [partition({ name: 'batch-csl', default: true })],
   gpus: [{ type: 'h100', total: 2, free: 1 }],
   gpus_total: 2,

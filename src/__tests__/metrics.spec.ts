@@ -273,6 +273,10 @@ describe('after-the-job summary', () => {
           memory_requested_bytes: 8 * 2 ** 30,
           memory_peak_bytes: 2 ** 30,
           gpus: 'h200:1',
+          gpu_count: 1,
+          gpu_util_mean: null,
+          gpu_util_max: null,
+          gpu_memory_peak_bytes: null,
           cpu_efficiency: 0.25,
           time_fraction: 600 / 3600,
           memory_fraction: 0.125

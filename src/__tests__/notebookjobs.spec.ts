@@ -51,6 +51,7 @@ function partition(over: Partial<TritonAPI.IPartition>): TritonAPI.IPartition {
 /** The local cluster's partitions (dev/cluster), as GET cluster describes them. */
 const CLUSTER: TritonAPI.IClusterSummary = {
   cluster: 'local',
+  slurm_version: '22.05.8',
   partitions: [
     partition({ name: 'gpu-h100-80g', gpus: [{ type: 'h100', total: 2, free: 2 }] }),
     partition({ name: 'gpu-a100-80g', gpus: [{ type: 'a100', total: 2, free: 2 }] }),
@@ -102,9 +103,15 @@ function status(over: Partial<TritonAPI.INotebookJobStatus>): TritonAPI.INoteboo
     output_exists: true,
     cells_total: 12,
     cells_done: 2,
-    executing: { index: 4, number: 3, output_tail: 'epoch 1\n' },
+    executing: { index: 4, number: 3, started_at: null, output_tail: 'epoch 1\n' },
     failed_cell: null,
     message: null,
+    host: 'gpu1',
+    started_at: 2,
+    first_cell_at: 3,
+    updated_at: 4,
+    ended_at: null,
+    directory: '/jobs/job-42',
     ...over
   };
 }
@@ -298,7 +305,7 @@ describe('progress text', () => {
     expect(cellProgress(status({ status: 'completed', state: 'COMPLETED', executing: null, cells_done: 12 }))).toBe(
       '12 of 12 cells'
     );
-    const failed = { index: 6, number: 5, ename: 'ValueError', evalue: 'bad', traceback: [] };
+    const failed = { index: 6, number: 5, cell_id: null, ename: 'ValueError', evalue: 'bad', traceback: [] };
     expect(cellProgress(status({ status: 'failed', executing: null, failed_cell: failed }))).toBe(
       'failed at cell 5 of 12'
     );
@@ -340,7 +347,14 @@ describe('progress text', () => {
       state: 'FAILED',
       status: 'failed',
       executing: null,
-      failed_cell: { index: 6, number: 5, ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: [] }
+      failed_cell: {
+        index: 6,
+        number: 5,
+        cell_id: null,
+        ename: 'ZeroDivisionError',
+        evalue: 'division by zero',
+        traceback: []
+      }
     });
     expect(endMessage(notebookJob({ state: 'FAILED' }), failed)).toBe(
       'Notebook analysis.ipynb failed at cell 5 of 12 (job 42): ZeroDivisionError: division by zero'

@@ -28,6 +28,8 @@ function task(index: number, over: Partial<TritonAPI.ISweepTask> = {}): TritonAP
     job_id: `100_${index}`,
     attempt: 0,
     best: false,
+    pruned: null,
+    curve: null,
     ...over
   };
 }
@@ -41,14 +43,23 @@ function sweep(tasks: TritonAPI.ISweepTask[], over: Partial<TritonAPI.ISweep> = 
     id: '100',
     name: 'grid',
     search: 'grid',
+    space: {},
     metric: 'loss',
     mode: 'min',
+    parallel: null,
+    created_at: 0,
     total: tasks.length,
     counts,
     finished: tasks.every(t => !['PENDING', 'RUNNING'].includes(t.state)),
     best: null,
-    jobs: [{ id: '100', attempt: 0, tasks: tasks.length, array: `0-${tasks.length - 1}`, directory: '/j' }],
+    jobs: [
+      { id: '100', attempt: 0, tasks: tasks.length, array: `0-${tasks.length - 1}`, directory: '/j', after: null }
+    ],
     tasks,
+    slurm_error: null,
+    cancelled_at: null,
+    prune: null,
+    pruned: 0,
     ...over
   };
 }

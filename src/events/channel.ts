@@ -29,7 +29,7 @@ export interface ISocketLike {
 export type ChannelState = 'connecting' | 'open' | 'closed' | 'disposed';
 
 /** Every message the server sends on the channel. */
-export type ServerEvent = TritonAPI.IEvent | TritonAPI.IMetricsEvent;
+export type ServerEvent = TritonAPI.IEvent | TritonAPI.IMetricsEvent | TritonAPI.IAdviceEvent;
 
 export class EventsChannel implements IDisposable {
   constructor(options: EventsChannel.IOptions = {}) {

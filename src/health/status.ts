@@ -4,15 +4,10 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { APIError, requestAPI } from '../api';
+import { APIError, requestAPI, TritonAPI } from '../api';
 
-/** The answer of GET tritonml/status (tritonml_lab/handlers.py StatusHandler). */
-export interface IStartupStatus {
-  ok: boolean;
-  version: string;
-  /** Why the extension could not start, in words an admin can act on; null when it started. */
-  reason: string | null;
-}
+/** The answer of GET tritonml/status; `reason`: why it could not start, in words an admin can act on. */
+export type IStartupStatus = TritonAPI.IStartupStatus;
 
 /** The banner text, or null when there is nothing to say (started, or the server is just away). */
 export function problemOf(status: IStartupStatus | null, error: unknown = null): string | null {

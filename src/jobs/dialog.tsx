@@ -7,13 +7,24 @@
  * appear next to the fields, Slurm's own message of a 422 as a banner above them.
  */
 import { copyIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { APIError, JobsClient, TritonAPI, TritonClient } from '../api';
 import { fieldErrors } from './format';
 import { formField, formText, ResourceFields } from './resources';
 import { formFromSpec, IJobForm, ISpecResult, RunKind, specFromForm, ADVANCED_FIELDS } from './spec';
-import { IBanner, SubmitBanner, SubmitDialog, SubmitForm } from './submitform';
+import {
+  CHECKPOINT_FIELDS,
+  checkpointFromForm,
+  CheckpointFields,
+  EMPTY_CHECKPOINT,
+  IBanner,
+  ICheckpointForm,
+  SubmitBanner,
+  SubmitDialog,
+  SubmitForm
+} from './submitform';
 
 const PREVIEW_DELAY_MS = 400;
 
@@ -26,6 +37,7 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
     this._ddp = options.spec?.ddp === true;
     this._copy = options.copy ?? (() => undefined);
     this._showAdvanced = ADVANCED_FIELDS.some(key => this._form[key] !== '');
+    this._highlight = options.highlight ?? {};
     TritonClient.cluster()
       .then(cluster => {
         this._cluster = cluster;
@@ -58,11 +70,18 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
       this.update();
       return false;
     }
+    const errors: { [field: string]: string } = {};
+    checkpointFromForm(this._checkpoint, errors);
+    if (Object.keys(errors).length) {
+      this._errors = errors;
+      this.update();
+      return false;
+    }
     return this.send(() => JobsClient.submit(this._spec(result)));
   }
 
   protected readonly focusSelector = 'input[name="name"]';
-  protected readonly shownFields: ReadonlySet<string> = new Set(Object.keys(FIELD_LABELS));
+  protected readonly shownFields: ReadonlySet<string> = new Set([...Object.keys(FIELD_LABELS), ...CHECKPOINT_FIELDS]);
 
   dispose(): void {
     if (this._timer) {
@@ -101,13 +120,28 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
           this._schedulePreview(PREVIEW_DELAY_MS);
         }}
         onCopy={() => this._copy(this._script)}
+        checkpoint={this._checkpoint}
+        onCheckpoint={changes => {
+          this._checkpoint = { ...this._checkpoint, ...changes };
+          for (const field of CHECKPOINT_FIELDS) {
+            delete this._errors[field];
+          }
+          this.update();
+          this._schedulePreview(PREVIEW_DELAY_MS);
+        }}
       />
     );
   }
 
   /** What preview and submission send: the form's spec, the DDP choice, the dialog as origin. */
   private _spec(result: ISpecResult): TritonAPI.IJobSpec & { origin: Partial<TritonAPI.IOrigin> } {
-    return { ...result.spec, ...(this._ddp ? { ddp: true } : {}), origin: { kind: 'dialog' } };
+    const checkpoint = checkpointFromForm(this._checkpoint);
+    return {
+      ...result.spec,
+      ...(this._ddp ? { ddp: true } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+      origin: { kind: 'dialog' }
+    };
   }
 
   private _change(changes: Partial<IJobForm>): void {
@@ -189,11 +223,26 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
 
   private _form: IJobForm;
   private _ddp: boolean;
+  private _checkpoint: ICheckpointForm = { ...EMPTY_CHECKPOINT };
   private _copy: (text: string) => void;
   private _cluster: TritonAPI.IClusterSummary | null = null;
   private _clusterError: string | null = null;
   private _script = '';
   private _previewState: PreviewState = 'idle';
+  /** Mark the fields a suggestion changed (class and tooltip with the reason), after each render. */
+  protected onUpdateRequest(msg: Message): void {
+    super.onUpdateRequest(msg);
+    const mark = () => {
+      for (const [field, reason] of Object.entries(this._highlight)) {
+        const node = this.node.querySelector<HTMLElement>(`.tml-Field[data-field="${field}"]`);
+        node?.classList.add('tml-mod-suggested');
+        node?.setAttribute('title', reason);
+      }
+    };
+    void (this.renderPromise ?? Promise.resolve()).then(mark);
+  }
+
+  private _highlight: { [field: string]: string };
   private _previewMessage = '';
   private _showAdvanced = false;
   private _timer: ReturnType<typeof setTimeout> | null = null;
@@ -205,6 +254,8 @@ export namespace JobForm {
     /** Pre-fill (e.g. from the catalog's "Use in a job"). */
     spec?: Partial<TritonAPI.IJobSpec>;
     copy?: (text: string) => void;
+    /** Fields to highlight as changed (spec field -> why), e.g. by "Resubmit with these settings". */
+    highlight?: { [field: string]: string };
   }
 }
 
@@ -272,6 +323,9 @@ interface IViewProps {
   ddp: boolean;
   onDdp(ddp: boolean): void;
   onCopy(): void;
+  /** Long jobs: warn before the time limit, requeue (JobSpec.checkpoint). */
+  checkpoint: ICheckpointForm;
+  onCheckpoint(changes: Partial<ICheckpointForm>): void;
 }
 
 const RUN_KINDS: { kind: RunKind; label: string }[] = [
@@ -321,6 +375,7 @@ function JobFormView(props: IViewProps): JSX.Element {
               : undefined,
             true
           )}
+          <CheckpointFields form={props.checkpoint} errors={errors} onChange={props.onCheckpoint} />
         </div>
         <div className={`tml-Field tml-Field--wide${errors.env ? ' tml-mod-invalid' : ''}`} data-field="env">
           <label className="tml-Field-label">Environment</label>

@@ -219,6 +219,7 @@ function JobListView(props: IListProps): JSX.Element {
           <JobRow key={job.id} job={job} now={now} sections={props.sections} onOpen={() => props.onOpen(job.id)} />
         ))}
       </ul>
+      {props.sections.map(({ id, list: List }) => List && <List key={id} />)}
     </div>
   );
 }

@@ -99,11 +99,12 @@ export const jobsPlugin: JupyterFrontEndPlugin<JobsModel> = {
     });
     app.commands.addCommand(JobsCommandIDs.newJob, {
       label: args => (args.isPalette ? 'New Slurm Job…' : 'New job…'),
-      caption: 'Write a batch job, see its sbatch script, submit it to Slurm (args: spec to pre-fill)',
+      caption: 'Write a batch job, see its sbatch script, submit it to Slurm (args: spec to pre-fill, highlight)',
       icon: args => (args.isPalette ? undefined : jobsIcon),
       execute: async args => {
         const spec = (args as ReadonlyPartialJSONObject).spec as Partial<TritonAPI.IJobSpec> | undefined;
-        const form = new JobForm({ spec: spec ?? {}, copy });
+        const highlight = (args as ReadonlyPartialJSONObject).highlight as { [field: string]: string } | undefined;
+        const form = new JobForm({ spec: spec ?? {}, copy, highlight });
         const dialog = new NewJobDialog(form);
         const result = await dialog.launch();
         const job = result.button.accept ? result.value : null;

@@ -9,6 +9,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { APIError } from '../api';
+import { ICheckpointForm } from './checkpointform';
 import { fieldErrors } from './format';
 
 export interface IBanner {
@@ -167,3 +168,57 @@ export class SubmitDialog<R> extends Dialog<R | null> {
     });
   }
 }
+
+/** "Warn before the limit" and "Requeue up to", with a hint on what the job gets. */
+export function CheckpointFields(props: {
+  form: ICheckpointForm;
+  errors: { [field: string]: string };
+  onChange(changes: Partial<ICheckpointForm>): void;
+}): JSX.Element {
+  const { form, errors, onChange } = props;
+  const one = (name: keyof ICheckpointForm, label: string, placeholder: string, hint: string) => {
+    const field = `checkpoint.${name}`;
+    const error = errors[field] ?? (name === 'warn' ? errors.checkpoint : undefined);
+    return (
+      <div className={`tml-Field${error ? ' tml-mod-invalid' : ''}`} data-field={field}>
+        <label className="tml-Field-label" htmlFor={`tml-checkpoint-${name}`}>
+          {label}
+        </label>
+        <input
+          id={`tml-checkpoint-${name}`}
+          className="tml-Input"
+          name={field}
+          value={form[name]}
+          placeholder={placeholder}
+          onChange={e => onChange({ [name]: e.currentTarget.value })}
+        />
+        {error ? (
+          <span className="tml-Field-error" role="alert">
+            {error}
+          </span>
+        ) : (
+          <span className="tml-Field-hint">{hint}</span>
+        )}
+      </div>
+    );
+  };
+  return (
+    <>
+      {one(
+        'warn',
+        'Warn before the limit',
+        'e.g. 2m',
+        'SIGUSR1 this long before the time limit: tritonml.should_checkpoint() turns true (Slurm may warn up to a minute early)'
+      )}
+      {one(
+        'requeue',
+        'Requeue up to',
+        'e.g. 3',
+        'a job that stops for the limit (tritonml.requeue()) comes back this many times and resumes from tritonml.checkpoint_dir()'
+      )}
+    </>
+  );
+}
+
+export { CHECKPOINT_FIELDS, checkpointFromForm, EMPTY_CHECKPOINT } from './checkpointform';
+export type { ICheckpointForm } from './checkpointform';

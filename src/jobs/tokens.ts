@@ -45,6 +45,8 @@ export interface IJobDetailSection {
   detail?: React.ComponentType<IJobSectionProps>;
   /** A line under the job's name in the jobs list. */
   row?: React.ComponentType<{ job: TritonAPI.IJob }>;
+  /** A part under the jobs list itself (not of one job), e.g. my efficiency report. */
+  list?: React.ComponentType;
 }
 
 /** The sections of the job views, filled by the features above jobs. */

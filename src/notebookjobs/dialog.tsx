@@ -12,7 +12,17 @@ import * as React from 'react';
 import { APIError, NotebookJobsClient, TritonAPI, TritonClient } from '../api';
 import { formField, formText, ResourceFields } from '../jobs/resources';
 import { EMPTY_FORM, IJobForm } from '../jobs/spec';
-import { IBanner, SubmitBanner, SubmitDialog, SubmitForm } from '../jobs/submitform';
+import {
+  CHECKPOINT_FIELDS,
+  checkpointFromForm,
+  CheckpointFields,
+  EMPTY_CHECKPOINT,
+  IBanner,
+  ICheckpointForm,
+  SubmitBanner,
+  SubmitDialog,
+  SubmitForm
+} from '../jobs/submitform';
 import { IParamField, paramFields, parametersFromFields } from './params';
 import {
   applyPreset,
@@ -105,6 +115,10 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
       parameters: params.parameters,
       outputDir: this._outputDir
     });
+    const checkpoint = checkpointFromForm(this._checkpoint, errors);
+    if (checkpoint) {
+      request.checkpoint = checkpoint;
+    }
     this._paramErrors = { ...params.errors };
     if (Object.keys(errors).length || Object.keys(params.errors).length) {
       this._errors = { ...errors };
@@ -121,7 +135,8 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
     ...RESOURCE_FIELDS,
     'kernel',
     'output_dir',
-    'parameters'
+    'parameters',
+    ...CHECKPOINT_FIELDS
   ]);
 
   render(): JSX.Element {
@@ -165,6 +180,14 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
         }}
         onMore={open => {
           this._showMore = open;
+          this.update();
+        }}
+        checkpoint={this._checkpoint}
+        onCheckpoint={changes => {
+          this._checkpoint = { ...this._checkpoint, ...changes };
+          for (const field of CHECKPOINT_FIELDS) {
+            delete this._errors[field];
+          }
           this.update();
         }}
       />
@@ -244,6 +267,7 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
   private _kernel = '';
   private _outputDir = '';
   private _showMore = false;
+  private _checkpoint: ICheckpointForm = { ...EMPTY_CHECKPOINT };
 }
 
 export namespace RunNotebookForm {
@@ -300,6 +324,9 @@ interface IViewProps {
   onKernel(kernel: string): void;
   onOutputDir(value: string): void;
   onMore(open: boolean): void;
+  /** Long runs: warn before the time limit (the notebook is saved), requeue (it runs again from the top). */
+  checkpoint: ICheckpointForm;
+  onCheckpoint(changes: Partial<ICheckpointForm>): void;
 }
 
 function PresetChip(props: {
@@ -408,6 +435,7 @@ function RunNotebookView(props: IViewProps): JSX.Element {
           clusterError={props.clusterError}
           onChange={props.onChange}
         />
+        <CheckpointFields form={props.checkpoint} errors={errors} onChange={props.onCheckpoint} />
         {formField(
           { kernel: kernelError ?? '' },
           'kernel',

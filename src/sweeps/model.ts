@@ -117,7 +117,7 @@ export function defaultSort(sweep: Pick<TritonAPI.ISweep, 'metric' | 'mode'>): {
     : { key: 'index', direction: 'asc' };
 }
 
-/** The best point: a COMPLETED task with the best numeric metric (lowest index on ties); null without. */
+/** The best point: a COMPLETED, unpruned task with the best numeric metric (lowest index on ties); null without. */
 export function bestTask(tasks: readonly Task[], metric: string | null, mode: 'min' | 'max'): Task | null {
   if (!metric) {
     return null;
@@ -126,7 +126,7 @@ export function bestTask(tasks: readonly Task[], metric: string | null, mode: 'm
   let bestValue = 0;
   for (const task of tasks) {
     const value = (task.result ?? {})[metric];
-    if (task.state !== 'COMPLETED' || !isNumber(value)) {
+    if (task.state !== 'COMPLETED' || task.pruned || !isNumber(value)) {
       continue;
     }
     const better =

@@ -9,6 +9,7 @@ import * as React from 'react';
 import { TritonAPI } from '../api';
 import { StateBadge } from '../jobs/components';
 import { formatWhen, stateLabel } from '../jobs/format';
+import { curveDomain, curveName, curveOf, hasCurves, pruneLabel, prunedOf } from './curve';
 import {
   bestTask,
   cellValue,
@@ -24,6 +25,8 @@ import {
   sortTasks,
   SweepModel
 } from './model';
+import { ProgressBar } from './progressbar';
+import { Sparkline } from './sparkline';
 
 /** Rows shown before "Show all". */
 const ROWS = 100;
@@ -155,10 +158,11 @@ export function SweepView(props: ISweepViewProps): JSX.Element {
         {SEARCH_LABELS[sweep.search] ?? 'Sweep'} of {sweep.total} point{sweep.total === 1 ? '' : 's'}
         {sweep.metric ? ` · by ${sweep.metric} (${sweep.mode === 'max' ? 'highest' : 'lowest'} best)` : ''}
         {sweep.parallel ? ` · ${sweep.parallel} at once` : ''}
+        {sweep.prune ? ` · ${pruneLabel(sweep.prune, sweep.search)}` : ''}
         {` · array job${sweep.jobs.length === 1 ? '' : 's'} ${sweep.jobs.map(job => job.id).join(', ')}`}
         {sweep.cancelled_at ? ` · cancelled ${formatWhen(sweep.cancelled_at)}` : ''}
       </p>
-      <ProgressBar progress={prog} />
+      <ProgressBar progress={prog} pruned={sweep.pruned ?? 0} />
       {props.savedNote && <p className="tml-muted tml-small tml-Sweep-saved">{props.savedNote}</p>}
       {error && (
         <div className="tml-Banner tml-Banner--error" role="alert">
@@ -189,49 +193,6 @@ export function SweepView(props: ISweepViewProps): JSX.Element {
   );
 }
 
-function ProgressBar({ progress: p }: { progress: ReturnType<typeof progress> }): JSX.Element {
-  return (
-    <div className="tml-SweepProgress">
-      <div
-        className="tml-SweepProgress-bar"
-        role="progressbar"
-        aria-label="Tasks ended"
-        aria-valuemin={0}
-        aria-valuemax={p.total}
-        aria-valuenow={p.ended}
-      >
-        {p.families.map(({ family, count }) => (
-          <span
-            key={family}
-            className={`tml-SweepProgress-seg tml-SweepProgress-seg--${family}`}
-            style={{ width: `${(100 * count) / Math.max(1, p.total)}%` }}
-            title={`${count} ${family}`}
-          />
-        ))}
-      </div>
-      <span className="tml-SweepProgress-legend">
-        {p.families.map(({ family, count }) => (
-          <span
-            key={family}
-            className={`tml-SweepProgress-count tml-SweepProgress-count--${family}`}
-            data-family={family}
-          >
-            {count} {FAMILY_LABEL[family]}
-          </span>
-        ))}
-      </span>
-    </div>
-  );
-}
-
-const FAMILY_LABEL: { [family: string]: string } = {
-  done: 'completed',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  running: 'running',
-  pending: 'pending'
-};
-
 function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string): void }): JSX.Element {
   const { sweep } = props;
   const [sort, setSort] = React.useState<{ key: SortKey; direction: 'asc' | 'desc' } | null>(null);
@@ -243,6 +204,10 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
   const shown = all ? rows : rows.slice(0, ROWS);
   // The server marks the best point; a saved snapshot without the mark gets it from the same rule.
   const bestIndex = sweep.best?.index ?? bestTask(sweep.tasks, sweep.metric, sweep.mode)?.index ?? null;
+  const curves = hasCurves(sweep.tasks);
+  const domain = curves ? curveDomain(sweep.tasks, sweep.metric) : null;
+  const firstCurve = sweep.tasks.map(curveOf).find(curve => curve !== null);
+  const curveLabel = (firstCurve && curveName(firstCurve, sweep.metric)) || 'value';
   const header = (key: SortKey, label: string, className: string) => {
     const active = order.key === key;
     return (
@@ -269,6 +234,11 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
           <tr>
             {header('index', '#', 'tml-SweepTable-index')}
             {header('state', 'state', 'tml-SweepTable-state')}
+            {curves && (
+              <th className="tml-SweepTable-curve" title={`${curveLabel} per step, every row on the same scale`}>
+                {curveLabel} per step
+              </th>
+            )}
             {params.map(name => header(`param:${name}`, name, 'tml-SweepTable-param'))}
             {metrics.map(name =>
               header(`result:${name}`, name, `tml-SweepTable-metric${name === sweep.metric ? ' tml-mod-main' : ''}`)
@@ -278,13 +248,17 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
         <tbody>
           {shown.map(task => {
             const best = task.index === bestIndex;
+            const pruned = prunedOf(task);
             return (
               <tr
                 key={task.index}
-                className={`tml-SweepTable-row${best ? ' tml-SweepTable-row--best' : ''}`}
+                className={`tml-SweepTable-row${best ? ' tml-SweepTable-row--best' : ''}${
+                  pruned ? ' tml-SweepTable-row--pruned' : ''
+                }`}
                 data-index={task.index}
                 data-state={task.state}
                 data-best={String(best)}
+                data-pruned={String(!!pruned)}
                 title={best ? 'The best point' : undefined}
               >
                 <td className="tml-SweepTable-index">
@@ -307,7 +281,17 @@ function ResultsTable(props: { sweep: TritonAPI.ISweep; onShowJob?(jobId: string
                       ★
                     </span>
                   )}
+                  {pruned && (
+                    <span className="tml-SweepTable-pruned" title={pruned.why || 'Stopped early as clearly worse'}>
+                      pruned at step {pruned.step}
+                    </span>
+                  )}
                 </td>
+                {curves && (
+                  <td className="tml-SweepTable-curve">
+                    <Sparkline task={task} metric={sweep.metric} domain={domain} best={best} />
+                  </td>
+                )}
                 {params.map(name => (
                   <td key={`p-${name}`} className="tml-SweepTable-param">
                     {formatValue(cellValue(task, `param:${name}`))}

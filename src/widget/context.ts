@@ -15,6 +15,8 @@ export interface IWidgetContext {
   cancel(job: Pick<TritonAPI.IJob, 'id' | 'name'> & { state?: string }): Promise<boolean>;
   /** Open the job's detail in the sidebar. */
   show(id: string): void;
+  /** "Resubmit with these settings" (the advice feature's command), where it is installed. */
+  resubmit?(id: string): void;
 }
 
 let current: IWidgetContext | null = null;

@@ -32,7 +32,8 @@ export const jobWidgetPlugin: JupyterFrontEndPlugin<void> = {
       model,
       metrics,
       cancel: job => cancelWithConfirmation(job, model),
-      show: id => void app.commands.execute('tritonml:show-job', { id })
+      show: id => void app.commands.execute('tritonml:show-job', { id }),
+      resubmit: id => void app.commands.execute('tritonml:resubmit-job', { id })
     });
     registry.registerWidget({
       name: 'tritonml-lab',

@@ -9,6 +9,7 @@
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 
 import { JobsClient, TritonAPI } from '../api';
+import { nearLimit, shortDuration, timeLeft } from '../checkpoint/timeleft';
 import { metaParts, pendingText } from '../jobs/components';
 import { isActive, isFinal, stateFamily, stateLabel } from '../jobs/format';
 import { LogFollower } from '../jobs/logfollow';
@@ -107,6 +108,15 @@ export class JobView extends DOMWidgetView {
     this._fetchButton = el('button', 'tml-Button tml-Button--primary tml-JobWidget-fetch', head) as HTMLButtonElement;
     this._fetchButton.textContent = 'Fetch results';
     this._fetchButton.addEventListener('click', () => this._fetch());
+    this._resubmitButton = el('button', 'tml-Button tml-JobWidget-resubmit', head) as HTMLButtonElement;
+    this._resubmitButton.textContent = 'Resubmit…';
+    this._resubmitButton.title = 'Run it again with the resources its figures call for (each change with its reason)';
+    this._resubmitButton.addEventListener('click', () => {
+      const id = this.model.get('job_id');
+      if (id) {
+        widgetContext()?.resubmit?.(id);
+      }
+    });
     this._cancelButton = el('button', 'tml-Button tml-Button--danger tml-JobWidget-cancel', head) as HTMLButtonElement;
     this._cancelButton.textContent = 'Cancel';
     this._cancelButton.addEventListener('click', () => void this._cancel());
@@ -147,7 +157,17 @@ export class JobView extends DOMWidgetView {
 
     const meta = job ? metaParts(job) : [];
     this._meta.textContent = meta.join(' · ');
-    this._meta.hidden = meta.length === 0;
+    // Time left before the limit, a warning badge in its last 10 % (src/checkpoint).
+    const left = job ? timeLeft(job) : null;
+    if (left !== null && job) {
+      const badge = document.createElement('span');
+      const near = nearLimit(job);
+      badge.className = `tml-Badge tml-TimeLeft${near ? ' tml-Badge--warn tml-TimeLeft--warn' : ''}`;
+      badge.dataset.warn = near ? 'true' : 'false';
+      badge.textContent = `${shortDuration(left)} left`;
+      this._meta.appendChild(badge);
+    }
+    this._meta.hidden = meta.length === 0 && left === null;
     const pending = job ? pendingText(job) : null;
     this._pending.textContent = pending ?? '';
     this._pending.hidden = !pending;
@@ -158,6 +178,7 @@ export class JobView extends DOMWidgetView {
 
     const active = !!job && isActive(state);
     this._cancelButton.hidden = !active;
+    this._resubmitButton.hidden = !job || !isFinal(job.state) || !context?.resubmit;
     const outVars = (this.model.get('out_vars') as string[]) ?? [];
     this._fetchButton.hidden = !(outVars.length > 0 && state === 'COMPLETED');
     this._fetchButton.textContent = this.model.get('fetched') ? 'Fetch again' : `Fetch ${outVars.join(', ')}`;
@@ -217,6 +238,7 @@ export class JobView extends DOMWidgetView {
   private _log!: HTMLPreElement;
   private _cancelButton!: HTMLButtonElement;
   private _fetchButton!: HTMLButtonElement;
+  private _resubmitButton!: HTMLButtonElement;
   private _follower: LogFollower | null = null;
   private _fetched: TritonAPI.IJob | null = null;
   private _askedOnce = false;

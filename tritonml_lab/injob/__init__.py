@@ -8,6 +8,8 @@ conda env). Every file here therefore runs as a plain script and imports nothing
 - ``optuna_task.py``       an Optuna sweep task's ask/tell (needs optuna in the job's Python)
 - ``sampler.py``           the 1 Hz GPU/CPU sampler (stdlib; NVML through ctypes when present)
 - ``notebook_executor.py`` runs a notebook headless (nbclient; started with the server's Python)
+- ``checkpoint.py``        long jobs: time_left(), should_checkpoint(), checkpoint_dir(), restarts(),
+                           requeue(); in every job directory as ``tritonml_checkpoint.py`` (stdlib only)
 
 The server side reads their constants by importing them (they are plain modules too), and copies
 or links them into job directories with :func:`copy_into`. tests/test_injob.py checks the rule.
@@ -24,7 +26,8 @@ SWEEP_SHIM = HERE / "sweep_shim.py"
 OPTUNA_TASK = HERE / "optuna_task.py"
 SAMPLER = HERE / "sampler.py"
 NOTEBOOK_EXECUTOR = HERE / "notebook_executor.py"
-ALL = (RUNNER, SWEEP_SHIM, OPTUNA_TASK, SAMPLER, NOTEBOOK_EXECUTOR)
+CHECKPOINT = HERE / "checkpoint.py"
+ALL = (RUNNER, SWEEP_SHIM, OPTUNA_TASK, SAMPLER, NOTEBOOK_EXECUTOR, CHECKPOINT)
 
 
 def copy_into(source: Path, job_dir: Path, name: str | None = None) -> Path:

@@ -17,7 +17,16 @@ Cell output is also echoed to stdout (the job's stdout.log), so it can be follow
 
 SIGTERM (scancel, time limit, preemption: Slurm sends SIGTERM, then SIGKILL after KillWait) marks the
 running cell as interrupted and saves everything done so far. A dead kernel (out of memory) marks it
-too. Exit status: 0 completed, 1 a cell failed or the kernel died, 4 bad setup, 143 stopped by SIGTERM.
+too. Exit status: 0 completed, 1 a cell failed or the kernel died, 4 bad setup, 143 stopped by SIGTERM,
+99 stopped for the time limit to be requeued.
+
+Long jobs (``--warn``, ``--requeue``; the batch script sets TRITONML_END_TIME and TRITONML_WARN_SECONDS):
+the warning's lead before the limit, the notebook is saved at once with "stopped at the time limit in
+cell k" on the running cell (what stays if the job is then killed). With restarts left, no further cell
+starts; a cell still running at half the lead is interrupted; then the job is requeued and the notebook
+runs again from the top into the same output file, with ``tritonml.restarts() > 0`` (cells
+``import tritonml``: the job directory's tritonml_checkpoint.py, on the kernel's PYTHONPATH). A cell that
+calls ``tritonml.requeue()`` stops the run the same way.
 """
 
 import os
@@ -38,7 +47,9 @@ import time  # noqa: E402
 
 PROGRESS = "progress.json"
 OUTPUT_LINK = "output.ipynb"
-EXIT_FAILED, EXIT_SETUP, EXIT_STOPPED = 1, 4, 143
+EXIT_FAILED, EXIT_SETUP, EXIT_STOPPED, EXIT_REQUEUE = 1, 4, 143, 99
+CHECKPOINT_MODULE = "tritonml_checkpoint.py"  # copied into every job directory
+KERNEL_LIB = ".tritonml-kernel"  # in the job directory: tritonml.py for the notebook's kernel
 TAIL_CHARS = 4000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -66,6 +77,28 @@ def _process_start_time(pid):
         return boot + start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
+
+
+def _env_float(name):
+    try:
+        return float(os.environ[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _kernel_path(job_dir):
+    """Put the job's tritonml_checkpoint.py on the kernel's PYTHONPATH as ``tritonml``."""
+    source = os.path.join(job_dir, CHECKPOINT_MODULE)
+    if not os.path.exists(source):
+        return
+    lib = os.path.join(job_dir, KERNEL_LIB)
+    try:
+        os.makedirs(lib, exist_ok=True)
+        with open(source, encoding="utf-8") as handle:
+            _atomic_write(os.path.join(lib, "tritonml.py"), handle.read())
+    except OSError:
+        return
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [lib, os.environ.get("PYTHONPATH")]))
 
 
 def _cell_text(cell):
@@ -128,6 +161,12 @@ class Run:
         self._dirty_output = False
         self._last_save = 0.0
         self._last_progress = 0.0
+        self.end_time = _env_float("TRITONML_END_TIME")
+        self.warn_seconds = _env_float("TRITONML_WARN_SECONDS")
+        restarts, most = _env_float("TRITONML_RESTARTS") or 0, _env_float("TRITONML_REQUEUE_MAX") or 0
+        self.requeue_left = restarts < most
+        self.time_limit_cell = None  # the cell number running when the warning's lead came
+        self.warning_task = None
 
     # -- files ---------------------------------------------------------------------------------
     def _output_path(self):
@@ -285,6 +324,10 @@ class Run:
         self.main_task = asyncio.current_task()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop, signum)
+        if self.warn_seconds is not None:
+            loop.add_signal_handler(signal.SIGUSR1, self.on_warning)
+            if self.end_time is not None:
+                self.on_warning()  # its lead is known: no need to wait for Slurm's (early) signal
         self.save_notebook()
         self.link_output()
         self.write_progress()
@@ -318,6 +361,8 @@ class Run:
         finally:
             if ticker is not None:
                 ticker.cancel()
+            if self.warning_task is not None:
+                self.warning_task.cancel()
             self.executing = None
             self.progress["ended_at"] = time.time()
             self.save_notebook()
@@ -328,6 +373,8 @@ class Run:
         client = self.client
         for number, index in enumerate(self.code_cells, start=1):
             cell = self.nb.cells[index]
+            if self.time_limit_cell is not None and self.requeue_left:
+                return self._requeue(number, "the time limit is near")
             now = time.time()
             if self.progress["first_cell_at"] is None:
                 self.progress["first_cell_at"] = now
@@ -343,6 +390,9 @@ class Run:
                 error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
                 ename = getattr(exc, "ename", None) or (error or {}).get("ename", "Error")
                 evalue = getattr(exc, "evalue", None) or (error or {}).get("evalue", "")
+                if ename == "Requeue" or (ename == "KeyboardInterrupt" and self.time_limit_cell is not None):
+                    self.mark_cell(index, "interrupted", ended_at=time.time(), reason="time limit")
+                    return self._requeue(number, "tritonml.requeue()" if ename == "Requeue" else "interrupted")
                 traceback = (error or {}).get("traceback") or str(exc).splitlines()
                 self.mark_cell(index, "failed", ended_at=time.time())
                 self.fail(index, number, ename, evalue, traceback,
@@ -382,12 +432,75 @@ class Run:
             new_output("error", ename=ename, evalue=evalue, traceback=["%s: %s" % (ename, evalue)])
         )
 
+    # -- long jobs: the time limit ---------------------------------------------------------------
+    def on_warning(self):
+        if self.warning_task is None:
+            self.warning_task = asyncio.ensure_future(self._time_limit())
+
+    async def _time_limit(self):
+        """At the lead asked for (Slurm's signal comes up to a minute early): save the notebook as it
+        would stay if the job were killed now; with restarts left, interrupt a cell still running at
+        half the lead, so that the job can requeue before the limit."""
+        lead = self.warn_seconds or 0
+        if self.end_time is not None:
+            await asyncio.sleep(max(0.0, self.end_time - time.time() - lead))
+        executing = self.executing
+        self.time_limit_cell = executing[1] if executing else len(self.code_cells)
+        self.say("the time limit is %s s away (in cell %d)" % (
+            "%.0f" % (self.end_time - time.time()) if self.end_time else "?", self.time_limit_cell))
+        self._save_stopped_copy()
+        if not self.requeue_left or executing is None or self.end_time is None:
+            return
+        await asyncio.sleep(max(0.0, self.end_time - time.time() - lead / 2))
+        if self.executing is not None and self.client is not None and getattr(self.client, "km", None):
+            self.say("cell %d still runs: interrupting it to requeue before the limit" % self.executing[1])
+            from jupyter_client.utils import ensure_async
+
+            await ensure_async(self.client.km.interrupt_kernel())
+
+    def _time_limit_text(self):
+        return "stopped at the time limit in cell %d of %d" % (self.time_limit_cell or 0, len(self.code_cells))
+
+    def _save_stopped_copy(self):
+        """The output notebook with the running cell marked as stopped at the time limit; the run
+        goes on (a later save replaces it when the cell ends in time)."""
+        import copy
+
+        if self.executing is None:
+            return
+        index = self.executing[0]
+        saved = self.nb
+        self.nb = copy.deepcopy(saved)
+        try:
+            self._error_output(self.nb.cells[index], "TimeLimit", "The job " + self._time_limit_text() + ".")
+            self.mark_cell(index, "interrupted", ended_at=time.time(), reason="time limit")
+            self.save_notebook()
+        finally:
+            self.nb = saved
+        self.progress["message"] = "The job reached its time-limit warning in cell %d." % self.time_limit_cell
+        self.write_progress()
+
+    def _requeue(self, number, why):
+        """Stop this run for the time limit: exit 99, the batch script requeues the job."""
+        self.executing = None
+        restarts = int(_env_float("TRITONML_RESTARTS") or 0)
+        most = int(_env_float("TRITONML_REQUEUE_MAX") or 0)
+        again = ("it runs again from the top (restart %d of %d)" % (restarts + 1, most)
+                 if restarts < most else "no restart is left (--requeue %d)" % most)
+        self.progress["status"] = "interrupted"
+        self.progress["message"] = "The job %s (%s); %s." % (
+            "stopped at the time limit in cell %d of %d" % (number, len(self.code_cells)), why, again)
+        self.say(self.progress["message"])
+        return EXIT_REQUEUE
+
     def _stopped(self, index, number):
         if index is None and self.executing is not None:
             index, number, _ = self.executing
         text = "The job was stopped (%s: cancelled, out of time or preempted) while this cell ran." % (
             self.stop_reason or "signal"
         )
+        if self.time_limit_cell is not None:
+            text = "The job %s (%s)." % (self._time_limit_text(), self.stop_reason or "signal")
         if index is not None:
             self._error_output(self.nb.cells[index], "JobStopped", text)
             self.mark_cell(index, "interrupted", ended_at=time.time(), reason=self.stop_reason)
@@ -416,6 +529,7 @@ def main(argv=None):
             pass
         return EXIT_SETUP
     run.main_task = None
+    _kernel_path(job_dir)
     return asyncio.run(run.execute())
 
 

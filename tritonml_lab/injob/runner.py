@@ -14,6 +14,11 @@ What it does, driven by ``runner.json`` next to it:
   loaded as the module ``tritonml``: it sets the task's point as variables before the cell and records
   ``tritonml.report(...)``, or the trailing expression, in ``result.<task>.json`` (in an Optuna sweep
   it also asks the study for the point and tells it the result; only then is optuna imported).
+  Elsewhere ``tritonml`` is ``tritonml_checkpoint.py`` next to this file (long jobs: time_left(),
+  should_checkpoint(), checkpoint_dir(), restarts(), requeue()), its SIGUSR1 handler installed
+  before the cell. A cell that calls ``tritonml.requeue()``, or that returns after the time-limit
+  warning in a job with ``--requeue``, ends the runner with status 99: the batch script requeues
+  the job (no ``--out`` is saved then: the cell has not finished).
 
 You can rerun the job by hand: ``sbatch job.sh`` in the job directory.
 """
@@ -31,6 +36,8 @@ CONFIG = "runner.json"
 EXIT_CELL_FAILED = 1
 EXIT_MISSING_OUTPUT = 3
 EXIT_BAD_SETUP = 4
+EXIT_REQUEUE = 99  # tritonml_checkpoint.REQUEUE_EXIT: the batch script requeues the job
+CHECKPOINT_MODULE = "tritonml_checkpoint.py"
 
 
 def _say(message):
@@ -78,6 +85,20 @@ def _load_shim(job_dir):
     return module
 
 
+def _load_checkpoint(job_dir):
+    """``tritonml_checkpoint.py`` from the job directory as ``tritonml_checkpoint`` (None when absent:
+    a job directory made before it existed)."""
+    path = os.path.join(job_dir, CHECKPOINT_MODULE)
+    if not os.path.exists(path):
+        return None
+    spec = importlib.util.spec_from_file_location("tritonml_checkpoint", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tritonml_checkpoint"] = module
+    spec.loader.exec_module(module)
+    module.install()  # the warning must not end the cell: it sets should_checkpoint()
+    return module
+
+
 def _is_rank_zero():
     return os.environ.get("RANK", "0") in ("", "0")
 
@@ -109,6 +130,15 @@ def main():
                      type(exc).__name__, exc, sys.executable))
             return EXIT_BAD_SETUP
 
+    try:
+        checkpoint = _load_checkpoint(job_dir)
+    except Exception as exc:  # noqa: BLE001
+        _say("could not load %s (%s: %s)" % (CHECKPOINT_MODULE, type(exc).__name__, exc))
+        return EXIT_BAD_SETUP
+    if checkpoint is not None and not config.get("sweep"):
+        sys.modules["tritonml"] = checkpoint
+        namespace.setdefault("tritonml", checkpoint)
+
     shim = None
     if config.get("sweep"):
         try:
@@ -131,6 +161,8 @@ def main():
         if shim is not None and _is_rank_zero():
             shim._finish(value)  # also without a trailing expression: an Optuna trial is told here
     except SystemExit as exc:
+        if exc.code == EXIT_REQUEUE:
+            return _requeue("the cell called tritonml.requeue()")
         if exc.code not in (None, 0):
             raise
     except BaseException:  # noqa: BLE001 - report like Python, without this runner's frames
@@ -141,6 +173,9 @@ def main():
         traceback.print_exception(etype, value, tb)
         return EXIT_CELL_FAILED
     sys.stdout.flush()
+    pruned = shim is not None and shim._task.get("pruned") is not None  # a pruned task is done
+    if checkpoint is not None and checkpoint.requeue_max() > 0 and checkpoint.should_checkpoint() and not pruned:
+        return _requeue("the cell returned after the time-limit warning")
 
     if outputs and _is_rank_zero():
         missing = [name for name in outputs if name not in namespace]
@@ -163,6 +198,11 @@ def main():
             _say("could not save the --out variables (%s: %s)" % (type(exc).__name__, exc))
             return EXIT_MISSING_OUTPUT
     return 0
+
+
+def _requeue(why):
+    _say("%s: stopping here for the time limit" % why)
+    return EXIT_REQUEUE
 
 
 def run():

@@ -8,7 +8,10 @@ cheap filesystem calls, in a worker thread (a hung Lustre must not stall the eve
   (a new file changes its mtime), and at least every ``relist_seconds`` all the same, because NFS
   caches directory attributes (``acdirmin``, 30 s by default) while opening the directory
   revalidates them (close-to-open consistency);
-- each marker is read once (a requeued job's second start is left to the minute's squeue);
+- each marker is read once; a long job (spec.checkpoint) that requeues itself writes one start
+  marker per run (``started.<task|job>.<k>`` for restart k), ``requeued.<task|job>.<k>`` instead of
+  an exit code when run k requeued the job, and ``warned.<task|job>.<k>`` when the time-limit
+  warning reached it: :func:`run_history` reads them as the job's restart history;
 - one ``stat`` of the jobs root: a new ``<jobid>`` link is a submission from elsewhere (the kernel's
   magics), worth one squeue.
 
@@ -25,10 +28,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from ..slurm import JobState
-from .script import EXIT_FILE, START_FILE
+from ..slurm.models import JobRun
+from .script import EXIT_FILE, REQUEUED_FILE, START_FILE, WARNED_FILE
 
 # The script's `trap 'exit 143' TERM`: scancel and the time limit both end it so.
 TERM_EXIT = 143
@@ -42,6 +46,7 @@ class Marker:
     at: float  # epoch seconds: the start the script wrote, or when the exit file was written
     nodes: Optional[str] = None
     exit_code: Optional[int] = None
+    run: int = 0  # which run of a requeued job: 0 first, k after k restarts (exit markers: 0)
 
     @property
     def job_id(self) -> str:
@@ -56,21 +61,34 @@ class _Dir:
     retry: bool = False  # a marker was there but still empty: list again next scan
 
 
-def parse_name(name: str) -> Optional[tuple[str, Optional[str]]]:
-    """'started.job' -> ('start', None); 'exit_code.7' -> ('exit', '7'); else None."""
-    stem, _, task = name.partition(".")
-    kind = {START_FILE: "start", EXIT_FILE: "exit"}.get(stem)
+_KINDS = {START_FILE: "start", EXIT_FILE: "exit", REQUEUED_FILE: "requeue"}
+
+
+def parse_run(name: str) -> Optional[tuple[str, Optional[str], int]]:
+    """'started.job' -> ('start', None, 0); 'started.7.2' -> ('start', '7', 2) (run 2 of task 7);
+    'requeued.job.0' -> ('requeue', None, 0); 'exit_code.7' -> ('exit', '7', 0); else None."""
+    stem, _, rest = name.partition(".")
+    task, _, run = rest.partition(".")
+    kind = _KINDS.get(stem)
     if kind is None or not (task == "job" or task.isdigit()):
         return None
-    return kind, None if task == "job" else task
+    if kind == "requeue" and not run.isdigit() or kind != "requeue" and run and (kind == "exit" or not run.isdigit()):
+        return None
+    return kind, None if task == "job" else task, int(run or 0)
+
+
+def parse_name(name: str) -> Optional[tuple[str, Optional[str]]]:
+    """'started.job' -> ('start', None); 'exit_code.7' -> ('exit', '7'); else None."""
+    parsed = parse_run(name)
+    return None if parsed is None else parsed[:2]
 
 
 def read_marker(base: str, name: str, path: str, mtime: float) -> Optional[Marker]:
     """The marker in file ``path``; None while the script has created but not yet written it."""
-    parsed = parse_name(name)
+    parsed = parse_run(name)
     if parsed is None:
         return None
-    kind, task = parsed
+    kind, task, run = parsed
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read(4096).strip()
@@ -83,12 +101,60 @@ def read_marker(base: str, name: str, path: str, mtime: float) -> Optional[Marke
             return Marker(base, task, kind, mtime, exit_code=int(text.split()[0]))
         except ValueError:
             return None
-    first, _, nodes = text.partition(" ")
+    first, _, rest = text.partition(" ")
+    at = _epoch(first, mtime)
+    if kind == "requeue":
+        code = rest.strip()
+        return Marker(base, task, kind, at, exit_code=int(code) if code.isdigit() else None, run=run)
+    return Marker(base, task, kind, at, nodes=rest.strip() or None, run=run)
+
+
+def _epoch(text: str, default: float) -> float:
     try:
-        at = float(first.replace(",", "."))  # bash's EPOCHREALTIME follows LC_NUMERIC
+        return float(text.replace(",", "."))  # bash's EPOCHREALTIME follows LC_NUMERIC
     except ValueError:
-        at = mtime
-    return Marker(base, task, kind, at, nodes=nodes.strip() or None)
+        return default
+
+
+def run_history(path: str, task: Optional[str] = None) -> list[JobRun]:
+    """Each run of a job (or array task) from its markers: start, end, nodes, whether the warning
+    reached it, and how it ended ("requeued", or the exit code of the last run). One listing of the
+    directory and a read per marker; [] when the job has not started."""
+    wanted = task or "job"
+    runs: dict[int, dict] = {}
+    try:
+        with os.scandir(path) as entries:
+            names = {entry.name: entry for entry in entries if entry.name.split(".")[1:2] == [wanted]}
+    except OSError:
+        return []
+    for name, entry in names.items():
+        stem, _, rest = name.partition(".")
+        suffix = rest.partition(".")[2]
+        try:
+            with open(entry.path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read(4096).strip()
+            mtime = entry.stat().st_mtime
+        except OSError:
+            continue
+        if stem == WARNED_FILE and suffix.isdigit():
+            runs.setdefault(int(suffix), {})["warned"] = _epoch(text.split(" ")[0], mtime)
+            continue
+        marker = read_marker("", name, entry.path, mtime)
+        if marker is None:
+            continue
+        if marker.kind == "start":
+            runs.setdefault(marker.run, {}).update(started=marker.at, nodes=marker.nodes)
+        elif marker.kind == "requeue":
+            runs.setdefault(marker.run, {}).update(ended=marker.at, outcome="requeued")
+    if not runs:
+        return []
+    last = max(runs)
+    exit_marker = names.get(f"{EXIT_FILE}.{wanted}")
+    if exit_marker is not None:
+        marker = read_marker("", exit_marker.name, exit_marker.path, exit_marker.stat().st_mtime)
+        if marker is not None and "outcome" not in runs[last]:
+            runs[last].update(ended=marker.at, outcome=f"exit {marker.exit_code}")
+    return [JobRun(run=k, **runs[k]) for k in sorted(runs)]
 
 
 class MarkerScanner:
@@ -104,11 +170,12 @@ class MarkerScanner:
         self.stats = 0  # filesystem calls made, for tests and benchmarks
 
     def scan(self, dirs: dict[str, str]) -> list[Marker]:
-        """Markers new since the last scan in ``{job id: directory}``; starts before exits."""
+        """Markers new since the last scan in ``{job id: directory}``; starts before ends."""
         found: list[Marker] = []
         for base, path in dirs.items():
             found += self._scan_dir(base, path)
-        return sorted(found, key=lambda m: (m.kind != "start", m.at))
+        # Runs in order, each run's start before its end, the job's exit last.
+        return sorted(found, key=lambda m: (m.kind == "exit", m.run, m.kind != "start", m.at))
 
     def keep_only(self, bases: set[str]) -> None:
         """Forget the directories of jobs no longer watched."""
@@ -173,3 +240,12 @@ def ended(code: int, started: Optional[float], at: float, time_limit: Optional[i
     out_of_time = ran is not None and time_limit is not None and ran >= time_limit * 60 - 1
     state = JobState.TIMEOUT if out_of_time else JobState.CANCELLED
     return {"state": state, "exit_code": None, "signal": 15, "signal_name": "SIGTERM"}
+
+
+def with_run(runs: list[JobRun], run: int, **fields: Any) -> list[JobRun]:
+    """``runs`` with run ``run`` set to ``fields`` (None values leave a field as it was): the monitor's
+    restart history, updated marker by marker."""
+    by_run = {item.run: item for item in runs}
+    current = by_run.get(run, JobRun(run=run))
+    by_run[run] = current.model_copy(update={k: v for k, v in fields.items() if v is not None})
+    return [by_run[k] for k in sorted(by_run)]

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from .budget import SqueueBudget
-from .markers import Marker, MarkerScanner, ended
+from .markers import Marker, MarkerScanner, ended, with_run
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,15 @@ class JobMonitor:
         self._listeners.add(listener)
         self._interest()
         return lambda: self._listeners.discard(listener)
+
+    @property
+    def listening(self) -> bool:
+        """Someone is subscribed to the push channel (companions such as the live advice run only then)."""
+        return bool(self._listeners)
+
+    def publish(self, event: str, payload: dict) -> None:
+        """Send an event of a companion (the live advice) to every subscriber."""
+        self._emit(event, payload)
 
     def poke(self, *, submitted: bool = False) -> None:
         """Ask squeue soon (after a submission or a cancel), at most once per ``fast`` seconds."""
@@ -257,6 +266,8 @@ class JobMonitor:
             if job.exit_code is None and job.signal is None and previous.exit_code is not None \
                     and job.state is previous.state:
                 job = job.model_copy(update={"exit_code": previous.exit_code})  # 22.05's sacct --json has none
+            if previous.runs and not job.runs:
+                job = job.model_copy(update={"runs": previous.runs})  # only the markers know the runs
         self.jobs[job.id] = job
         return job if previous is None or _differs(previous, job) else None
 
@@ -324,15 +335,32 @@ class JobMonitor:
             job = self.jobs[marker.base].model_copy(update={
                 "id": marker.job_id, "array_job_id": marker.base, "array_task_id": marker.task})
         if marker.kind == "start":
-            if job.state not in _BEFORE_START:
+            # A later run of a job that requeued itself starts after the last one (its requeue
+            # marker may not have been seen: both came within one scan).
+            rerun = marker.run > 0 and (job.started is None or marker.at > job.started + 1)
+            if job.state not in _BEFORE_START and not rerun:
                 return
             update = {"state": JobState.RUNNING, "started": marker.at, "nodes": marker.nodes or job.nodes,
                       "reason": None, "expected_start": None}
+            if rerun:  # the restart history: kept only for jobs that restarted
+                update.update(ended=None, elapsed=None,
+                              runs=with_run(job.runs, marker.run, started=marker.at, nodes=marker.nodes))
+        elif marker.kind == "requeue":
+            # Run k stopped for the time limit and requeued the job: pending again, not ended.
+            if not job.state.is_active:
+                return
+            known = any(item.run == marker.run for item in job.runs)
+            update = {"state": JobState.PENDING, "reason": "BeginTime",
+                      "runs": with_run(job.runs, marker.run, ended=marker.at, outcome="requeued",
+                                        **({} if known else {"started": job.started, "nodes": job.nodes}))}
         else:
             if not job.state.is_active or (job.started is not None and marker.at < job.started - 1):
                 return  # already ended, or the exit of an earlier run of a requeued job
             update = {**ended(marker.exit_code or 0, job.started, marker.at, job.time_limit),
                       "ended": marker.at, "reason": None}
+            if job.runs:
+                update["runs"] = with_run(job.runs, job.runs[-1].run, ended=marker.at,
+                                           outcome=f"exit {marker.exit_code}")
             if job.started is not None:
                 update["elapsed"] = max(0, int(marker.at - job.started))
             self._confirm[job.id] = (now + CONFIRM_DELAYS[0], 0)
@@ -393,7 +421,8 @@ def _rank(state: JobState) -> int:
 
 
 def _differs(a: Job, b: Job) -> bool:
-    keys = ("state", "reason", "nodes", "started", "ended", "expected_start", "exit_code", "signal", "elapsed")
+    keys = ("state", "reason", "nodes", "started", "ended", "expected_start", "exit_code", "signal", "elapsed",
+            "runs")
     return any(getattr(a, key) != getattr(b, key) for key in keys)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
+from ..injob import checkpoint as injob_checkpoint
+from ..slurm.timefmt import parse_duration
 from . import ddp
 from .spec import JobSpec, ddp_layout
 
@@ -24,6 +26,11 @@ SAMPLER_FILE = "sampler.py"
 SAMPLES_GLOB = "samples.*.jsonl"
 PYTHON_FILE = "main.py"
 USER_SCRIPT = "user.sh"
+# Long jobs (spec.checkpoint): the in-job module, the files of each run (markers.py reads them).
+CHECKPOINT_MODULE = injob_checkpoint.MODULE_FILE  # tritonml_checkpoint.py, in every job directory
+CHECKPOINT_DIR = injob_checkpoint.CHECKPOINT_DIR
+WARNED_FILE, REQUEUED_FILE = "warned", "requeued"
+REQUEUE_EXIT = injob_checkpoint.REQUEUE_EXIT
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,11 @@ def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tupl
         options.append((f"--mem={mem}", "memory per node"))
     if time:
         options.append((f"--time={time}", "the job is stopped after this"))
+    if spec.checkpoint is not None:
+        warn = spec.checkpoint.warn_seconds
+        options.append((f"--signal=B:USR1@{warn}", f"warn this script {warn} s before the limit (up to 60 s earlier)"))
+        options.append(("--requeue", "the job may requeue itself (scontrol requeue)"))
+        options.append(("--open-mode=append", "the logs keep every run"))
     if spec.array:
         options.append((f"--array={spec.array}", "one task per index; %N runs at most N at once"))
     if spec.constraint:
@@ -102,18 +114,22 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
     ]
     for option, comment in sbatch_options(spec, defaults, job_dir):
         lines.append(f"#SBATCH {option}" + (f"    # {comment}" if comment else ""))
-    lines += [
-        "",
-        "# Tell the jobs panel the job started (time, nodes), so that it need not ask the scheduler.",
-        f'printf \'%s %s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" "$SLURM_JOB_NODELIST" '
-        f"> {shlex.quote(job_dir)}/{START_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}",
-        "",
-        "# Record how the job ended, for the notebook and the jobs panel (even if it fails;",
-        "# scancel and the time limit send SIGTERM: that ends the script with 143, not 0).",
-        "trap 'exit 143' TERM",
-        f"trap 'echo $? > {shlex.quote(job_dir)}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}' EXIT",
-        "set -eo pipefail",
-    ]
+    quoted_dir = shlex.quote(job_dir)
+    if spec.checkpoint is not None:
+        lines += _checkpoint_head(spec, defaults, quoted_dir)
+    else:
+        lines += [
+            "",
+            "# Tell the jobs panel the job started (time, nodes), so that it need not ask the scheduler.",
+            f'printf \'%s %s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" "$SLURM_JOB_NODELIST" '
+            f"> {quoted_dir}/{START_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}",
+            "",
+            "# Record how the job ended, for the notebook and the jobs panel (even if it fails;",
+            "# scancel and the time limit send SIGTERM: that ends the script with 143, not 0).",
+            "trap 'exit 143' TERM",
+            f"trap 'echo $? > {quoted_dir}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}' EXIT",
+            "set -eo pipefail",
+        ]
     if defaults.sampler_python:
         lines += [
             "",
@@ -137,9 +153,111 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         program = f"{shlex.quote(python)} {shlex.quote(job_dir + '/' + PYTHON_FILE)}"
     elif spec.script is not None:
         program = f"bash {shlex.quote(job_dir + '/' + USER_SCRIPT)}"
-    elif spec.ddp:
+    elif spec.ddp or spec.checkpoint is not None:  # one process: srun's, or the one the warning goes to
         program = f"bash -c {shlex.quote(spec.command or '')}"
     else:
         program = spec.command or ""
-    lines += ddp.launcher(program) if spec.ddp else [program]
+    run = ddp.launcher(program) if spec.ddp else [program]
+    if spec.checkpoint is not None:
+        run = _checkpoint_run(run, spec, quoted_dir)
+    lines += run
     return "\n".join(lines) + "\n"
+
+
+def _checkpoint_head(spec: JobSpec, defaults: Defaults, quoted_dir: str) -> list[str]:
+    """Start marker, environment and traps of a long job (``spec.checkpoint``): every run (a
+    requeued job runs this script again, same id, SLURM_RESTART_COUNT set) writes its own markers."""
+    assert spec.checkpoint is not None
+    limit = parse_duration(spec.time or defaults.time or "")
+    fallback_end = f"$(( ${{EPOCHSECONDS:-$(date +%s)}} + {limit} ))" if limit else ""
+    return [
+        "",
+        "# Long job: each run (the first, and each after a requeue) notes its start (time, nodes) for",
+        "# the jobs panel; run k > 0 as started.TASK.k.",
+        "tritonml_task=${SLURM_ARRAY_TASK_ID:-job}",
+        "tritonml_restart=${SLURM_RESTART_COUNT:-0}",
+        'tritonml_run=$tritonml_task; [ "$tritonml_restart" = 0 ] || tritonml_run=$tritonml_task.$tritonml_restart',
+        f'printf \'%s %s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" "$SLURM_JOB_NODELIST" '
+        f"> {quoted_dir}/{START_FILE}.$tritonml_run",
+        "",
+        "# What tritonml_checkpoint.py (time_left(), should_checkpoint(), checkpoint_dir(), restarts(),",
+        "# requeue()) reads; plain scripts can read them too.",
+        f"export TRITONML_CHECKPOINT_DIR={quoted_dir}/{CHECKPOINT_DIR}${{SLURM_ARRAY_TASK_ID:+.$SLURM_ARRAY_TASK_ID}}",
+        'mkdir -p "$TRITONML_CHECKPOINT_DIR"',
+        'export TRITONML_RESTARTS=$tritonml_restart',
+        f"export TRITONML_REQUEUE_MAX={spec.checkpoint.requeue}",
+        f"export TRITONML_WARN_SECONDS={spec.checkpoint.warn_seconds}",
+        "# The end of the time limit, epoch seconds (Slurm 23.02+ sets SLURM_JOB_END_TIME).",
+        f"export TRITONML_END_TIME=${{SLURM_JOB_END_TIME:-{fallback_end}}}",
+        f"export TRITONML_WARNED_FILE={quoted_dir}/{WARNED_FILE}.$tritonml_task.$tritonml_restart",
+        "",
+        "# Slurm's warning (SIGUSR1) is noted in $TRITONML_WARNED_FILE and passed on to the program,",
+        "# if the program handles SIGUSR1 (it would die of it otherwise).",
+        "tritonml_child=",
+        "tritonml_warned=",
+        "tritonml_interrupted=",
+        "tritonml_warning() {",
+        "    tritonml_warned=1 tritonml_interrupted=1",
+        '    printf \'%s\\n\' "${EPOCHREALTIME:-$(date +%s)}" > "$TRITONML_WARNED_FILE"',
+        '    [ -n "$tritonml_child" ] || return 0',
+        "    local caught",
+        "    caught=$(awk '/^SigCgt:/ {print $2}' /proc/\"$tritonml_child\"/status 2>/dev/null) || return 0",
+        '    if (( 0x${caught:-0} & 0x200 )); then kill -USR1 "$tritonml_child" 2>/dev/null || true; fi',
+        "}",
+        "trap tritonml_warning USR1",
+        "",
+        "# Record how the run ended, for the notebook and the jobs panel (even if it fails; scancel and",
+        "# the time limit send SIGTERM: that ends the script with 143). A run that requeues the job",
+        "# writes requeued.TASK.k instead of the exit code: the job is not over.",
+        "trap 'exit 143' TERM",
+        "tritonml_requeued=",
+        f"trap 'tritonml_code=$?; [ -n \"$tritonml_requeued\" ] || echo $tritonml_code > {quoted_dir}/{EXIT_FILE}.$tritonml_task' EXIT",
+        "set -eo pipefail",
+    ]
+
+
+def _checkpoint_run(run: list[str], spec: JobSpec, quoted_dir: str) -> list[str]:
+    """The program in the background (so that the warning can be passed on to it), then: requeue
+    when it asks to come back (exit status REQUEUE_EXIT), while restarts are left; else end as
+    TIMEOUT at the limit, saying why."""
+    assert spec.checkpoint is not None
+    n = spec.checkpoint.requeue
+    body = run[:-1] + [run[-1] + " &"]
+    return body + [
+        "tritonml_child=$!",
+        "while :; do",
+        "    tritonml_interrupted=",
+        "    wait \"$tritonml_child\" && tritonml_status=0 || tritonml_status=$?",
+        "    # The warning interrupts the wait (status > 128); the program's own status is still to come.",
+        '    [ -n "$tritonml_interrupted" ] && [ "$tritonml_status" -gt 128 ] || break',
+        "done",
+        "tritonml_child=",
+        "",
+        f"# Exit status {REQUEUE_EXIT}: the program stopped for the time limit and wants to come back",
+        "# (tritonml.requeue(), or a cell that returned after the warning).",
+        f'if [ "$tritonml_status" = {REQUEUE_EXIT} ]; then',
+        f'    if [ "$tritonml_restart" -lt {n} ]; then',
+        f'        echo "tritonml: run $((tritonml_restart + 1)) stopped for the time limit; requeueing the job'
+        f' (restart $((tritonml_restart + 1)) of {n})" >&2',
+        f'        printf \'%s %s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" "$tritonml_status" '
+        f"> {quoted_dir}/{REQUEUED_FILE}.$tritonml_task.$tritonml_restart",
+        "        tritonml_requeued=1",
+        # An array task by its own id: the first task's SLURM_JOB_ID is the array's, which would
+        # requeue every task of the array.
+        '        tritonml_self=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID}',
+        '        if scontrol requeue "${tritonml_self:-$SLURM_JOB_ID}"; then exit 0; fi',
+        f"        rm -f {quoted_dir}/{REQUEUED_FILE}.$tritonml_task.$tritonml_restart",
+        "        tritonml_requeued=",
+        '        echo "tritonml: scontrol requeue failed; the job cannot come back by itself" >&2',
+        "    fi",
+        f'    echo "tritonml: the job stopped for its time limit with no restart left ({n} allowed: --requeue);'
+        f' it ends as TIMEOUT at the limit. Its checkpoint is in $TRITONML_CHECKPOINT_DIR: ask for more'
+        f' --requeue or --time, or resume in a new job." >&2',
+        '    if [ -n "$TRITONML_END_TIME" ]; then',
+        '        sleep $(( TRITONML_END_TIME - ${EPOCHSECONDS:-$(date +%s)} + 120 )) &',
+        '        tritonml_child=$!',
+        '        while kill -0 "$tritonml_child" 2>/dev/null; do wait "$tritonml_child" || true; done',
+        "    fi",
+        "fi",
+        'exit "$tritonml_status"',
+    ]

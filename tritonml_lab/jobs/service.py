@@ -10,19 +10,28 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field
 
+from ..advice.live import LiveAdvisor
+from ..advice.thresholds import Thresholds
+from ..advice.usage import UsageReports
+from ..metrics.models import MetricsSummary
 from ..metrics.report import after_the_end
 from ..metrics.stream import MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient
+from ..slurm.models import SlurmEfficiency
 from .launcher import GRACE_SECONDS, Launcher
+from .markers import run_history
 from .monitor import JobMonitor
 from .script import Defaults, render_script
 from .spec import JobSpec
 from .store import BadJobRequest, JobNotFound, JobStore, LogChunk, Manifest, Origin, parse_job_id
 
+if TYPE_CHECKING:
+    from ..advice.spread import Spread
+    from ..advice.suggest import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +47,8 @@ class JobView(Job):
 class JobDetail(JobView):
     script: Optional[str] = None
     spec: Optional[JobSpec] = None
-    efficiency: Optional[dict[str, Any]] = Field(None, description="Slurm's accounting, after the end")
-    metrics: Optional[dict[str, Any]] = Field(None, description="GPU/CPU summary of the in-job samples")
+    efficiency: Optional[SlurmEfficiency] = Field(None, description="Slurm's accounting, after the end")
+    metrics: Optional[MetricsSummary] = Field(None, description="GPU/CPU summary of the in-job samples")
     advice: list[str] = Field(default_factory=list)
 
 
@@ -54,8 +63,10 @@ class JobService:
         store: JobStore,
         monitor: JobMonitor,
         defaults: Defaults = Defaults(),
+        thresholds: Optional[Thresholds] = None,
     ) -> None:
         self.slurm = slurm
+        self.thresholds = thresholds or Thresholds()  # the advice rules' (admin traitlets advice_*)
         self.store = store
         self.monitor = monitor
         self.defaults = defaults
@@ -64,6 +75,8 @@ class JobService:
         self._manifests: dict[str, Optional[Manifest]] = {}
         self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
         self.metrics = MetricsHub(self._job_path)
+        self.advisor = LiveAdvisor(monitor, self._job_path, self._spec, self.thresholds)
+        self.reports = UsageReports(slurm, self.thresholds, samples=self._summary)  # my efficiency report
 
     async def submit(
         self,
@@ -98,12 +111,14 @@ class JobService:
 
     async def list(self) -> list[JobView]:
         self._reconcile_once()
+        self.advisor.start()  # the events channel lists first: live advice while it listens
         jobs = await self.monitor.snapshot()
         return [self._view(job) for job in jobs]
 
     async def list_json(self) -> str:
         """``GET jobs`` body, built once per monitor poll however many clients ask (the hot path)."""
         self._reconcile_once()
+        self.advisor.start()
         jobs = await self.monitor.snapshot()
         key = (self.monitor.version, self.monitor.error is None)
         if self._list_cache is None or self._list_cache[0] != key:
@@ -163,9 +178,28 @@ class JobService:
             detail.script = job_dir.script() if job_dir else None
         if job_dir is not None:
             detail.metrics = await asyncio.get_running_loop().run_in_executor(None, job_summary, job_dir.path)
+            if manifest is not None and manifest.spec.checkpoint is not None:  # long jobs: each run
+                detail.runs = await asyncio.get_running_loop().run_in_executor(
+                    None, run_history, str(job_dir.path), parse_job_id(job_id)[1])
         if job.state.is_finished:
-            detail.efficiency, detail.metrics, detail.advice = await after_the_end(self.slurm, job_id, detail.metrics)
+            detail.efficiency, detail.metrics, detail.advice = await after_the_end(
+                self.slurm, job_id, detail.metrics, self.thresholds, detail.spec)
         return detail
+
+    async def suggestion(self, job_id: str) -> "Suggestion":
+        """Resources to ask for next time, from the same figures and rules as the detail's advice."""
+        from ..advice.suggest import suggestion_of  # here: advice.suggest imports jobs.spec
+
+        detail = await self.detail(job_id)
+        return suggestion_of(job_id, detail.spec, detail.metrics, detail.efficiency, self.thresholds, detail.state)
+
+    async def spread(self, job_id: str) -> "Spread":
+        """The spread over an array job's tasks (one sacct call): median and worst, outliers."""
+        from ..advice.spread import spread, task_figures
+
+        base, _task = parse_job_id(job_id)
+        tasks = await self.slurm.efficiency_tasks(base)
+        return spread(base, {task: task_figures(figures) for task, figures in tasks.items()}, self.thresholds)
 
     async def cancel(self, job_id: str) -> JobView:
         parse_job_id(job_id)
@@ -193,6 +227,14 @@ class JobService:
         return self._view(Job.model_validate(job)).model_dump(mode="json")
 
     # -- helpers -------------------------------------------------------------------------------
+    def _summary(self, job_id: str) -> Optional[dict[str, Any]]:
+        path = self._job_path(job_id)
+        return job_summary(path) if path is not None else None
+
+    def _spec(self, job_id: str) -> Optional[JobSpec]:
+        manifest = self._manifest(job_id)
+        return manifest.spec if manifest is not None else None
+
     def _manifest(self, job_id: str) -> Optional[Manifest]:
         base, _task = parse_job_id(job_id)
         if base not in self._manifests:

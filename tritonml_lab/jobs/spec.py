@@ -30,6 +30,39 @@ _RESERVED_ENV = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "TRITONML_")
 
 # A cell or script larger than this is data, not code: read the data from a file in the job instead.
 MAX_CODE = 1 << 20
+# checkpoint.warn: Slurm's --signal takes at most 65535 s; under 10 s there is no time to save anything.
+MIN_WARN, MAX_WARN = 10, 65535
+MAX_REQUEUE = 100
+_WARN = re.compile(r"^(?P<n>[1-9][0-9]{0,5})\s*(?P<unit>s|sec|m|min|h)?$", re.IGNORECASE)
+
+
+class Checkpoint(BaseModel):
+    """Long jobs: Slurm warns the job ``warn`` before its time limit (SIGUSR1); a job that stops
+    there to come back (``tritonml.requeue()``) is requeued, up to ``requeue`` times."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warn: str = Field("120s", description='how long before the time limit the warning comes: "120s", "2m", "1h" '
+                      "(a bare number is seconds); Slurm may send it up to a minute earlier")
+    requeue: int = Field(0, ge=0, le=MAX_REQUEUE, description="how many times the job may requeue itself")
+
+    @field_validator("warn", mode="before")
+    @classmethod
+    def _warn(cls, v) -> str:
+        if isinstance(v, bool) or not isinstance(v, (int, str)):
+            raise ValueError('give a duration such as "120s", "2m" or "1h"')
+        match = _WARN.fullmatch(str(v).strip())
+        if match is None:
+            raise ValueError('give a duration such as "120s", "2m" or "1h" (a bare number is seconds)')
+        unit = (match.group("unit") or "s").lower()[0]
+        seconds = int(match.group("n")) * {"s": 1, "m": 60, "h": 3600}[unit]
+        if not MIN_WARN <= seconds <= MAX_WARN:
+            raise ValueError(f"the warning must come {MIN_WARN} s to {MAX_WARN} s before the time limit")
+        return f"{seconds}s"
+
+    @property
+    def warn_seconds(self) -> int:
+        return int(self.warn[:-1])
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
@@ -67,6 +100,8 @@ class JobSpec(BaseModel):
     script: Optional[str] = Field(None, max_length=MAX_CODE, description="shell script to run (bash)")
     command: Optional[str] = Field(None, max_length=8192, description="one shell command line to run")
     python: Optional[str] = Field(None, description="absolute path of the Python that runs `code`")
+    checkpoint: Optional[Checkpoint] = Field(None, description="warn before the time limit (SIGUSR1) and "
+                                             "requeue a job that stops there, up to N times")
 
     @field_validator("name")
     @classmethod
@@ -174,6 +209,10 @@ class JobSpec(BaseModel):
             )
         if self.command is not None and _CONTROL.search(self.command):
             raise ValueError("command must be one line; use script for several lines")
+        limit = parse_duration(self.time) if self.time else None
+        if self.checkpoint is not None and limit is not None and self.checkpoint.warn_seconds >= limit:
+            raise ValueError(f"checkpoint.warn ({self.checkpoint.warn}) must be shorter than the time limit "
+                             f"({self.time}): give a shorter warn or a longer time")
         return self
 
     @property
@@ -200,6 +239,14 @@ def ddp_layout(gpus: Optional[str], nodes: Optional[int], ntasks_per_node: Optio
     per_node = int(match.group("count")) // nodes
     kind = match.group("type")
     return nodes, per_node, f"gpu:{kind}:{per_node}" if kind else f"gpu:{per_node}"
+
+
+def schema_without(*names: str):
+    """A ``json_schema_extra`` for a JobSpec subclass that refuses some keys: the API schema leaves them out."""
+    def drop(schema: dict) -> None:
+        for name in names:
+            schema.get("properties", {}).pop(name, None)
+    return drop
 
 
 def field_errors(exc) -> list[dict[str, str]]:

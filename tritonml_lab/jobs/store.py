@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, field_validator
 from .script import (
     ARRAY_STDERR,
     ARRAY_STDOUT,
+    CHECKPOINT_MODULE,
     EXIT_FILE,
     PYTHON_FILE,
     SAMPLER_FILE,
@@ -191,6 +192,8 @@ class JobStore:
                 (job_dir.path / USER_SCRIPT).write_text(spec.script)
             if defaults.sampler_python:
                 self._add_sampler(job_dir.path / SAMPLER_FILE)
+            # Long jobs' in-job API (tritonml.time_left(), ...), next to the code in every job.
+            injob.copy_into(injob.CHECKPOINT, job_dir.path, CHECKPOINT_MODULE)
             label = origin.notebook or origin.kind
             script = render_script(spec, defaults, str(job_dir.path), origin=label)
             manifest = Manifest(

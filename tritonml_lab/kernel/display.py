@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable, Optional
 
+from ..jobs.markers import run_history
 from ..jobs.store import JobDir, Manifest
 from ..slurm import Job, JobState
 from .jobdir import runner_outputs
@@ -64,6 +65,12 @@ def describe(job_id: str, job: Optional[Job], manifest: Optional[Manifest], job_
             ("exit code", job.exit_code),
         ]
         lines += [f"  {label}: {value}" for label, value in details if value not in (None, "")]
+        left = time_left(job)
+        if left is not None:
+            near = job.time_limit and left <= 0.1 * job.time_limit * 60
+            lines.append(f"  time left: {duration(left)}" + (" (last 10 % of the limit)" if near else ""))
+    if manifest is not None and manifest.spec.checkpoint is not None:
+        lines += long_job(manifest.spec.checkpoint, job_dir, task)
     if job_dir is not None:
         code = job_dir.exit_code(task)
         if code is not None and (job is None or job.exit_code is None):
@@ -76,6 +83,26 @@ def describe(job_id: str, job: Optional[Job], manifest: Optional[Manifest], job_
                 f" (ready: %tritonml fetch {job_id})" if ready else " (not sent back yet)"))
         lines.append(f"  logs: %tritonml logs {job_id}")
     return "\n".join(lines)
+
+
+def time_left(job: Job) -> Optional[float]:
+    """Seconds until a running job's time limit; None when not running or unlimited."""
+    if job.state is not JobState.RUNNING or not job.started or not job.time_limit:
+        return None
+    return max(0.0, job.started + job.time_limit * 60 - time.time())
+
+
+def long_job(checkpoint, job_dir: Optional[JobDir], task: Optional[str]) -> list[str]:
+    """The checkpoint options and the restart history: each run's start, end, node and outcome."""
+    lines = [f"  long job: warned {checkpoint.warn_seconds} s before the limit, "
+             f"requeues itself up to {checkpoint.requeue} time{'' if checkpoint.requeue == 1 else 's'}"]
+    runs = run_history(str(job_dir.path), task) if job_dir is not None else []
+    for run in runs:
+        label = "first run" if run.run == 0 else f"restart {run.run}"
+        outcome = {"requeued": "stopped for the time limit, requeued"}.get(run.outcome or "", run.outcome or "running")
+        lines.append(f"    {label}: {when(run.started)} → {when(run.ended) if run.ended else '…'} on "
+                     f"{run.nodes or '-'}: {outcome}")
+    return lines
 
 
 def jobs_table(rows: list[tuple]) -> str:
@@ -100,7 +127,8 @@ def sweep_rows(view) -> list[dict[str, Any]]:
         result = task.result or {}
         for key in keys:  # the same columns in every row, None where a task reported nothing
             row[f"result_{key}" if key in params or key in ("index", "state") else key] = result.get(key)
-        row.update(best=task.best, error=task.error, job_id=task.job_id)
+        row.update(best=task.best, pruned_at=task.pruned.step if task.pruned else None, error=task.error,
+                   job_id=task.job_id)
         rows.append(row)
     return rows
 
@@ -123,7 +151,8 @@ def sweep_html(view, limit: int = 50) -> str:
                 metrics.append(key)
     counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(view.counts.items()))
     head = (f"<b>Sweep {html.escape(view.id)}</b> ({html.escape(view.name)}, {view.total} tasks"
-            f"{', by ' + html.escape(view.metric) + ' ' + view.mode if view.metric else ''}): {html.escape(counts)}")
+            f"{', by ' + html.escape(view.metric) + ' ' + view.mode if view.metric else ''}): {html.escape(counts)}"
+        f"{f' ({view.pruned} pruned)' if view.pruned else ''}")
     cols = ["#", "state", *params, *metrics, "error"]
     out = [f"<div class='tritonml-sweep'><p>{head}</p><table><thead><tr>"
            + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr></thead><tbody>"]
@@ -138,7 +167,8 @@ def sweep_html(view, limit: int = 50) -> str:
     for task in view.tasks[:limit]:
         style = " style='font-weight:bold;background:rgba(80,200,120,0.25)'" if task.best else ""
         error = (task.error or "").strip().splitlines()
-        values = [task.index, task.state.value + (" ★ best" if task.best else ""),
+        state = task.state.value + (f" (pruned at step {task.pruned.step})" if task.pruned else "")
+        values = [task.index, state + (" ★ best" if task.best else ""),
                   *[(task.params or {}).get(p) for p in params], *[(task.result or {}).get(m) for m in metrics],
                   error[-1][:120] if error else None]
         out.append(f"<tr{style}>" + "".join(f"<td>{cell(v)}</td>" for v in values) + "</tr>")

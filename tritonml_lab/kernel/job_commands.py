@@ -1,5 +1,6 @@
 """The commands that look at jobs or act on one: ``%tritonml`` alone (what this kernel is connected
-to), ``jobs``, ``status``, ``logs``, ``fetch``, ``cancel`` and ``efficiency``."""
+to), ``jobs``, ``status``, ``logs``, ``fetch``, ``cancel``, ``efficiency``, ``resubmit`` and
+``report`` (my efficiency report)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class JobCommands(SubmitCommands):
               f"Job {args.job_id} sends no variables back (submit it with --out x,y).")
 
     def _cmd_efficiency(self, args) -> None:
+        from ..advice.suggest import suggestion_lines, suggestion_of
         from ..metrics.report import after_the_end, report_lines
         from ..metrics.stream import job_summary
 
@@ -50,8 +52,9 @@ class JobCommands(SubmitCommands):
                   f"%tritonml status {job_id}, and the live charts in the jobs panel.")
             return
         summary = job_summary(job_dir.path) if job_dir else None
+        spec = self._spec_of(job_dir)
         for _ in range(6):  # slurmdbd gets a just-ended job's figures some seconds after the end
-            report = self._ask(after_the_end(self.slurm, job_id, summary))
+            report = self._ask(after_the_end(self.slurm, job_id, summary, self.thresholds, spec))
             if report.efficiency is not None:
                 break
             time.sleep(2)
@@ -60,7 +63,44 @@ class JobCommands(SubmitCommands):
                   "yet: try again in a few seconds.")
             return
         print(f"Job {job_id} ({job.name}): {job.state.value}")
-        print("\n".join(report_lines(report)))
+        print("\n".join(report_lines(report, self.thresholds)))
+        suggestion = suggestion_of(job_id, spec, report.metrics, report.efficiency, self.thresholds, job.state)
+        print("\n" + "\n".join(suggestion_lines(suggestion)))
+
+    @property
+    def thresholds(self):
+        """The admin's advice rules, as the server that started this kernel exported them."""
+        from ..advice.thresholds import kernel_thresholds
+
+        return kernel_thresholds()
+
+    @staticmethod
+    def _spec_of(job_dir):
+        try:
+            return job_dir.manifest().spec if job_dir is not None else None
+        except (OSError, ValueError):
+            return None
+
+    def _cmd_resubmit(self, args) -> None:
+        """The job again, from its directory (code, script, pickled inputs), with its own resources
+        or, with --suggested, the suggested ones (the same GET jobs/{id}/suggestion gives)."""
+        from .resubmit import resubmit
+
+        resubmit(self, args.job_id, args.suggested)
+
+    def _cmd_report(self, args) -> None:
+        from ..advice.usage import UsageReports, report_lines as usage_lines
+
+        if not 1 <= args.days <= 366:
+            raise UsageError("--days: give 1 to 366 days")
+        report = self._ask(UsageReports(self.slurm, self.thresholds, samples=self._summary).get(args.days))
+        print("\n".join(usage_lines(report)))
+
+    def _summary(self, job_id: str):
+        from ..metrics.stream import job_summary
+
+        job_dir = self.store.find(job_id)
+        return job_summary(job_dir.path) if job_dir is not None else None
 
     def _cmd_cancel(self, args) -> None:
         self.cancel(args.job_id)

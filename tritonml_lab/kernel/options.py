@@ -46,6 +46,32 @@ def add_resource_options(p: argparse.ArgumentParser, array: bool = True, short_p
     res.add_argument("--tmp", help='node-local disk, e.g. "100G"')
     res.add_argument("--account", "-A", help="account to charge")
     res.add_argument("--qos", help="quality of service")
+    add_checkpoint_options(p)
+
+
+def add_checkpoint_options(p: argparse.ArgumentParser) -> None:
+    """--warn and --requeue: long jobs that checkpoint before the time limit and come back."""
+    long = p.add_argument_group("long jobs (checkpoint and requeue)")
+    long.add_argument("--warn", metavar="TIME",
+                      help='warn the job this long before its time limit, e.g. "2m" or "120s" (SIGUSR1; '
+                      "tritonml.should_checkpoint() turns true, tritonml.time_left() says how long is left)")
+    long.add_argument("--requeue", type=int, metavar="N",
+                      help="a job that stops for the time limit (tritonml.requeue(), or a cell that returns after "
+                      "the warning) comes back up to N times, resuming from tritonml.checkpoint_dir(); "
+                      "default --warn 2m")
+
+
+def checkpoint_field(args) -> Optional[dict]:
+    """The spec's ``checkpoint`` from --warn/--requeue (None without either); JobSpec validates it."""
+    warn, requeue = getattr(args, "warn", None), getattr(args, "requeue", None)
+    if warn is None and requeue is None:
+        return None
+    field: dict = {}
+    if warn is not None:
+        field["warn"] = warn
+    if requeue is not None:
+        field["requeue"] = requeue
+    return field
 
 
 def add_environment_options(p: argparse.ArgumentParser, python: bool = True) -> None:
@@ -112,6 +138,8 @@ def parsers() -> dict[str, Parser]:
             "efficiency", "Efficiency of a finished job, as the jobs panel shows it: GPU utilisation and "
             "memory peak (from the job's GPU samples, else Slurm's gres/gpuutil and gres/gpumem where the "
             "site has them), CPU efficiency, memory peak and time used against what was asked, and advice."),
+        "resubmit": resubmit_parser(),
+        "report": report_parser(),
         "sweep": sweep_parser(),
         "sweep-results": sweep_id_parser(
             "sweep-results", "The results table of a sweep, sorted by its metric (best first): a pandas "
@@ -123,6 +151,23 @@ def parsers() -> dict[str, Parser]:
             "(ended tasks keep their results; cancelling an ended sweep is fine)."),
         "run-notebook": run_notebook_parser(),
     }
+
+
+def resubmit_parser() -> Parser:
+    p = id_parser("resubmit", "Submit a finished job again from its job directory: the same code, script or "
+                  "cell (with its --in values) and the same resources, or with --suggested the resources its "
+                  "figures call for (as the jobs panel's \"Resubmit with these settings\"), each change with its reason.")
+    p.add_argument("--suggested", "-s", action="store_true",
+                   help="use the suggested --cpus-per-task, --mem, --time and --gpus")
+    return p
+
+
+def report_parser() -> Parser:
+    p = Parser(prog="%tritonml report", description="My efficiency report: GPU-hours, CPU cores, memory and time "
+               "requested against used by my jobs that ended in the last --days days, and the three changes that "
+               "would save the most (one sacct call).")
+    p.add_argument("--days", "-d", type=int, default=30, help="how many days back (1 to 366; default 30)")
+    return p
 
 
 def sweep_parser() -> Parser:
@@ -147,6 +192,13 @@ def sweep_parser() -> Parser:
                        help="with --random or --optuna: NAME=uniform(a,b), loguniform(a,b), randint(a,b) "
                        "(inclusive), logint(a,b), choice(v1,v2,...) or v1,v2,... (choices)")
     space.add_argument("--sampler", choices=("tpe", "random"), help="with --optuna: Optuna's sampler (default tpe)")
+    space.add_argument("--prune", choices=("median",), help="stop clearly worse tasks early from their "
+                       "tritonml.report(step=..., METRIC=...) values: Optuna's MedianPruner with --optuna, the "
+                       "median stopping rule with --grid or --random (needs --metric)")
+    space.add_argument("--prune-startup", type=int, metavar="N", help="with --prune: none pruned before N trials "
+                       "completed (--optuna) or N other tasks reached the step (default 5)")
+    space.add_argument("--prune-warmup", type=int, metavar="STEPS", help="with --prune: none pruned before this "
+                       "step (default 0)")
     space.add_argument("--seed", type=int, help="with --random: makes the points reproducible; with --optuna: "
                        "seeds each task's sampler")
     space.add_argument("--metric", help="the reported value the results are sorted by (Optuna optimizes it)")
@@ -201,6 +253,8 @@ def doc() -> str:
         "  %tritonml cancel ID             cancel a job",
         "  %tritonml fetch ID              load a finished job's --out variables into the notebook",
         "  %tritonml efficiency ID         how well a finished job used its GPUs, CPUs, memory and time, with advice",
+        "  %tritonml resubmit ID [--suggested]   the job again (--suggested: with right-sized resources)",
+        "  %tritonml report [--days 30]    my efficiency report: requested vs used, the changes that save the most",
         "  %%tritonml sweep [options]      run the cell once per point of a grid, random or Optuna search (array job)",
         "  %tritonml sweep-results ID      a sweep's results table (pandas DataFrame, else a list of dicts)",
         "  %tritonml sweep-retry ID        run a sweep's failed tasks again",
@@ -228,6 +282,13 @@ def doc() -> str:
         "  tritonml.report(loss=train(lr=lr, layers=layers))  # each task asks Optuna (TPE) for lr, layers",
         "",
         "  %tritonml run-notebook train.ipynb -p epochs 10 -p lr 0.001 --gpus 1 --time 2:00:00",
+        "",
+        "  %%tritonml submit --gpus 1 --time 6:00:00 --warn 5m --requeue 10    # train for days in 6-hour jobs",
+        "  state = load(tritonml.checkpoint_dir()) if tritonml.restarts() else fresh()",
+        "  while not state.done:",
+        "      train_one_epoch(state)",
+        "      if tritonml.should_checkpoint():              # 5 min before the limit",
+        "          save(state, tritonml.checkpoint_dir()); tritonml.requeue()   # the job comes back",
         "",
         "ID may be `last`: the job (or sweep) last submitted from this notebook.",
         "",

@@ -13,6 +13,7 @@ from ..jobs.store import BadJobRequest, JobNotFound
 from ..slurm import SlurmError
 from . import display
 from .loop import run
+from .options import checkpoint_field
 from .submit import SubmitCommands
 from .values import option_errors, parse_parameter, resource_fields
 
@@ -31,6 +32,8 @@ class NotebookCommands(SubmitCommands):
             resources.pop("workdir", None)  # the kernel starts in the notebook's own folder
         if args.output_dir is not None:
             resources["output_dir"] = args.output_dir
+        if checkpoint_field(args) is not None:  # --warn/--requeue
+            resources["checkpoint"] = checkpoint_field(args)
         parameters = {key: parse_parameter(value) for key, value in args.parameters}
         python = os.environ.get("TRITONML_SERVER_PYTHON") or sys.executable
         try:

@@ -28,6 +28,7 @@ from .client import KernelClient, job_environment
 from .jobdir import array_tasks, exit_codes, read_outputs, runner_finished, runner_outputs, write_runner_files
 from .jobdir import tail as log_tail
 from .loop import run
+from .options import checkpoint_field
 from .values import option_errors, resource_fields, split_names
 
 
@@ -61,6 +62,7 @@ class SubmitCommands(KernelClient):
         fields = resource_fields(args)
         fields["python"] = None if args.bash else (args.python or sys.executable)
         fields["ddp"] = bool(args.ddp)  # one task per GPU; JobSpec checks and lays it out
+        fields["checkpoint"] = checkpoint_field(args)  # --warn/--requeue
         if args.bash:
             fields["script"] = cell
         else:

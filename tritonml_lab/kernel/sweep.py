@@ -15,6 +15,7 @@ from ..slurm import SlurmError
 from . import display
 from .client import KernelClient, job_environment
 from .loop import run
+from .options import checkpoint_field
 from .values import option_errors, parse_grid, parse_space, resource_fields
 
 
@@ -43,10 +44,13 @@ class SweepCommands(KernelClient):
             raise UsageError("--seed goes with --random N or --optuna N")
         if args.sampler and args.optuna is None:
             raise UsageError("--sampler goes with --optuna N")
+        prune = self._prune_field(args)
         fields = resource_fields(args)
         fields.pop("array", None)
         fields.update(code=cell, python=args.python or sys.executable, metric=args.metric, mode=args.mode,
                       parallel=args.parallel)
+        fields["checkpoint"] = checkpoint_field(args)  # --warn/--requeue: each task requeues on its own
+        fields["prune"] = prune
         if args.grid:
             fields["grid"] = parse_grid(args.grid)
         elif args.random is not None:
@@ -58,6 +62,19 @@ class SweepCommands(KernelClient):
             return SweepRequest(**{key: value for key, value in fields.items() if value is not None})
         except ValidationError as exc:
             raise UsageError("Invalid sweep options; nothing was submitted.\n" + option_errors(exc)) from None
+
+    @staticmethod
+    def _prune_field(args):
+        """``prune`` from --prune median [--prune-startup N] [--prune-warmup STEPS] (None without)."""
+        if args.prune is None:
+            if args.prune_startup is not None or args.prune_warmup is not None:
+                raise UsageError("--prune-startup and --prune-warmup go with --prune median")
+            return None
+        if not args.metric:
+            raise UsageError("--prune median compares the sweep's metric per step: give --metric NAME (reported "
+                             "with tritonml.report(step=..., NAME=...))")
+        prune = {"rule": args.prune, "startup": args.prune_startup, "warmup": args.prune_warmup}
+        return {key: value for key, value in prune.items() if value is not None}
 
     def sweep(self, args, cell: Optional[str]):
         if cell is None or not cell.strip():
@@ -111,6 +128,8 @@ class SweepCommands(KernelClient):
         elif handle is not None:
             handle.update(display.html_object(display.sweep_html(view)))
         counts = ", ".join(f"{n} {state}" for state, n in sorted(view.counts.items()))
+        if view.pruned:
+            counts += f" ({view.pruned} of them pruned)"
         best = view.best
         print(f"Sweep {sweep_id} ended: {counts}." + (
             f" Best ({view.metric}, {view.mode}): task {best.index} {json.dumps(best.params)} → "

@@ -29,7 +29,7 @@ _OPTION_OF = {
     "grid": "--grid", "random": "--random/--space", "optuna": "--optuna/--space", "metric": "--metric",
     "mode": "--mode",
     "parallel": "--parallel", "path": "PATH", "parameters": "-p", "kernel": "--kernel",
-    "output_dir": "--output-dir",
+    "output_dir": "--output-dir", "checkpoint": "--warn/--requeue", "prune": "--prune",
 }
 
 _SAFE_DIR = re.compile(r"^/[A-Za-z0-9._+/@=,-]*$")  # a --chdir Slurm reads without quoting

@@ -3,15 +3,16 @@
 ``summarize(header, samples)`` reduces a sampler file (any mix of 1 Hz and coarse rows) to GPU and
 CPU figures; ``with_slurm_gpus`` falls back to Slurm's GPU TRES where no sample measured a GPU;
 ``advise(figures)`` turns those plus sacct's (``slurm.parse.sacct_efficiency``) into sentences a
-researcher can act on. Pure functions: the server, the widget and ``%tritonml efficiency`` all show
+researcher can act on, with the rules of ``advice/rules.py``. Pure functions: the server, the widget and ``%tritonml efficiency`` all show
 the same result (``report.py`` puts them together).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
+from ..advice.rules import findings, usage_of
+from ..advice.thresholds import DEFAULT, Thresholds
 from .trace import expand
 
 MIB = 1 << 20
@@ -72,27 +73,6 @@ def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
     }
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _gib(n: float) -> str:
-    if n < GIB:
-        return f"{max(1, round(n / MIB))} MB"
-    value = n / GIB
-    return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
-
-
-def _suggest_mem(peak: int) -> str:
-    """Half again the peak, rounded up to a whole GB (at least 1G)."""
-    return f"{max(1, math.ceil(peak * 1.5 / GIB))}G"
-
-
-def _suggest_time(seconds: float) -> str:
-    minutes = max(5, math.ceil(seconds * 1.5 / 60 / 5) * 5)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
-
-
 SLURM_GPU_NAME = "Slurm accounting (gres/gpuutil, gres/gpumem)"
 
 
@@ -116,53 +96,11 @@ def with_slurm_gpus(metrics: Optional[dict], slurm: Optional[dict]) -> Optional[
     return {**base, "gpus": [entry], "gpu_source": "sacct"}
 
 
-def advise(samples: Optional[dict], slurm: Optional[dict], cpus: Optional[int] = None) -> list[str]:
-    """Plain advice from the sample summary and sacct's figures (either may be missing)."""
-    advice: list[str] = []
-    samples = samples or {}
-    slurm = slurm or {}
-    cpus = cpus or slurm.get("cpus")
-    gpus = [g for g in samples.get("gpus") or [] if g.get("util_mean") is not None]
-    cpu_mean = samples.get("cpu_cores_mean")
-    cpu_saturated = bool(cpus and cpu_mean is not None and cpu_mean >= 0.85 * cpus)
-    if not cpu_saturated and slurm.get("cpu_efficiency") is not None:
-        cpu_saturated = slurm["cpu_efficiency"] >= 0.85
-    for gpu in gpus:
-        idle = gpu.get("idle_fraction") or 0.0
-        label = f"GPU {gpu['index']}" if len(gpus) > 1 else "the GPUs" if (gpu.get("count") or 1) > 1 else "the GPU"
-        was = "were" if label == "the GPUs" else "was"
-        if idle >= 0.999 and len(gpus) > 1:
-            advice.append(f"{label} was idle the whole time: ask for fewer GPUs (or make your code use all of them).")
-        elif idle >= 0.4 and cpu_saturated:
-            advice.append(
-                f"{_cap(label)} {was} idle {idle:.0%} of the time while the CPU was saturated: "
-                "ask for more --cpus-per-task for data loading (and use DataLoader num_workers)."
-            )
-        elif gpu["util_mean"] < 20:
-            advice.append(
-                f"{_cap(label)} {was} busy only {gpu['util_mean']:.0f}% on average: check that the "
-                "work runs on the GPU, or use a CPU partition if it does not need one."
-            )
-        peak, card = gpu.get("memory_peak_bytes"), gpu.get("memory_total_bytes")
-        if peak is not None and card and peak < 0.25 * card and card >= 40 * GIB:
-            advice.append(
-                f"{_cap(label)} memory peaked at {_gib(peak)} of {_gib(card)}: a smaller GPU "
-                "would do and may start sooner."
-            )
-    requested, peak = slurm.get("memory_requested_bytes"), slurm.get("memory_peak_bytes")
-    peak = peak if peak is not None else samples.get("rss_peak_bytes")
-    if requested and peak is not None and peak < 0.5 * requested and requested > 2 * GIB:
-        advice.append(
-            f"Peak memory {_gib(peak)} of {_gib(requested)} requested: --mem={_suggest_mem(peak)} would do."
-        )
-    limit, used = slurm.get("time_limit_seconds"), slurm.get("elapsed_seconds")
-    if limit and used is not None and used < 0.25 * limit and limit >= 3600:
-        advice.append(
-            f"The job ran {used / 60:.0f} min of its {limit / 3600:.0f} h limit: --time={_suggest_time(used)} "
-            "would do, and shorter jobs start sooner."
-        )
-    if slurm.get("state") == "TIMEOUT":
-        advice.append("The job hit its time limit: ask for more --time, or save checkpoints and resume.")
-    if slurm.get("state") == "OUT_OF_MEMORY":
-        advice.append("The job ran out of memory: ask for more --mem (or a smaller batch size).")
-    return advice
+def advise(samples: Optional[dict], slurm: Optional[dict], cpus: Optional[int] = None,
+           thresholds: Optional[Thresholds] = None, spec: Any = None) -> list[str]:
+    """Plain advice from the sample summary and sacct's figures (either may be missing): the
+    rules of ``advice/rules.py``, the same the live advice and the suggestion use."""
+    usage = usage_of(samples, slurm, spec)
+    if cpus and usage.cpus is None:
+        usage.cpus = cpus
+    return [f.text for f in findings(usage, thresholds or DEFAULT)]

@@ -18,13 +18,15 @@ class Report(NamedTuple):
     advice: list[str]
 
 
-async def after_the_end(slurm, job_id: str, metrics: Optional[dict[str, Any]]) -> Report:
-    """Ask ``slurm`` (a SlurmClient) for the job's accounting and combine it with ``metrics``."""
+async def after_the_end(slurm, job_id: str, metrics: Optional[dict[str, Any]], thresholds=None,
+                        spec: Any = None) -> Report:
+    """Ask ``slurm`` (a SlurmClient) for the job's accounting and combine it with ``metrics``;
+    ``thresholds`` (advice.thresholds.Thresholds) are the admin's, ``spec`` the job's JobSpec."""
     figures = await slurm.efficiency(job_id)
     # slurmdbd may not have the record yet, a moment after the end: say nothing rather than zeros.
     efficiency = figures if figures.get("complete") else None
     metrics = with_slurm_gpus(metrics, efficiency)
-    return Report(efficiency, metrics, advise(metrics, efficiency))
+    return Report(efficiency, metrics, advise(metrics, efficiency, thresholds=thresholds, spec=spec))
 
 
 def _size(n: Optional[float]) -> str:
@@ -46,8 +48,9 @@ def _hms(seconds: Optional[float]) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def report_lines(report: Report) -> list[str]:
-    """The figures and advice as lines of text (the jobs panel shows the same as meters)."""
+def report_lines(report: Report, thresholds=None) -> list[str]:
+    """The figures and advice as lines of text (the jobs panel shows the same as meters);
+    ``thresholds`` (advice.thresholds) for why a short job gets no notes."""
     e, m = report.efficiency or {}, report.metrics or {}
     lines: list[str] = []
     gpus = m.get("gpus") or []
@@ -84,6 +87,14 @@ def report_lines(report: Report) -> list[str]:
                      + (f" ({_pct(e['time_fraction'])})" if e.get("time_fraction") is not None else ""))
     if report.advice:
         lines += ["", "Advice:"] + [f"  - {sentence}" for sentence in report.advice]
+    elif lines and e.get("elapsed_seconds") is not None and e["elapsed_seconds"] < _min_seconds(thresholds):
+        lines += ["", f"No advice: jobs shorter than {_min_seconds(thresholds) / 60:g} min get none (as jobstats)."]
     elif lines:
         lines += ["", "No advice: the job used what it asked for."]
     return lines
+
+
+def _min_seconds(thresholds) -> float:
+    from ..advice.thresholds import DEFAULT
+
+    return (thresholds or DEFAULT).min_seconds

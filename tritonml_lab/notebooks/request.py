@@ -8,9 +8,9 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from ..jobs.spec import JobSpec
+from ..jobs.spec import JobSpec, schema_without
 from ..jobs.store import BadJobRequest, JobNotFound
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -58,6 +58,8 @@ def _check_relative(value: str, what: str) -> str:
 class NotebookJobRequest(JobSpec):
     """``POST notebook-jobs``: the notebook, its parameters and kernel, plus the resource keys of
     ``POST jobs`` (validated by JobSpec's own rules, errors per field)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=schema_without(*NOT_FOR_NOTEBOOKS))
 
     path: str = Field(description="the notebook, relative to the server's root directory")
     parameters: dict[str, Any] = Field(default_factory=dict, description="values for the parameters cell")

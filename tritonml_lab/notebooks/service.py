@@ -1,4 +1,5 @@
-"""Notebook runs ("Run on GPU"): check, prepare and submit a notebook as a batch job; read its progress.
+"""Notebook runs ("Run on GPU"): prepare and submit a notebook as a batch job (kernels.py checks the
+notebook and its kernel; progress.py reads a run).
 
 Domain logic only (no Tornado). A notebook job is an ordinary tritonml-lab job (JobService.submit: the
 monitor, the panel and ``GET jobs`` see it) whose ``user.sh`` starts the executor (``injob/notebook_executor.py``, with
@@ -10,70 +11,44 @@ user's kernelspec, which is checked to exist before anything is submitted.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 import re
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
-import nbformat
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .. import injob
 from ..jobs.launcher import Launcher
-from ..jobs.script import USER_SCRIPT
 from ..jobs.service import JobDetail, JobService
 from ..jobs.spec import JobSpec
-from ..jobs.store import JobDir, JobNotFound, JobStore, Origin, parse_job_id
-from ..slurm import Job, JobState, SlurmClient, SlurmError
-from ..injob import notebook_executor as _executor
-from .parameters import Parameter, inject_parameters, parameters_cell_index, read_parameters
+from ..jobs.store import JobNotFound, Origin, parse_job_id
+from ..slurm import Job, JobState, SlurmError
+from .kernels import KernelInfo, NotebookParameters, check_kernel, load_notebook, notebook_kernel_name
+from .kernels import notebook_parameters
+from .parameters import inject_parameters
+from .progress import HEREDOC, NotebookJobStatus, _executor_saving, output_path, read_progress, read_settings
+from .progress import summarize
 from .request import (
     BadNotebook,
     KernelNotFound,
     NotANotebookJob,
     NotebookJobRequest,
-    NotebookNotFound,
     relative_to_root,
     resolve_in_root,
 )
 
 EXECUTOR = injob.NOTEBOOK_EXECUTOR
-HEREDOC = "TRITONML_NOTEBOOK"
 OUTPUT_NAME = "{stem}.{job_id}.ipynb"
-MAX_NOTEBOOK_BYTES = 64 << 20
 _JOB_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 # -- models --------------------------------------------------------------------------------------
-class KernelInfo(BaseModel):
-    name: str
-    display_name: Optional[str] = None
-    language: Optional[str] = None
-    resource_dir: Optional[str] = None
-    argv: list[str] = Field(default_factory=list)
-
-
-class NotebookParameters(BaseModel):
-    """``GET notebook-parameters``: what the "Run on GPU" dialog shows."""
-
-    path: str
-    kernel: Optional[str] = Field(None, description="the notebook's own kernelspec name")
-    kernel_display_name: Optional[str] = None
-    language: Optional[str] = None
-    kernel_available: bool = False
-    kernel_error: Optional[str] = Field(None, description="why the kernel cannot run in a job")
-    has_parameters_cell: bool = False
-    cell_index: Optional[int] = None
-    parameters: list[Parameter] = Field(default_factory=list)
-
-
 class NotebookJobCreated(JobDetail):
     """``POST notebook-jobs`` 201: the job, plus where its executed notebook will be."""
 
@@ -83,47 +58,6 @@ class NotebookJobCreated(JobDetail):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
-class ExecutingCell(BaseModel):
-    index: int = Field(description="position in the output notebook (0-based)")
-    number: int = Field(description="k in 'cell k of N' (code cells, 1-based)")
-    started_at: Optional[float] = None
-    output_tail: str = ""
-
-
-class FailedCell(BaseModel):
-    index: Optional[int] = None
-    number: Optional[int] = None
-    cell_id: Optional[str] = None
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = Field(default_factory=list)
-
-
-class NotebookJobStatus(BaseModel):
-    """``GET notebook-jobs/{id}``: the run as the panel shows it."""
-
-    id: str
-    state: JobState = Field(description="Slurm's state")
-    status: str = Field(description="pending | starting | running | completed | failed | interrupted | unknown")
-    notebook: Optional[str] = None
-    kernel: Optional[str] = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    output: Optional[str] = Field(None, description="output notebook relative to the server root")
-    output_path: Optional[str] = Field(None, description="output notebook, absolute")
-    output_exists: bool = False
-    cells_total: Optional[int] = None
-    cells_done: int = 0
-    executing: Optional[ExecutingCell] = None
-    failed_cell: Optional[FailedCell] = None
-    message: Optional[str] = None
-    host: Optional[str] = None
-    started_at: Optional[float] = None
-    first_cell_at: Optional[float] = None
-    updated_at: Optional[float] = None
-    ended_at: Optional[float] = None
-    directory: Optional[str] = None
-
-
 @dataclass
 class PreparedNotebookJob:
     spec: JobSpec
@@ -131,97 +65,6 @@ class PreparedNotebookJob:
     settings: dict[str, Any]
     kernel: KernelInfo
     output_dir: Path
-
-
-# -- kernels -------------------------------------------------------------------------------------
-async def _maybe_await(value):
-    return await value if inspect.isawaitable(value) else value
-
-
-async def check_kernel(name: str, kernel_specs: Any = None) -> KernelInfo:
-    """The kernelspec ``name`` as jobs will find it (same filesystem and environment as the server),
-    with its program present; else KernelNotFound with what is installed."""
-    if kernel_specs is None:
-        from jupyter_client.kernelspec import KernelSpecManager
-
-        kernel_specs = KernelSpecManager()
-    loop = asyncio.get_running_loop()
-
-    def call(method, *args):
-        result = getattr(kernel_specs, method)(*args)
-        return result
-
-    try:
-        spec = await _maybe_await(await loop.run_in_executor(None, call, "get_kernel_spec", name))
-    except Exception:  # NoSuchKernel (a KeyError), or a broken kernel.json
-        try:
-            names = sorted(await _maybe_await(await loop.run_in_executor(None, call, "find_kernel_specs")))
-        except Exception:  # noqa: BLE001
-            names = []
-        available = f" Kernels installed here: {', '.join(names)}." if names else ""
-        raise KernelNotFound(
-            f"The kernel {name!r} is not installed where jobs run, so the notebook cannot run there.{available} "
-            f"Choose another kernel, or install it (in its environment: "
-            f"python -m ipykernel install --user --name {name})."
-        ) from None
-    argv = list(getattr(spec, "argv", []) or [])
-    program = argv[0] if argv else None
-    if program in ("python", f"python{sys.version_info[0]}", f"python{sys.version_info[0]}.{sys.version_info[1]}"):
-        program = None  # jupyter_client starts these with the executor's (the server's) own Python
-    if program and not (os.access(program, os.X_OK) if os.path.isabs(program) else shutil.which(program)):
-        raise KernelNotFound(
-            f"The kernel {name!r} starts {program}, which does not exist here (was its environment "
-            "removed?). Choose another kernel or reinstall this one."
-        )
-    return KernelInfo(
-        name=name,
-        display_name=getattr(spec, "display_name", None),
-        language=getattr(spec, "language", None),
-        resource_dir=getattr(spec, "resource_dir", None),
-        argv=argv,
-    )
-
-
-# -- notebooks -----------------------------------------------------------------------------------
-def load_notebook(root_dir: str | os.PathLike[str], path: str) -> tuple[Path, Any]:
-    full = resolve_in_root(root_dir, path, "notebook path")
-    if not full.is_file():
-        raise NotebookNotFound(path)
-    if full.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise BadNotebook(f"{path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB; clear its outputs first.")
-    try:
-        nb = nbformat.read(str(full), as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any parse error is the user's file
-        raise BadNotebook(f"{path} is not a notebook that can be read: {exc}") from None
-    return full, nb
-
-
-def notebook_kernel_name(nb) -> Optional[str]:
-    kernelspec = nb.metadata.get("kernelspec") or {}
-    return kernelspec.get("name") if isinstance(kernelspec, dict) else None
-
-
-async def notebook_parameters(root_dir: str, path: str, kernel_specs: Any = None) -> NotebookParameters:
-    loop = asyncio.get_running_loop()
-    _full, nb = await loop.run_in_executor(None, load_notebook, root_dir, path)
-    index = parameters_cell_index(nb)
-    result = NotebookParameters(
-        path=path,
-        kernel=notebook_kernel_name(nb),
-        has_parameters_cell=index is not None,
-        cell_index=index,
-        parameters=read_parameters(nb.cells[index].source) if index is not None else [],
-    )
-    if result.kernel:
-        try:
-            info = await check_kernel(result.kernel, kernel_specs)
-            result.kernel_available = True
-            result.kernel_display_name, result.language = info.display_name, info.language
-        except KernelNotFound as exc:
-            result.kernel_error = exc.message
-    else:
-        result.kernel_error = "The notebook names no kernel; choose one."
-    return result
 
 
 def _snapshot(nb, kernel: KernelInfo, parameters: dict[str, Any]):
@@ -318,102 +161,6 @@ async def prepare(
     return PreparedNotebookJob(spec=spec, origin=origin, settings=settings, kernel=kernel, output_dir=output_dir)
 
 
-def output_path(settings: dict[str, Any], job_id: str) -> str:
-    base, _task = parse_job_id(job_id)
-    return os.path.join(settings["output_dir"], settings["output_name"].replace("{job_id}", base))
-
-
-# -- reading a run -------------------------------------------------------------------------------
-def read_settings(job_dir: JobDir) -> Optional[dict[str, Any]]:
-    """The executor's settings from ``user.sh`` (the line after the here-document's start)."""
-    try:
-        with open(job_dir.path / USER_SCRIPT, encoding="utf-8") as handle:
-            for line in handle:
-                if line.rstrip("\n").endswith(f"<<'{HEREDOC}'"):
-                    return json.loads(handle.readline())
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def read_progress(job_dir: JobDir) -> Optional[dict[str, Any]]:
-    try:
-        return json.loads((job_dir.path / _executor.PROGRESS).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-_STOPPED_BY = {
-    JobState.CANCELLED: "The job was cancelled",
-    JobState.TIMEOUT: "The job reached its time limit",
-    JobState.PREEMPTED: "The job was preempted",
-    JobState.DEADLINE: "The job reached its deadline",
-    JobState.NODE_FAIL: "The node running the job failed",
-    JobState.OUT_OF_MEMORY: "The job ran out of memory",
-    JobState.BOOT_FAIL: "The node did not boot",
-}
-
-
-def summarize(job_id: str, state: JobState, settings: Optional[dict], progress: Optional[dict],
-              root_dir: str, directory: Optional[str] = None) -> NotebookJobStatus:
-    """One view from Slurm's state, the settings and the executor's progress.json."""
-    settings = settings or {}
-    progress = progress or {}
-    out = progress.get("output") or (output_path(settings, job_id) if settings.get("output_dir") else None)
-    said = progress.get("status")
-    if state.is_finished:
-        if said in ("completed", "failed", "interrupted"):
-            status = said
-        elif state is JobState.COMPLETED:
-            status = "unknown"
-        elif state in (JobState.FAILED, JobState.OUT_OF_MEMORY, JobState.BOOT_FAIL):
-            status = "failed"
-        else:
-            status = "interrupted"
-    elif state in (JobState.PENDING, JobState.CONFIGURING, JobState.REQUEUED, JobState.REQUEUE_HOLD,
-                   JobState.RESV_DEL_HOLD, JobState.REQUEUE_FED):
-        status = "pending"
-    elif state is JobState.UNKNOWN:
-        status = said or "unknown"
-    else:
-        status = said or "starting"
-    failed = progress.get("failed_cell")
-    executing = progress.get("executing") if status in ("starting", "running") else None
-    message = progress.get("message")
-    if state.is_finished and state in _STOPPED_BY:
-        cell = (failed or {}).get("number") or ((progress.get("executing") or {}).get("number"))
-        total = progress.get("cells_total")
-        where = f" while cell {cell} of {total} ran" if cell and total else ""
-        message = f"{_STOPPED_BY[state]}{where}; the cells before it are saved in the output notebook."
-        if status == "interrupted" and not failed and cell:
-            failed = {"index": (progress.get("executing") or {}).get("index"), "number": cell,
-                      "ename": "JobStopped", "evalue": _STOPPED_BY[state], "traceback": []}
-    elif state.is_finished and not progress:
-        message = "The executor did not start; see the job's stderr log."
-    return NotebookJobStatus(
-        id=job_id,
-        state=state,
-        status=status,
-        notebook=settings.get("notebook"),
-        kernel=settings.get("kernel"),
-        parameters=settings.get("parameters") or {},
-        output=relative_to_root(root_dir, out) if out else None,
-        output_path=out,
-        output_exists=bool(out and os.path.exists(out)),
-        cells_total=progress.get("cells_total"),
-        cells_done=progress.get("cells_done") or 0,
-        executing=ExecutingCell(**executing) if executing else None,
-        failed_cell=FailedCell(**failed) if failed else None,
-        message=message,
-        host=progress.get("host"),
-        started_at=progress.get("started_at"),
-        first_cell_at=progress.get("first_cell_at"),
-        updated_at=progress.get("updated_at"),
-        ended_at=progress.get("ended_at"),
-        directory=directory,
-    )
-
-
 # -- the service the handlers use ----------------------------------------------------------------
 @dataclass
 class NotebookJobs:
@@ -472,16 +219,6 @@ class NotebookJobs:
             return await self.jobs.lookup(job_id)
         except SlurmError:
             return None
-
-
-# A killed executor never writes its end: after this long, Slurm's end is the end.
-EXECUTOR_SAVE_SECONDS = 30.0
-
-
-def _executor_saving(progress: Optional[dict], job: Job) -> bool:
-    progress = progress or {}
-    recent = job.ended is None or time.time() - job.ended < EXECUTOR_SAVE_SECONDS
-    return progress.get("status") in ("starting", "running") and progress.get("ended_at") is None and recent
 
 
 # -- for the kernel side (%tritonml run-notebook) ------------------------------------------------

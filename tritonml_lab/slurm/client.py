@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Optional
 
-from . import parse
+from . import efficiency, parse
 from .errors import SlurmOutputError
 from .models import ClusterSummary, Job
 from .runner import CommandResult, classify_failure, run_slurm, run_slurm_blocking
@@ -126,6 +126,23 @@ class SlurmClient:
             "sacct", "--jobs", job_id, "--noheader", "--parsable2", f"--format={parse.EFFICIENCY_FORMAT}"
         )
         return parse.sacct_efficiency(result.stdout)
+
+    async def efficiency_between(self, start: str, end: str, user: str) -> dict[str, dict]:
+        """Figures of every job of ``user`` in [start, end] (sacct's YYYY-MM-DDTHH:MM:SS), by job id:
+        ONE sacct call however many jobs (the personal efficiency report)."""
+        result = await self._run(
+            "sacct", "--user", user, "--starttime", start, "--endtime", end, "--noheader", "--parsable2",
+            f"--format={efficiency.USAGE_FORMAT}",
+        )
+        return efficiency.sacct_efficiency_by_job(result.stdout)
+
+    async def efficiency_tasks(self, array_job_id: str) -> dict[str, dict]:
+        """Figures of each task of an array job ("123_4" -> figures): ONE sacct call."""
+        result = await self._run(
+            "sacct", "--jobs", array_job_id, "--noheader", "--parsable2", f"--format={efficiency.USAGE_FORMAT}"
+        )
+        return {task: f for task, f in efficiency.sacct_efficiency_by_job(result.stdout).items()
+                if task.partition("_")[2].isdigit()}
 
     async def cluster_summary(self) -> ClusterSummary:
         """Partitions, their limits and nodes, CPUs, and GPUs by type, total and free now.

@@ -131,3 +131,27 @@ def sacct_efficiency(text: str) -> dict[str, Any]:
     requested = figures.get("memory_requested_bytes")
     figures["memory_fraction"] = round(peak / requested, 4) if peak is not None and requested else None
     return figures
+
+
+# The personal report's one sacct call: the efficiency fields, then the job's name, partition and end.
+USAGE_FORMAT = EFFICIENCY_FORMAT + ",JobName,Partition,End"
+
+
+def sacct_efficiency_by_job(text: str) -> dict[str, dict[str, Any]]:
+    """``sacct_efficiency`` for each job (array task: "123_4") of one ``sacct --parsable2
+    --format=USAGE_FORMAT`` listing of many jobs, with ``name``, ``partition`` and ``ended`` (the End
+    field as written, e.g. 2026-11-30T08:00:00) added. Steps ("123.batch", "123_4.0") go to their
+    job; a step whose job line is missing is dropped."""
+    lines: dict[str, list[str]] = {}
+    extra: dict[str, dict[str, Optional[str]]] = {}
+    for line in text.splitlines():
+        fields = line.split("|")
+        if len(fields) < 9 or not fields[0]:
+            continue
+        job_id = fields[0].split(".", 1)[0]
+        lines.setdefault(job_id, []).append(line)
+        if "." not in fields[0] and len(fields) >= 14:
+            extra[job_id] = {"name": fields[11], "partition": fields[12] or None,
+                             "ended": fields[13] if fields[13] not in ("", "Unknown", "None") else None}
+    return {job_id: {**sacct_efficiency("\n".join(group)), **extra[job_id]}
+            for job_id, group in lines.items() if job_id in extra}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 
 class JobState(str, Enum):
@@ -154,6 +155,17 @@ class ClusterSummary(BaseModel):
     gpus_free: int = 0
 
 
+class JobRun(BaseModel):
+    """One run of a job that requeued itself (long jobs, ``checkpoint``): from the job's markers."""
+
+    run: int = Field(description="0 for the first run, k after k restarts")
+    started: Optional[float] = None
+    ended: Optional[float] = None
+    nodes: Optional[str] = None
+    warned: Optional[float] = Field(None, description="when the time-limit warning reached this run")
+    outcome: Optional[str] = Field(None, description='"requeued", or "exit N" for the last run; None while running')
+
+
 class Job(BaseModel):
     """One job as squeue (active) or sacct (finished) describes it."""
 
@@ -183,3 +195,29 @@ class Job(BaseModel):
     workdir: Optional[str] = None
     stdout_path: Optional[str] = None
     stderr_path: Optional[str] = None
+    runs: list[JobRun] = Field(default_factory=list, description="the runs of a job that requeued itself "
+                               "(long jobs), oldest first; empty for other jobs")
+
+
+@with_config(ConfigDict(extra="allow"))
+class SlurmEfficiency(TypedDict):
+    """A finished job's accounting (``sacct_efficiency``): what it used against what it asked for.
+    A TypedDict: the figures stay a plain dict, this only describes them (the API schema)."""
+
+    complete: bool
+    state: str
+    elapsed_seconds: Optional[int]
+    time_limit_seconds: Optional[int]
+    cpus: Optional[int]
+    cpu_used_seconds: Optional[float]
+    cpu_allocated_seconds: Optional[float]
+    memory_requested_bytes: Optional[int]
+    memory_peak_bytes: Optional[int]
+    gpus: Optional[str]
+    gpu_count: Optional[int]
+    gpu_util_mean: Optional[float]  # Slurm's gres/gpuutil (%) of the busiest step; None where not accounted
+    gpu_util_max: Optional[float]
+    gpu_memory_peak_bytes: Optional[int]  # gres/gpumem
+    cpu_efficiency: Optional[float]
+    time_fraction: Optional[float]
+    memory_fraction: Optional[float]

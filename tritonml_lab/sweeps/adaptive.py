@@ -66,8 +66,9 @@ def new_study(root: Path) -> dict[str, str]:
     return {"study": name, "journal": str(root / STUDIES_DIR / f"{name}.journal")}
 
 
-def task_config(search: dict[str, Any], mode: str, attempt: int) -> dict[str, Any]:
+def task_config(search: dict[str, Any], mode: str, attempt: int,
+                prune: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """What a task needs to ask and tell (``"optuna"`` of runner.json's sweep config), from the
-    manifest's ``space["optuna"]``."""
+    manifest's ``space["optuna"]`` (and its ``prune``: Optuna's MedianPruner, injob/optuna_task.py)."""
     keys = ("study", "journal", "space", "sampler", "seed")
-    return {**{key: search.get(key) for key in keys}, "mode": mode, "attempt": attempt}
+    return {**{key: search.get(key) for key in keys}, "mode": mode, "attempt": attempt, "prune": prune}

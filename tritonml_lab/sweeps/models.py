@@ -47,6 +47,22 @@ class SweepManifest(BaseModel):
     user: Optional[str] = None
     jobs: list[SweepJob] = Field(default_factory=list)
     cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled; a retry clears it")
+    prune: Optional[dict[str, Any]] = Field(None, description="the request's prune (rule, startup, warmup)")
+
+
+class StepSeries(BaseModel):
+    """A task's per-step values (``tritonml.report(step=..., NAME=...)``), thinned for the view."""
+
+    steps: list[int] = Field(description="the steps shown, ascending (at most 32, evenly thinned; the last kept)")
+    values: dict[str, list[Optional[float]]] = Field(
+        description="name -> its value at each of steps, to 4 significant digits (null: not reported then); "
+                    "at most 3 names, the sweep's metric first")
+    count: int = Field(description="values reported in all (a requeued task's repeated steps too)")
+
+
+class Pruned(BaseModel):
+    step: int = Field(description="the step at which the task was stopped")
+    why: str = ""
 
 
 class SweepTask(BaseModel):
@@ -59,6 +75,8 @@ class SweepTask(BaseModel):
     job_id: str = Field(description="the array task running this point: JOBID_TASK")
     attempt: int = 0
     best: bool = False
+    pruned: Optional[Pruned] = Field(None, description="stopped early as clearly worse (state COMPLETED); null if not")
+    curve: Optional[StepSeries] = Field(None, description="the per-step values; null without any")
 
 
 class SweepJobView(BaseModel):
@@ -75,10 +93,10 @@ class SweepView(BaseModel):
 
     id: str
     name: str
-    search: str
+    search: Literal["grid", "random", "optuna"]
     space: dict[str, Any]
     metric: Optional[str] = None
-    mode: str = "min"
+    mode: Literal["min", "max"] = "min"
     parallel: Optional[int] = None
     created_at: float
     total: int
@@ -89,3 +107,5 @@ class SweepView(BaseModel):
     tasks: list[SweepTask] = Field(default_factory=list)
     slurm_error: Optional[str] = Field(None, description="Slurm could not be asked; states may be stale")
     cancelled_at: Optional[float] = Field(None, description="when the whole sweep was cancelled (epoch s)")
+    prune: Optional[dict[str, Any]] = Field(None, description="how clearly worse tasks are stopped early, if they are")
+    pruned: int = Field(0, description="tasks pruned (counted as COMPLETED in counts)")

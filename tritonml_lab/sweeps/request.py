@@ -24,7 +24,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..jobs.spec import MAX_CODE, JobSpec
+from ..jobs.spec import MAX_CODE, JobSpec, schema_without
 
 MAX_POINTS = 100_000
 MAX_NAMES = 32
@@ -156,9 +156,26 @@ class OptunaSearch(RandomSearch):
     sampler: Literal["tpe", "random"] = Field("tpe", description="Optuna's TPE (default) or random sampler")
 
 
+class Prune(BaseModel):
+    """Stop tasks early that are clearly worse, from the values they report per step
+    (``tritonml.report(step=..., loss=...)``). ``median``: in an Optuna sweep, Optuna's MedianPruner
+    (a trial worse at a step than the median of the completed trials there); in a grid or random
+    sweep, the median stopping rule (a task whose best value so far is worse than the median of the
+    other tasks' best values at the same step). A pruned task ends cleanly and shows as pruned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: Literal["median"] = Field("median", description="the only rule: median")
+    startup: int = Field(5, ge=1, le=10_000, description="no task is pruned before this many trials have "
+                         "completed (Optuna) or this many other tasks have reached the step (grid, random)")
+    warmup: int = Field(0, ge=0, le=10**9, description="no task is pruned before this step")
+
+
 class SweepRequest(JobSpec):
     """``POST sweeps``: the code, the space (``grid``, ``random`` or ``optuna``), the metric and the
     resource keys of ``POST jobs``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=schema_without(*NOT_FOR_SWEEPS))
 
     code: Optional[str] = Field(None, validate_default=True, max_length=MAX_CODE,
                                 description="Python source each task runs")
@@ -170,6 +187,7 @@ class SweepRequest(JobSpec):
                                   description="the reported value the results are sorted by")
     mode: Optional[Literal["min", "max"]] = Field(None, validate_default=True, description="min (default) or max")
     parallel: Optional[int] = Field(None, ge=1, le=MAX_PARALLEL, description="at most this many tasks at once")
+    prune: Optional[Prune] = Field(None, description="stop clearly worse tasks early from their per-step values")
 
     @model_validator(mode="after")
     def _exactly_one_payload(self) -> "SweepRequest":  # overrides JobSpec's: code is what runs
@@ -211,6 +229,14 @@ class SweepRequest(JobSpec):
         if total > MAX_POINTS:
             raise ValueError(f"the grid has {total:,} points; a sweep may have at most {MAX_POINTS:,}")
         return grid
+
+    @field_validator("prune")
+    @classmethod
+    def _prune(cls, v: Optional[Prune], info) -> Optional[Prune]:
+        if v is not None and "metric" in info.data and not info.data["metric"]:  # (a bad metric says so itself)
+            raise ValueError("pruning compares the sweep's metric per step: give metric (the name given to "
+                             "tritonml.report(step=..., NAME=...))")
+        return v
 
     @field_validator("metric")
     @classmethod

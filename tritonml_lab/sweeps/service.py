@@ -1,6 +1,7 @@
-"""Sweeps as Slurm array jobs: submit, read the results table, retry the failed tasks.
+"""Sweeps as Slurm array jobs: submit, read the results table, retry the failed tasks, cancel.
 
-Domain logic only (no Tornado): the handlers and the ``%%tritonml sweep`` magic call this.
+Domain logic only (no Tornado): the handlers and the ``%%tritonml sweep`` magic call this. The
+manifests are :mod:`.manifests`; the table built from the task files is :mod:`.table`.
 
 Layout under the jobs root (the job directories are ordinary JobStore ones, so the jobs panel, the
 monitor and ``GET jobs/{id}`` see every array job)::
@@ -10,7 +11,8 @@ monitor and ``GET jobs/{id}`` see every array job)::
         main.py runner.json cell.py   the stdlib runner and the user's code
         tritonml.py                   the stdlib shim: ``tritonml.report(...)``
         sweep_points.json             task (SLURM_ARRAY_TASK_ID) -> sweep index and point
-        result.<task>.json            what the task reported
+        result.<task>.json            what the task reported ("pruned": {"step", "why"} if stopped early)
+        steps.<task>.jsonl            its per-step values, one JSON line each (:mod:`.steps`)
         tritonml_optuna.py params.<task>.json   an Optuna sweep: asks/tells the study; the point asked
         exit_code.<task> runner_exit.<task> stdout.<task>.log stderr.<task>.log
 
@@ -28,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -41,24 +41,25 @@ from ..jobs.launcher import Launcher
 from ..jobs.monitor import JobMonitor
 from ..jobs.script import Defaults
 from ..jobs.spec import JobSpec
-from ..jobs.store import JobDir, JobNotFound, JobStore, Origin, parse_job_id
+from ..jobs.store import JobDir, JobStore, Origin
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm import parse as slurm_parse
 from . import adaptive
-from .models import BadSweepRequest, SweepJob, SweepJobView, SweepManifest, SweepNotFound, SweepTask, SweepView
+from .manifests import SweepManifests
+from .models import BadSweepRequest, SweepJob, SweepManifest, SweepView
 from .request import SweepRequest, array_chunks, array_spec, generate_points
-from .taskfiles import _Files, rank_tasks, read_task_files, task_error, write_task_files
+from .table import SweepTable
+from .taskfiles import write_task_files
 
 SWEEPS_DIR = "sweeps"
 DEFAULT_MAX_ARRAY_SIZE = 1001  # Slurm's own default
-_SWEEP_ID = re.compile(r"^\d{1,12}$")
-SWEEP_SCAN = 200  # sweeps looked through to find the sweep of a later array job
 
 
 def _write_task_files(job_dir: JobDir, *, code: str, indices: list[int], params: list[Optional[dict[str, Any]]],
-                      metric: Optional[str], optuna: Optional[dict[str, Any]]) -> None:
+                      metric: Optional[str], optuna: Optional[dict[str, Any]],
+                      stop: Optional[dict[str, Any]]) -> None:
     """The sweep's files in an array job's directory (the launcher's ``prepare`` step)."""
-    write_task_files(job_dir.path, code, indices, params, metric, optuna)
+    write_task_files(job_dir.path, code, indices, params, metric, optuna, stop)
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -85,9 +86,9 @@ class SweepService:
         self.max_array_size = max_array_size
         self._cluster_max: Optional[int] = None
         self.state_ttl = state_ttl
-        self._final: dict[tuple[str, int], SweepTask] = {}
+        self.table = SweepTable()
         self._sacct: dict[tuple[str, ...], tuple[float, dict[str, Job]]] = {}
-        self._manifests: dict[str, tuple[float, SweepManifest]] = {}
+        self.manifests = SweepManifests(self.root)
         self._lock = threading.Lock()
 
     @classmethod
@@ -137,12 +138,13 @@ class SweepService:
                 raise BadSweepRequest(missing)
             space["optuna"].update(adaptive.new_study(self.root))
         points = generate_points(request)
+        prune = request.prune.model_dump() if request.prune is not None else None
         origin = origin or Origin()
         limit = await self.array_limit()
         chunks = [list(range(start, stop)) for start, stop in array_chunks(len(points), limit)]
         jobs = await self._submit_chunks(spec_fields, chunks, points, request.metric, request.parallel,
                                          attempt=0, origin=origin, env=env,
-                                         optuna=space.get("optuna"), mode=request.mode or "min")
+                                         optuna=space.get("optuna"), mode=request.mode or "min", prune=prune)
         manifest = SweepManifest(
             id=jobs[0].id,
             name=request.name or "sweep",
@@ -157,11 +159,12 @@ class SweepService:
             created_at=time.time(),
             user=os.environ.get("USER"),
             jobs=jobs,
+            prune=prune,
         )
-        await asyncio.get_running_loop().run_in_executor(None, self._write_manifest, manifest)
+        await asyncio.get_running_loop().run_in_executor(None, self.manifests.write, manifest)
         if self.monitor is not None:
             self.monitor.poke(submitted=True)
-        return self._assemble(manifest, {}, None, fresh=True)
+        return self.table.assemble(manifest, {}, None, fresh=True)
 
     async def _submit_chunks(
         self,
@@ -176,10 +179,12 @@ class SweepService:
         env: Optional[Mapping[str, str]],
         optuna: Optional[dict[str, Any]] = None,
         mode: str = "min",
+        prune: Optional[dict[str, Any]] = None,
     ) -> list[SweepJob]:
         specs = [JobSpec.model_validate({**spec_fields, "array": array_spec(len(chunk), parallel)})
                  for chunk in chunks]
-        study = adaptive.task_config(optuna, mode, attempt) if optuna is not None else None
+        study = adaptive.task_config(optuna, mode, attempt, prune) if optuna is not None else None
+        stop = {**prune, "mode": mode} if prune is not None and optuna is None else None  # the median rule
         done: list[tuple[SweepJob, JobDir]] = []
         try:
             for spec, indices in zip(specs, chunks):
@@ -188,7 +193,7 @@ class SweepService:
                 # failed or cancelled tasks does not hold up the next.
                 after = done[-1][0].id if parallel and done else None
                 task_files = partial(_write_task_files, code=spec.code or "", indices=indices,
-                                     params=[points[i] for i in indices], metric=metric, optuna=study)
+                                     params=[points[i] for i in indices], metric=metric, optuna=study, stop=stop)
                 launched = await self.launcher.launch(
                     spec, origin, env=env, options=[f"--dependency=afterany:{after}"] if after else [],
                     prepare=task_files,
@@ -207,98 +212,19 @@ class SweepService:
             raise
         return [job for job, _dir in done]
 
-    # -- the manifest ----------------------------------------------------------------------------
-    def _path(self, sweep_id: str) -> Path:
-        if not _SWEEP_ID.fullmatch(sweep_id or ""):
-            raise BadSweepRequest(f"{sweep_id!r} is not a sweep id (the first array job's id: digits)")
-        return self.root / f"{sweep_id}.json"
-
-    def _write_manifest(self, manifest: SweepManifest) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self._path(manifest.id)
-        tmp = path.with_name(f".{manifest.id}.{secrets.token_hex(4)}.tmp")
-        tmp.write_text(manifest.model_dump_json())
-        os.replace(tmp, path)
-        self._manifests.pop(manifest.id, None)
-
+    # -- the manifests ---------------------------------------------------------------------------
     def load(self, sweep_id: str) -> SweepManifest:
-        path = self._path(sweep_id)
-        try:
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            raise SweepNotFound(sweep_id) from None
-        cached = self._manifests.get(sweep_id)
-        if cached is not None and cached[0] == mtime:
-            return cached[1]
-        try:
-            manifest = SweepManifest.model_validate_json(path.read_bytes())
-        except (OSError, ValueError):
-            raise SweepNotFound(sweep_id) from None
-        self._manifests[sweep_id] = (mtime, manifest)
-        return manifest
-
-    def sweep_ids(self, limit: int = 200) -> list[str]:
-        try:
-            names = [e.name[:-5] for e in os.scandir(self.root) if e.name.endswith(".json")
-                     and _SWEEP_ID.fullmatch(e.name[:-5])]
-        except FileNotFoundError:
-            return []
-        return sorted(names, key=int, reverse=True)[:limit]
+        return self.manifests.load(sweep_id)
 
     def listing(self, limit: int = 50, job: Optional[str] = None) -> list[dict[str, Any]]:
-        """The newest sweeps, from their manifests only (no Slurm call). With ``job`` (an array job's
-        id, or one of its tasks ``JOBID_TASK``): only the sweep that job belongs to, if any."""
-        if job is not None:
-            base, _task = parse_job_id(job)
-            manifest = self.sweep_of(base)
-            return [self._summary(manifest)] if manifest is not None else []
-        out = []
-        for sweep_id in self.sweep_ids(limit):
-            try:
-                manifest = self.load(sweep_id)
-            except JobNotFound:
-                continue
-            out.append(self._summary(manifest))
-        return out
-
-    @staticmethod
-    def _summary(manifest: SweepManifest) -> dict[str, Any]:
-        return {"id": manifest.id, "name": manifest.name, "search": manifest.search,
-                "metric": manifest.metric, "mode": manifest.mode, "total": len(manifest.points),
-                "created_at": manifest.created_at, "jobs": [job.id for job in manifest.jobs]}
-
-    def sweep_of(self, job_id: str, scan: int = SWEEP_SCAN) -> Optional[SweepManifest]:
-        """The sweep whose array jobs include ``job_id`` (no task suffix), or None. The first array
-        job's id is the sweep's own (one stat); later chunks and retries are found among the newest
-        ``scan`` sweeps whose ids are not above the job's (manifests are cached by mtime)."""
-        try:
-            manifest = self.load(job_id)
-            if any(job.id == job_id for job in manifest.jobs):
-                return manifest
-        except JobNotFound:
-            pass
-        if not job_id.isdigit():
-            return None
-        number = int(job_id)
-        for sweep_id in self.sweep_ids(limit=100_000):
-            if int(sweep_id) > number:
-                continue  # a sweep's jobs are all submitted after its first one
-            scan -= 1
-            if scan < 0:
-                break
-            try:
-                manifest = self.load(sweep_id)
-            except JobNotFound:
-                continue
-            if any(job.id == job_id for job in manifest.jobs):
-                return manifest
-        return None
+        """The newest sweeps, from their manifests only (no Slurm call); with ``job``, its sweep."""
+        return self.manifests.listing(limit, job)
 
     # -- the results table -----------------------------------------------------------------------
     async def view(self, sweep_id: str) -> SweepView:
         loop = asyncio.get_running_loop()
         manifest = await loop.run_in_executor(None, self.load, sweep_id)
-        files = await loop.run_in_executor(None, self._read_files, manifest)
+        files = await loop.run_in_executor(None, self.table.read_files, manifest)
         unresolved = sorted({job_id for (job_id, _task), f in files.items() if f is not None and not f.final})
         slurm_jobs: dict[str, Job] = {}
         slurm_error = None
@@ -310,30 +236,10 @@ class SweepService:
             if slurm_jobs:
                 # A task may have ended between the file read and sacct: read its files again, or
                 # Slurm's COMPLETED would be kept (cached as final) without the result it wrote.
-                files = await loop.run_in_executor(None, self._read_files, manifest)
+                files = await loop.run_in_executor(None, self.table.read_files, manifest)
         return await loop.run_in_executor(
-            None, partial(self._assemble, manifest, files, slurm_error, slurm_jobs=slurm_jobs)
+            None, partial(self.table.assemble, manifest, files, slurm_error, slurm_jobs=slurm_jobs)
         )
-
-    def _latest(self, manifest: SweepManifest) -> dict[int, tuple[SweepJob, int]]:
-        """Sweep index -> (the newest array job running it, its task there)."""
-        latest: dict[int, tuple[SweepJob, int]] = {}
-        for job in manifest.jobs:
-            for task, index in enumerate(job.indices):
-                latest[index] = (job, task)
-        return latest
-
-    def _read_files(self, manifest: SweepManifest) -> dict[tuple[str, int], Optional[_Files]]:
-        """(job id, task) -> what the files say, or None for tasks whose final record is cached."""
-        wanted: dict[str, tuple[SweepJob, list[int]]] = {}
-        for job, task in self._latest(manifest).values():
-            if (job.id, task) not in self._final:
-                wanted.setdefault(job.id, (job, []))[1].append(task)
-        out: dict[tuple[str, int], Optional[_Files]] = {}
-        for job_id, (job, tasks) in wanted.items():
-            for task, files in read_task_files(job.directory, tasks).items():
-                out[(job_id, task)] = files
-        return out
 
     async def _accounting(self, job_ids: list[str]) -> dict[str, Job]:
         """One ``sacct`` for all the array jobs with tasks not yet ended, shared for ``state_ttl``
@@ -347,81 +253,6 @@ class SweepService:
         self._sacct = {k: v for k, v in self._sacct.items() if now - v[0] < self.state_ttl}
         self._sacct[key] = (time.monotonic(), jobs)
         return jobs
-
-    def _assemble(
-        self,
-        manifest: SweepManifest,
-        files: dict[tuple[str, int], Optional[_Files]],
-        slurm_error: Optional[str],
-        *,
-        slurm_jobs: Optional[dict[str, Job]] = None,
-        fresh: bool = False,
-    ) -> SweepView:
-        slurm_jobs = slurm_jobs or {}
-        tasks: list[SweepTask] = []
-        for index, (job, task) in sorted(self._latest(manifest).items()):
-            key = (job.id, task)
-            cached = self._final.get(key)
-            if cached is not None:
-                tasks.append(cached.model_copy())
-                continue
-            info = files.get(key)
-            state = info.state if info else JobState.PENDING
-            exit_code = info.exit_code if info else None
-            final = bool(info and info.final)
-            if not final and not fresh:
-                record = slurm_jobs.get(f"{job.id}_{task}")
-                if record is None:  # a pending array not yet split into tasks: one record "JOBID"
-                    parent = slurm_jobs.get(job.id)
-                    record = parent if parent is not None and parent.array_task_id is None else None
-                if record is not None and record.state is not JobState.UNKNOWN:
-                    if record.state.is_finished or not (info and info.exit_code is not None):
-                        state = record.state
-                    if record.state.is_finished:
-                        final = True
-                        if exit_code is None:
-                            exit_code = record.exit_code
-            if not final and manifest.cancelled_at is not None and exit_code is not None:
-                # Killed (exit trap, no runner's word) in a cancelled sweep, sacct not yet told: that
-                # is the cancel, not a failure. Not cached: Slurm's own word replaces it when it comes.
-                state = JobState.CANCELLED
-            item = SweepTask(
-                index=index,
-                params=info.params if info and info.params is not None else manifest.points[index],
-                state=state,
-                result=info.result if info else None,
-                exit_code=exit_code,
-                job_id=f"{job.id}_{task}",
-                attempt=job.attempt,
-                error=task_error(job.directory, task, state, exit_code) if state.is_finished else None,
-            )
-            if final:
-                with self._lock:
-                    self._final[key] = item.model_copy()
-            tasks.append(item)
-        counts: dict[str, int] = {}
-        for task in tasks:
-            counts[task.state.value] = counts.get(task.state.value, 0) + 1
-        best = rank_tasks(tasks, manifest.metric, manifest.mode)
-        return SweepView(
-            id=manifest.id,
-            name=manifest.name,
-            search=manifest.search,
-            space=manifest.space,
-            metric=manifest.metric,
-            mode=manifest.mode,
-            parallel=manifest.parallel,
-            created_at=manifest.created_at,
-            total=len(tasks),
-            counts=counts,
-            finished=all(task.state.is_finished for task in tasks),
-            best=best.model_copy() if best else None,
-            jobs=[SweepJobView(id=j.id, attempt=j.attempt, tasks=len(j.indices), array=j.array,
-                               directory=j.directory, after=j.after) for j in manifest.jobs],
-            tasks=tasks,
-            slurm_error=slurm_error,
-            cancelled_at=manifest.cancelled_at,
-        )
 
     # -- retry -----------------------------------------------------------------------------------
     async def retry(
@@ -469,11 +300,12 @@ class SweepService:
         attempt = max(job.attempt for job in manifest.jobs) + 1
         jobs = await self._submit_chunks(spec_fields, chunks, manifest.points, manifest.metric, manifest.parallel,
                                          attempt=attempt, origin=origin or manifest.origin, env=env,
-                                         optuna=manifest.space.get("optuna"), mode=manifest.mode)
+                                         optuna=manifest.space.get("optuna"), mode=manifest.mode,
+                                         prune=manifest.prune)
         with self._lock:
             latest = self.load(sweep_id)  # re-read: another retry may have been added meanwhile
             updated = latest.model_copy(update={"jobs": [*latest.jobs, *jobs], "cancelled_at": None})
-            self._write_manifest(updated)
+            self.manifests.write(updated)
         if self.monitor is not None:
             self.monitor.poke(submitted=True)
         return await self.view(sweep_id)
@@ -494,7 +326,7 @@ class SweepService:
             with self._lock:
                 manifest = self.load(sweep_id)
                 if manifest.cancelled_at is None:
-                    self._write_manifest(manifest.model_copy(update={"cancelled_at": time.time()}))
+                    self.manifests.write(manifest.model_copy(update={"cancelled_at": time.time()}))
             self._sacct.clear()  # the next view asks Slurm again instead of reusing the last answer
             if self.monitor is not None:  # shown CANCELLED at once; sacct confirms
                 for job_id, result in zip(active, results):

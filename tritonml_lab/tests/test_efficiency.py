@@ -36,7 +36,7 @@ def test_advice_for_a_data_starved_gpu_and_oversized_requests():
              "time_limit_seconds": 7200, "elapsed_seconds": 600, "state": "COMPLETED"}
     advice = " ".join(advise(summary, slurm))
     assert "idle 60% of the time while the CPU was saturated" in advice and "--cpus-per-task" in advice
-    assert "Peak memory 3.0 GB of 40 GB requested: --mem=5G would do" in advice
+    assert "Peak memory 3.0 GB of 40 GB requested (8%): --mem=6G would do" in advice
     assert "memory peaked at 10 GB of 80 GB" in advice
     assert "--time=00:15:00" in advice
 
@@ -44,9 +44,9 @@ def test_advice_for_a_data_starved_gpu_and_oversized_requests():
 def test_no_advice_for_a_well_used_job_and_state_advice():
     busy = {"gpus": [{"index": 0, "util_mean": 96.0, "idle_fraction": 0.01, "memory_peak_bytes": 70 * GIB,
                       "memory_total_bytes": 80 * GIB}], "cpu_cores_mean": 2.0}
-    assert advise(busy, {"cpus": 8, "memory_requested_bytes": 8 * GIB, "memory_peak_bytes": 6 * GIB,
+    assert advise(busy, {"cpus": 2, "memory_requested_bytes": 8 * GIB, "memory_peak_bytes": 6 * GIB,
                          "time_limit_seconds": 3600, "elapsed_seconds": 3000}) == []
     assert "time limit" in advise(None, {"state": "TIMEOUT"})[0]
     two = {"gpus": [{"index": 0, "util_mean": 90.0, "idle_fraction": 0.0},
                     {"index": 1, "util_mean": 0.0, "idle_fraction": 1.0}]}
-    assert advise(two, None) == ["GPU 1 was idle the whole time: ask for fewer GPUs (or make your code use all of them)."]
+    assert advise(two, None) == ["GPU 1 of 2 was idle the whole time: ask for 1 GPU (or make your code use all of them)."]

@@ -34,7 +34,8 @@ def test_efficiency_of_a_finished_job_matches_the_api(shell, magics, jobs_root, 
         time.sleep(1)
     assert out.startswith(f"Job {job_id} (tritonml): COMPLETED"), out
     for figure in ("CPU efficiency:", "CPU cores used:", "Memory peak:", "of 4.0 GB requested", "Time used: 0:00:",
-                   "of 2:00:00", "Advice:", "--time=00:05:00 would do"):
+                   "of 2:00:00", "No advice: jobs shorter than 5 min get none", "Suggested for a rerun",
+                   "--time=00:05:00 (was 02:00:00)"):
         assert figure in out, (figure, out)
     # The very lines the server's figures give (GET jobs/{id} uses after_the_end too).
     job_dir = JobStore(str(jobs_root)).find(job_id)

@@ -9,12 +9,8 @@ from tornado.httpclient import HTTPClientError
 
 from tritonml_lab import handlers
 
-from .openapi_check import SPEC, validate
+from .openapi_check import SPEC, shape, validate
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
-
-
-def shape(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "{}", path)
 
 
 def test_every_route_is_described_and_every_description_is_routed():

@@ -1,0 +1,168 @@
+"""Advice while a job runs: once a tracked job has run for the settling time, the red-flag rules of
+rules.py over its last window of in-job samples; the first time one fires, ONE ``advice`` event for
+that job on the events channel (the front end shows a notification with a link to the job).
+
+No Slurm call at all: the job list is the monitor's (squeue within the budget, markers), the
+figures are the samples the job writes into its directory, read incrementally (trace.TraceReader).
+It runs only while someone listens on the channel, like the monitor. That a job was told is kept in
+its directory (``advice.live.json``), so a restarted server does not tell it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+from ..metrics.efficiency import summarize
+from ..metrics.stream import sample_files
+from ..metrics.trace import TraceReader
+from .rules import Finding, Usage, findings, usage_of
+from .thresholds import DEFAULT, Thresholds
+
+log = logging.getLogger(__name__)
+TOLD_FILE = "advice.live.json"
+MIN_SAMPLE_SECONDS = 5.0  # a window with less than this of samples says nothing
+
+
+class LiveAdvisor:
+    """One per server, over the monitor's jobs. ``monitor`` needs ``jobs`` (id -> Job),
+    ``listening`` and ``publish(event, payload)``; ``find_dir(id)`` gives a job's directory or
+    None; ``spec_of(id)`` its JobSpec or None."""
+
+    def __init__(self, monitor: Any, find_dir: Callable[[str], Optional[Path]],
+                 spec_of: Callable[[str], Any], thresholds: Thresholds = DEFAULT,
+                 interval: Optional[float] = None) -> None:
+        self.monitor = monitor
+        self.find_dir = find_dir
+        self.spec_of = spec_of
+        self.t = thresholds
+        self.interval = interval or max(1.0, min(30.0, thresholds.live_settle_seconds / 5))
+        self.told: dict[str, Optional[dict]] = {}  # job id -> the event sent (None: nothing to tell)
+        self.checks = 0
+        self._readers: dict[str, dict[str, TraceReader]] = {}
+        self._windows: dict[str, dict[str, list[dict]]] = {}
+        self._headers: dict[str, dict[str, Optional[dict]]] = {}
+        self._task: Optional[asyncio.Task[None]] = None
+
+    def start(self) -> None:
+        """Start the loop (idempotent; needs a running event loop)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.interval)
+            if not self.monitor.listening:
+                continue
+            try:  # the job list is read here, in the loop that changes it; the files in a thread
+                events = await loop.run_in_executor(None, self.check, time.time(), self.running())
+            except Exception:  # noqa: BLE001 - the loop must survive anything
+                log.exception("tritonml-lab: live advice check failed")
+                continue
+            for event in events:
+                self.monitor.publish("advice", event)
+
+    def running(self) -> dict[str, Any]:
+        """The monitor's running jobs (array tasks left out: on one node they share a samples file)."""
+        return {job.id: job for job in list(self.monitor.jobs.values())
+                if getattr(job.state, "value", job.state) == "RUNNING" and job.started and not job.array_job_id}
+
+    def check(self, now: float, running: Optional[dict[str, Any]] = None) -> list[dict]:
+        """The events to send now (blocking: reads sample files; run it in a thread)."""
+        self.checks += 1
+        events = []
+        running = self.running() if running is None else running
+        for job_id in list(self._readers):
+            if job_id not in running:  # ended or gone: forget its readers
+                self._readers.pop(job_id, None)
+                self._windows.pop(job_id, None)
+                self._headers.pop(job_id, None)
+        for job_id, job in running.items():
+            if job_id in self.told or now - job.started < self.t.live_settle_seconds:
+                continue
+            job_dir = self.find_dir(job_id)
+            if job_dir is None:
+                continue
+            if _read_told(job_dir) is not None:
+                self.told[job_id] = None
+                continue
+            usage = self._window_usage(job_id, job, job_dir, now)
+            if usage is None:
+                continue
+            found = findings(usage, self.t, live=True)
+            if found:
+                event = _event(job_id, job.name, found, usage)
+                _write_told(job_dir, event)
+                self.told[job_id] = event
+                events.append(event)
+        return events
+
+    def _window_usage(self, job_id: str, job: Any, job_dir: Path, now: float) -> Optional[Usage]:
+        readers = self._readers.setdefault(job_id, {})
+        windows = self._windows.setdefault(job_id, {})
+        headers = self._headers.setdefault(job_id, {})
+        start = now - self.t.live_window_seconds
+        for node, path in sample_files(job_dir).items():
+            reader = readers.setdefault(node, TraceReader(str(path)))
+            new = reader.poll()
+            headers[node] = reader.header
+            window = [s for s in windows.get(node, []) + new if s["t"] >= start]
+            windows[node] = window
+        nodes = [summarize(headers[n], w) for n, w in windows.items() if w]
+        if not nodes:
+            return None
+        cores = [n["cpu_cores_mean"] for n in nodes if n["cpu_cores_mean"] is not None]
+        peaks = [n["rss_peak_bytes"] for n in nodes if n["rss_peak_bytes"] is not None]
+        seconds = max(n["seconds"] for n in nodes)
+        if seconds < MIN_SAMPLE_SECONDS:
+            return None
+        metrics = {
+            "seconds": seconds,
+            "gpus": [gpu for n in nodes for gpu in n["gpus"]],
+            "cpu_cores_mean": sum(cores) if cores else None,
+            "rss_peak_bytes": max(peaks) if peaks else None,
+        }
+        spec = self.spec_of(job_id)
+        usage = usage_of(metrics, None, spec)
+        if job.cpus and (spec is None or not spec.cpus_per_task):
+            usage.cpus = job.cpus  # squeue's count, where the spec left it to the defaults
+        return usage
+
+
+def _event(job_id: str, name: str, found: list[Finding], usage: Usage) -> dict:
+    return {
+        "id": job_id,
+        "name": name,
+        "text": " ".join(f.text for f in found),
+        "findings": [{"code": f.code, "level": f.level, "text": f.text, "field": f.field,
+                      "to": None if f.to is None else str(f.to), "figure": f.figure} for f in found],
+        "elapsed": usage.elapsed,
+    }
+
+
+def _read_told(job_dir: Path) -> Optional[dict]:
+    try:
+        return json.loads((job_dir / TOLD_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_told(job_dir: Path, event: dict) -> None:
+    tmp = job_dir / f".{TOLD_FILE}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps({**event, "at": time.time()}))
+        os.replace(tmp, job_dir / TOLD_FILE)
+    except OSError:
+        log.warning("tritonml-lab: cannot record the live advice of job %s in %s", event["id"], job_dir)
