@@ -12,6 +12,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from .jobs import JobSpec, JobView, Origin
+from .slurm import ClusterSummary
 from .sweeps import SweepRequest
 
 
@@ -57,6 +58,21 @@ class JobList(BaseModel):
     updated: Optional[float] = Field(description="when the monitor last heard from Slurm (epoch s)")
     error: Optional[str] = Field(description="why the last poll failed (scheduler down), or null")
     interval: Optional[float] = Field(description="seconds between polls now; null when idle")
+
+
+class JobDefaults(BaseModel):
+    """What a job gets for a resource it leaves out: the admin's c.TritonML.default_* (null: Slurm's own)."""
+
+    partition: Optional[str] = None
+    time: Optional[str] = None
+    cpus_per_task: Optional[int] = None
+    mem: Optional[str] = None
+
+
+class ClusterView(ClusterSummary):
+    """``GET cluster``: the cluster, and the admin's job defaults the dialogs show as "default"."""
+
+    job_defaults: JobDefaults = Field(default_factory=JobDefaults)
 
 
 class FreshQuery(BaseModel):

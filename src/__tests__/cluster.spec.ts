@@ -24,7 +24,8 @@ const summary: TritonAPI.IClusterSummary = {
   partitions: [partition({ name: 'batch-csl', default: true })],
   gpus: [{ type: 'h100', total: 2, free: 1 }],
   gpus_total: 2,
-  gpus_free: 1
+  gpus_free: 1,
+  job_defaults: { partition: null, time: '01:00:00', cpus_per_task: null, mem: null }
 };
 
 describe('format', () => {

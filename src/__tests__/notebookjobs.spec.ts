@@ -68,7 +68,8 @@ const CLUSTER: TritonAPI.IClusterSummary = {
   ],
   gpus: [],
   gpus_total: 8,
-  gpus_free: 8
+  gpus_free: 8,
+  job_defaults: { partition: null, time: '01:00:00', cpus_per_task: null, mem: null }
 };
 
 /** A running notebook job (the shared job fixture with this suite's defaults). */

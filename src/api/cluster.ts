@@ -5,7 +5,8 @@ import { requestAPI, Schemas } from './http';
 
 export type IGpuCount = Schemas['GpuCount'];
 export type IPartition = Schemas['Partition'];
-export type IClusterSummary = Schemas['ClusterSummary'];
+export type IClusterSummary = Schemas['ClusterView'];
+export type IJobDefaults = Schemas['JobDefaults'];
 /** GET status: whether the server side started, and why not. */
 export type IStartupStatus = Schemas['StartupStatus'];
 

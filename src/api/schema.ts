@@ -72,7 +72,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ClusterSummary"];
+                        "application/json": components["schemas"]["ClusterView"];
                     };
                 };
                 /** @description The scheduler cannot be reached (reason: scheduler_unavailable) */
@@ -1539,7 +1539,8 @@ export interface components {
              */
             requeue: number;
         };
-        ClusterSummary: {
+        /** @description ``GET cluster``: the cluster, and the admin's job defaults the dialogs show as "default". */
+        ClusterView: {
             /** @default null */
             cluster: string | null;
             /**
@@ -1554,6 +1555,7 @@ export interface components {
             gpus_total: number;
             /** @default 0 */
             gpus_free: number;
+            job_defaults: components["schemas"]["JobDefaults"];
         };
         DatasetInfo: {
             /**
@@ -1849,6 +1851,17 @@ export interface components {
              * @default []
              */
             files: string[];
+        };
+        /** @description What a job gets for a resource it leaves out: the admin's c.TritonML.default_* (null: Slurm's own). */
+        JobDefaults: {
+            /** @default null */
+            partition: string | null;
+            /** @default null */
+            time: string | null;
+            /** @default null */
+            cpus_per_task: number | null;
+            /** @default null */
+            mem: string | null;
         };
         JobDetail: {
             id: string;

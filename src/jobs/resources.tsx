@@ -70,7 +70,9 @@ export interface IResourceFieldsProps {
 export function ResourceFields(props: IResourceFieldsProps): JSX.Element {
   const { form, cluster, errors, onChange } = props;
   const partitions = cluster ? sortPartitions(cluster.partitions) : [];
-  const defaultPartition = partitions.find(p => p.default);
+  // The admin's defaults (c.TritonML.default_*) apply first, then Slurm's default partition.
+  const defaults = cluster?.job_defaults;
+  const defaultPartition = partitions.find(p => p.name === defaults?.partition) ?? partitions.find(p => p.default);
   const partition = partitions.find(p => p.name === (form.partition || defaultPartition?.name));
   const types = gpuTypesOf(partition);
   const maxGpus = gpuTotal(partition, form.gpuType);
@@ -156,12 +158,12 @@ export function ResourceFields(props: IResourceFieldsProps): JSX.Element {
           type="number"
           min={1}
           value={form.cpus}
-          placeholder="1"
+          placeholder={String(defaults?.cpus_per_task ?? 1)}
           onChange={e => onChange({ cpus: e.currentTarget.value })}
         />
       )}
-      {field('mem', 'Memory', text('mem', 'e.g. 16G'))}
-      {field('time', 'Time limit', text('time', '01:00:00'), 'HH:MM:SS or D-HH:MM:SS')}
+      {field('mem', 'Memory', text('mem', defaults?.mem ?? 'e.g. 16G'))}
+      {field('time', 'Time limit', text('time', defaults?.time ?? '01:00:00'), 'HH:MM:SS or D-HH:MM:SS')}
     </>
   );
 }

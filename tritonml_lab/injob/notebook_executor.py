@@ -3,6 +3,8 @@
 Runs inside the batch job with the Jupyter SERVER environment's Python (which has nbclient), as its own
 process; the notebook's code runs in a kernel of the user's kernelspec, as in JupyterLab. It imports
 nothing from tritonml-lab, so the job keeps working if the package is upgraded while it waits.
+One file (over 400 lines) for the same reason: it is copied into the job and run by path, so it
+cannot import a sibling module.
 
 Started by the job's ``user.sh``: ``python executor.py --script user.sh`` with, on stdin, one line of
 JSON settings followed by the notebook to run (parameters already injected at submission).

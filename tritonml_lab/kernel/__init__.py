@@ -17,7 +17,8 @@ dispatch to a command, ``load_ipython_extension``); the rest is here, in small m
 ``sweep``           ``sweep``, ``sweep-results``, ``sweep-retry``, ``sweep-cancel``
 ``run_notebook``    ``run-notebook``
 ``job_commands``    ``%tritonml`` alone, ``jobs``, ``status``, ``logs``, ``fetch``, ``cancel``,
-                    ``efficiency``
+                    ``efficiency``, ``report``
+``resubmit``        ``resubmit ID [--suggested]``: the job's own cell again, as it was or right-sized
 ==================  ================================================================================
 
 **Command groups are mixins** composed by ``TritonMLMagics``, not functions taking the magics'

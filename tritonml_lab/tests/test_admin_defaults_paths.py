@@ -11,6 +11,7 @@ import pytest
 from tritonml_lab.jobs.server_defaults import DEFAULTS_ENV, kernel_defaults
 
 from .cluster_control import slurm
+from .openapi_check import get_ok
 from .test_notebook_jobs import write_notebook
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -51,6 +52,9 @@ async def test_every_server_path_applies_the_admins_defaults(jp_fetch, jp_root_d
                                        body=json.dumps({"code": "x = 1", "grid": {"x": [1, 2]}}))).body)
     for job_id in (job["id"], run["id"], sweep["id"]):
         assert slurm_settings(job_id) == (PARTITION, TIME), job_id
+    # The dialogs show the same defaults as "default" (GET cluster carries them).
+    cluster = await get_ok(jp_fetch, "/cluster", "cluster")
+    assert cluster["job_defaults"] == {"partition": PARTITION, "time": TIME, "cpus_per_task": None, "mem": None}
 
 
 def test_every_kernel_path_applies_the_admins_defaults(kernel_magics, tmp_path, monkeypatch):

@@ -52,7 +52,9 @@ def test_the_script_uses_slurms_own_options_and_requeues_itself():
     for line in ("#SBATCH --signal=B:USR1@30", "#SBATCH --requeue", "#SBATCH --open-mode=append",
                  "export TRITONML_REQUEUE_MAX=3", "export TRITONML_WARN_SECONDS=30",
                  "export TRITONML_END_TIME=${SLURM_JOB_END_TIME:-$(( ${EPOCHSECONDS:-$(date +%s)} + 600 ))}",
-                 'scontrol requeue "$SLURM_JOB_ID"', "trap tritonml_warning USR1"):
+                 # an array task requeues itself alone (JOB_TASK), not the whole array
+                 "tritonml_self=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID}",
+                 'scontrol requeue "${tritonml_self:-$SLURM_JOB_ID}"', "trap tritonml_warning USR1"):
         assert line in script, line
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     plain = render_script(JobSpec(command="true"), Defaults(sampler_python=None), "/jobs/job-2")

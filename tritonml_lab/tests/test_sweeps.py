@@ -386,7 +386,7 @@ def test_sweep_magic_runs_and_returns_the_results_table(magics, capsys):
     rows = sweep_rows(shell, sweep_id)
     assert [r["score"] for r in rows] == [6, 4, 3, 2, 2, 1]
     assert rows[0] == {"index": 5, "state": "COMPLETED", "a": 3, "b": "y", "score": 6, "best": True,
-                       "error": None, "job_id": f"{sweep_id}_5"}
+                       "pruned_at": None, "error": None, "job_id": f"{sweep_id}_5"}
 
 
 @CLUSTER

@@ -15,6 +15,9 @@ test('a job from the New job dialog gets the admin’s default partition and tim
   await expect(dialog.locator('select[name="partition"] option[value="interactive"]')).toHaveCount(1);
   await expect(dialog.locator('select[name="partition"]')).toHaveValue('');
   await expect(dialog.locator('input[name="time"]')).toHaveValue('');
+  // The form says what "default" means here: the admin's partition and time limit, not Slurm's.
+  await expect(dialog.locator('select[name="partition"] option[value=""]')).toHaveText('default (interactive)');
+  await expect(dialog.locator('input[name="time"]')).toHaveAttribute('placeholder', '00:07:00');
   await dialog.locator('input[name="name"]').fill('galata-defaults');
   await dialog.locator('input[name="command"]').fill('sleep 30');
   // The preview is the server's rendering, with the same defaults.
