@@ -24,6 +24,7 @@ from .budget import SqueueBudget
 from .markers import Marker, MarkerScanner, ended, with_run
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 10.0
 
 Listener = Callable[[str, dict], None]
 
@@ -103,13 +104,14 @@ class JobMonitor:
             self._executor = None
 
     async def stop(self) -> None:
+        """Cancel the loops and wait for them, for a bounded time: a Slurm command that hangs past
+        its own time-out must not hang the server's shutdown too."""
         tasks = self._tasks
         self.close()
-        for task in tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        if tasks:
+            _done, stuck = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            if stuck:
+                log.warning("tritonml-lab: %d job monitor task(s) did not stop within %g s", len(stuck), STOP_SECONDS)
 
     # -- what clients call ---------------------------------------------------------------------
     async def snapshot(self) -> list[Job]:
