@@ -256,7 +256,13 @@ def _checkpoint_run(run: list[str], spec: JobSpec, quoted_dir: str) -> list[str]
         '    if [ -n "$TRITONML_END_TIME" ]; then',
         '        sleep $(( TRITONML_END_TIME - ${EPOCHSECONDS:-$(date +%s)} + 120 )) &',
         '        tritonml_child=$!',
-        '        while kill -0 "$tritonml_child" 2>/dev/null; do wait "$tritonml_child" || true; done',
+        "        tritonml_slept=0",
+        '        while kill -0 "$tritonml_child" 2>/dev/null; do',
+        '            wait "$tritonml_child" && tritonml_slept=0 || tritonml_slept=$?',
+        "        done",
+        # Slurm signals every process of the job: when its SIGTERM ends the sleep before this script
+        # sees its own, the run still ended by the signal (143), not with the program's 99.
+        '        [ "$tritonml_slept" -le 128 ] || tritonml_status=$tritonml_slept',
         "    fi",
         "fi",
         'exit "$tritonml_status"',
