@@ -51,13 +51,18 @@ class JobRequest(JobSpec):
     origin: Optional[Origin] = None
 
 
-class JobList(BaseModel):
-    """``GET jobs`` (and the events channel's "snapshot")."""
+class MonitorStatus(BaseModel):
+    """The shared job monitor's state (the events channel's "status")."""
 
-    jobs: list[JobView]
     updated: Optional[float] = Field(description="when the monitor last heard from Slurm (epoch s)")
     error: Optional[str] = Field(description="why the last poll failed (scheduler down), or null")
     interval: Optional[float] = Field(description="seconds between polls now; null when idle")
+
+
+class JobList(MonitorStatus):
+    """``GET jobs`` (and the events channel's "snapshot")."""
+
+    jobs: list[JobView]
 
 
 class JobDefaults(BaseModel):

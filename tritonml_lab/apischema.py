@@ -23,6 +23,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from . import __version__
 from .api_models import ErrorBody
+from .event_models import SCHEMA_MODELS
 from .handlers import ROUTES
 from .handlers.contract import PATH_PARAMETERS, Operation, operation_of
 
@@ -113,7 +114,8 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 def build() -> dict[str, Any]:
     operations = _operations()
-    pairs: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
+    # The push channel's messages are no endpoint's body or answer: listed by event_models.py.
+    pairs: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization"), *SCHEMA_MODELS]
     for _path, _method, _groups, op in operations:
         if op.body is not None:
             pairs.append((op.body, "validation"))

@@ -37,7 +37,7 @@ describe('EventsChannel', () => {
     channel.dispose();
     expect(socket.readyState).toBe(3);
     expect(states).toEqual(['open', 'disposed']);
-    expect(channel.send({ action: 'x' })).toBe(false);
+    expect(channel.send({ action: 'unwatch-metrics', id: '1' })).toBe(false);
   });
 });
 

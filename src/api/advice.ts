@@ -1,7 +1,7 @@
 /** Right-sized jobs: a job's suggested resources, my efficiency report, and the live advice event. */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { queryString, requestAPI, Schemas, segment } from './http';
+import { queryString, requestAPI, Schemas, segment, IServerEvent } from './http';
 
 /** GET jobs/{id}/suggestion: the spec to resubmit and each resource's verdict (null: no data). */
 export type ISuggestion = Schemas['Suggestion'];
@@ -13,25 +13,12 @@ export type ISaving = Schemas['Saving'];
 export type ISpread = Schemas['Spread'];
 
 /** One rule that fired (tritonml_lab/advice/rules.py Finding). */
-export interface IAdviceFinding {
-  code: string;
-  level: 'red' | 'low' | 'state';
-  text: string;
-  field: string | null;
-  to: string | null;
-  figure: string;
-}
+export type IAdviceFinding = Schemas['AdviceFinding'];
 
-/** The "advice" event of the push channel: once per running job that crossed a red flag (not in openapi.yaml). */
-export interface IAdviceLive {
-  id: string;
-  name: string;
-  text: string;
-  findings: IAdviceFinding[];
-  elapsed: number | null;
-}
+/** The "advice" event of the push channel: once per running job that crossed a red flag. */
+export type IAdviceLive = Schemas['AdviceLive'];
 
-export type IAdviceEvent = { event: 'advice'; data: IAdviceLive };
+export type IAdviceEvent = Extract<IServerEvent, { event: 'advice' }>;
 
 export const AdviceClient = {
   suggestion(id: string, settings?: ServerConnection.ISettings): Promise<ISuggestion> {

@@ -2,7 +2,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { API_NAMESPACE, queryString, requestAPI, Schemas, segment } from './http';
+import { API_NAMESPACE, queryString, requestAPI, Schemas, segment, IServerEvent } from './http';
 import type { IMetrics } from './metrics';
 
 /** Slurm's own state names. */
@@ -25,11 +25,7 @@ export type IJobList = Schemas['JobList'];
 export type ILogChunk = Schemas['LogChunk'];
 
 /** Messages of the push channel ({base_url}tritonml/events). */
-export type IEvent =
-  | { event: 'snapshot'; data: IJobList }
-  | { event: 'job'; data: IJob }
-  | { event: 'status'; data: Omit<IJobList, 'jobs'> }
-  | { event: 'pong'; data: Record<string, never> };
+export type IEvent = Extract<IServerEvent, { event: 'snapshot' | 'job' | 'status' | 'pong' }>;
 
 export const JobsClient = {
   /** `fresh`: the refresh button; the server asks squeue now (within its scheduler budget). */

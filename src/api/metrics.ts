@@ -1,5 +1,5 @@
 /** Live metrics of a job: the sampler's compact format (tritonml_lab/injob/sampler.py), as the API sends it. */
-import type { Schemas } from './http';
+import type { Schemas, IServerEvent } from './http';
 
 /** The sampler's header line: what it watches and with what. */
 export type IMetricsHeader = Schemas['MetricsHeader'];
@@ -12,16 +12,8 @@ export type IMetricsNode = Schemas['MetricsNode'];
 /** GET jobs/{id}/metrics, and the "metrics-history" event. */
 export type IMetrics = Schemas['Metrics'];
 
-/** The "metrics" event: new samples of one node (a WebSocket message, not in openapi.yaml). */
-export interface IMetricsLive {
-  id: string;
-  node: string;
-  header: IMetricsHeader | null;
-  samples: IMetricsSample[];
-}
+/** The "metrics" event: new samples of one node. */
+export type IMetricsLive = Schemas['MetricsLive'];
 
 /** Metrics messages of the push channel (after a watch-metrics action). */
-export type IMetricsEvent =
-  | { event: 'metrics-history'; data: IMetrics }
-  | { event: 'metrics'; data: IMetricsLive }
-  | { event: 'error'; data: { message: string } };
+export type IMetricsEvent = Extract<IServerEvent, { event: 'metrics-history' | 'metrics' | 'error' }>;

@@ -1462,6 +1462,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Live advice about a running job. */
+        AdviceEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "advice";
+            data: components["schemas"]["AdviceLive"];
+        };
+        /** @description One rule that fired (``advice/rules.py`` ``Finding``). */
+        AdviceFinding: {
+            code: string;
+            /** @enum {string} */
+            level: "red" | "low" | "state";
+            text: string;
+            /** @description the job spec field it concerns */
+            field: string | null;
+            /** @description the value to ask for instead, where there is one */
+            to: string | null;
+            /** @description the measurement behind it, short */
+            figure: string;
+        };
+        /** @description Sent once per running job that crossed a red flag (``advice/live.py``). */
+        AdviceLive: {
+            id: string;
+            name: string;
+            text: string;
+            findings: components["schemas"]["AdviceFinding"][];
+            /** @description seconds the job had run when it was judged */
+            elapsed: number | null;
+        };
         CatalogListing: {
             entries: components["schemas"]["EntrySummary"][];
             /**
@@ -1539,6 +1570,13 @@ export interface components {
              */
             requeue: number;
         };
+        /** @description What a tab may send besides the text "ping": start or stop the live samples of a job. */
+        ClientAction: {
+            /** @enum {string} */
+            action: "watch-metrics" | "unwatch-metrics";
+            /** @description a job id: JOBID or JOBID_TASK */
+            id: string;
+        };
         /** @description ``GET cluster``: the cluster, and the admin's job defaults the dialogs show as "default". */
         ClusterView: {
             /** @default null */
@@ -1587,6 +1625,7 @@ export interface components {
              */
             sampled: boolean;
         };
+        Empty: Record<string, never>;
         EntryDetail: {
             id: string;
             /** @enum {string} */
@@ -1720,6 +1759,19 @@ export interface components {
              * @default null
              */
             errors?: components["schemas"]["FieldError"][] | null;
+        };
+        /** @description A tab's request could not be served; the socket stays open. */
+        ErrorEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "error";
+            data: components["schemas"]["EventError"];
+        };
+        EventError: {
+            /** @description what went wrong with the tab's request, for a person */
+            message: string;
         };
         ExecutingCell: {
             /** @description position in the output notebook (0-based) */
@@ -1947,6 +1999,11 @@ export interface components {
             origin: components["schemas"]["Origin-Output"] | null;
             /** @default null */
             directory: string | null;
+            /**
+             * @description "directory not answering" while reads of the job's directory hang (the rest of the job's view is Slurm's)
+             * @default null
+             */
+            directory_error: string | null;
             /** @default null */
             script: string | null;
             /** @default null */
@@ -1963,15 +2020,24 @@ export interface components {
             metrics: components["schemas"]["MetricsSummary"] | null;
             advice: string[];
         };
+        /** @description A job changed. */
+        JobEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "job";
+            data: components["schemas"]["JobView"];
+        };
         /** @description ``GET jobs`` (and the events channel's "snapshot"). */
         JobList: {
-            jobs: components["schemas"]["JobView"][];
             /** @description when the monitor last heard from Slurm (epoch s) */
             updated: number | null;
             /** @description why the last poll failed (scheduler down), or null */
             error: string | null;
             /** @description seconds between polls now; null when idle */
             interval: number | null;
+            jobs: components["schemas"]["JobView"][];
         };
         /** @description ``POST jobs`` and ``POST jobs/preview``: a JobSpec, and where it came from. */
         JobRequest: {
@@ -2268,6 +2334,11 @@ export interface components {
             origin: components["schemas"]["Origin-Output"] | null;
             /** @default null */
             directory: string | null;
+            /**
+             * @description "directory not answering" while reads of the job's directory hang (the rest of the job's view is Slurm's)
+             * @default null
+             */
+            directory_error: string | null;
         };
         LogChunk: {
             stream: string;
@@ -2312,6 +2383,15 @@ export interface components {
             nodes: {
                 [key: string]: components["schemas"]["MetricsNode"];
             };
+        };
+        /** @description New samples of a watched job, as the job writes them. */
+        MetricsEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "metrics";
+            data: components["schemas"]["MetricsLive"];
         };
         MetricsGpu: {
             i: number;
@@ -2370,6 +2450,22 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description The answer to watch-metrics: the job's samples so far (as ``GET jobs/{id}/metrics``). */
+        MetricsHistoryEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "metrics-history";
+            data: components["schemas"]["Metrics"];
+        };
+        /** @description New samples of one node of a watched job. */
+        MetricsLive: {
+            id: string;
+            node: string;
+            header: components["schemas"]["MetricsHeader"] | null;
+            samples: components["schemas"]["MetricsSample"][];
+        };
         MetricsNode: {
             header: components["schemas"]["MetricsHeader"] | null;
             samples: components["schemas"]["MetricsSample"][];
@@ -2408,6 +2504,15 @@ export interface components {
             gpu_source?: ("samples" | "sacct") | null;
         } & {
             [key: string]: unknown;
+        };
+        /** @description The shared job monitor's state (the events channel's "status"). */
+        MonitorStatus: {
+            /** @description when the monitor last heard from Slurm (epoch s) */
+            updated: number | null;
+            /** @description why the last poll failed (scheduler down), or null */
+            error: string | null;
+            /** @description seconds between polls now; null when idle */
+            interval: number | null;
         };
         /** @description ``POST notebook-jobs`` 201: the job, plus where its executed notebook will be. */
         NotebookJobCreated: {
@@ -2494,6 +2599,11 @@ export interface components {
             origin: components["schemas"]["Origin-Output"] | null;
             /** @default null */
             directory: string | null;
+            /**
+             * @description "directory not answering" while reads of the job's directory hang (the rest of the job's view is Slurm's)
+             * @default null
+             */
+            directory_error: string | null;
             /** @default null */
             script: string | null;
             /** @default null */
@@ -2790,6 +2900,15 @@ export interface components {
             cpus_idle: number;
             gpus: components["schemas"]["GpuCount"][];
         };
+        /** @description The answer to the text "ping". */
+        PongEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "pong";
+            data: components["schemas"]["Empty"];
+        };
         Preview: {
             script: string;
         };
@@ -2862,6 +2981,8 @@ export interface components {
             unit: string;
             text: string;
         };
+        /** @description Every message the server sends on the push channel. */
+        ServerEvent: components["schemas"]["SnapshotEvent"] | components["schemas"]["JobEvent"] | components["schemas"]["StatusEvent"] | components["schemas"]["PongEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["MetricsHistoryEvent"] | components["schemas"]["MetricsEvent"] | components["schemas"]["AdviceEvent"];
         ShardInfo: {
             directory: string;
             count: number;
@@ -2898,6 +3019,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description On connect: my jobs and the monitor's state. */
+        SnapshotEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "snapshot";
+            data: components["schemas"]["JobList"];
+        };
         Snippets: {
             python: string;
             batch: string;
@@ -2923,6 +3053,15 @@ export interface components {
             version: string;
             /** @description why it could not start; null when ok */
             reason: string | null;
+        };
+        /** @description The monitor's state changed (a poll, an error, the interval). */
+        StatusEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "status";
+            data: components["schemas"]["MonitorStatus"];
         };
         /** @description A task's per-step values (``tritonml.report(step=..., NAME=...)``), thinned for the view. */
         StepSeries: {

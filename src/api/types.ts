@@ -6,4 +6,4 @@ export type * from './jobs';
 export type * from './metrics';
 export type * from './notebookjobs';
 export type * from './sweeps';
-export type { IErrorBody, Schemas } from './http';
+export type { IClientAction, IErrorBody, IServerEvent, Schemas } from './http';

@@ -29,7 +29,7 @@ export interface ISocketLike {
 export type ChannelState = 'connecting' | 'open' | 'closed' | 'disposed';
 
 /** Every message the server sends on the channel. */
-export type ServerEvent = TritonAPI.IEvent | TritonAPI.IMetricsEvent | TritonAPI.IAdviceEvent;
+export type ServerEvent = TritonAPI.IServerEvent;
 
 export class EventsChannel implements IDisposable {
   constructor(options: EventsChannel.IOptions = {}) {
@@ -100,7 +100,7 @@ export class EventsChannel implements IDisposable {
   }
 
   /** Send `message` as JSON; false (nothing sent) while the socket is not open. */
-  send(message: object): boolean {
+  send(message: TritonAPI.IClientAction): boolean {
     const socket = this._socket;
     if (!socket || socket.readyState !== 1) {
       return false;

@@ -89,7 +89,7 @@ export class MetricsWatcher implements IDisposable {
     this._updatePoll();
   }
 
-  private _send(action: 'watch-metrics' | 'unwatch-metrics', id: string): void {
+  private _send(action: TritonAPI.IClientAction['action'], id: string): void {
     this._channel.send({ action, id });
   }
 
