@@ -7,12 +7,27 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Float, Int, List, Unicode, validate, TraitError
+from traitlets import Float, Int, List, Type, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
 
 class TritonML(Configurable):
     """tritonml-lab server settings."""
+
+    # Swappable parts, as jupyter-scheduler does it: a site may plug in its own (a slurmrestd client,
+    # a store on an object filesystem). Given as import strings, so this module stays cheap to import.
+    slurm_client_class = Type(
+        default_value="tritonml_lab.slurm.SlurmClient",
+        klass="tritonml_lab.slurm.SlurmClient",
+        help="The Slurm client: a subclass of tritonml_lab.slurm.SlurmClient, made with "
+        "(bin_dir=..., timeout=...). The default runs the Slurm commands.",
+    ).tag(config=True)
+    job_store_class = Type(
+        default_value="tritonml_lab.jobs.store.JobStore",
+        klass="tritonml_lab.jobs.store.JobStore",
+        help="Where job directories are made and found: a subclass of tritonml_lab.jobs.store.JobStore, "
+        "made with the resolved jobs_root.",
+    ).tag(config=True)
 
     slurm_bin_dir = Unicode(
         "",

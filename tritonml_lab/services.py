@@ -89,12 +89,11 @@ class Services:
 
 def build_services(config: TritonML) -> Services:
     from .advice.thresholds import Thresholds
-    from .jobs import Defaults, JobMonitor, JobService, JobStore
+    from .jobs import Defaults, JobMonitor, JobService
     from .jobs.budget import BudgetedCache
-    from .slurm import SlurmClient
 
-    slurm = SlurmClient(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
-    store = JobStore(config.resolved_jobs_root())
+    slurm = config.slurm_client_class(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
+    store = config.job_store_class(config.resolved_jobs_root())
     monitor = JobMonitor(
         slurm,
         known_ids=store.job_ids,
