@@ -156,6 +156,8 @@ class Metrics(BaseModel):
 
     id: str
     nodes: dict[str, MetricsNode]
+    error: Optional[str] = Field(None, description='"directory not answering" when the job\'s directory did not '
+                                 "answer in time (the events channel's history; its samples follow once it does)")
 
 
 # -- catalog ---------------------------------------------------------------------------------------

@@ -2383,6 +2383,11 @@ export interface components {
             nodes: {
                 [key: string]: components["schemas"]["MetricsNode"];
             };
+            /**
+             * @description "directory not answering" when the job's directory did not answer in time (the events channel's history; its samples follow once it does)
+             * @default null
+             */
+            error: string | null;
         };
         /** @description New samples of a watched job, as the job writes them. */
         MetricsEvent: {

@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .safety import CatalogError
 
@@ -82,8 +82,13 @@ class _Job:
 
 
 class BoundedIO:
-    def __init__(self, threads: int = 4, timeout: float = 10.0, name: str = "tritonml-catalog-io"):
+    """``error``: the exception a request that waited its time-out gets (the catalog's
+    :class:`CatalogTimeout`; the jobs service uses the pool too, for job directories)."""
+
+    def __init__(self, threads: int = 4, timeout: float = 10.0, name: str = "tritonml-catalog-io",
+                 error: type[Exception] = CatalogTimeout):
         self.timeout = float(timeout)
+        self.error = error
         self.workers = Workers(name, threads, self._serve)
         self._work: "queue.SimpleQueue[Tuple[Any, Any, tuple]]" = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -135,17 +140,20 @@ class BoundedIO:
         found = self._running.get(key)
         return time.monotonic() - found[1] if found is not None and not found[0].done() else 0.0
 
-    async def run(self, key: str, message: str, fn: Callable[..., Any], *args: Any) -> Any:
-        """Await ``fn(*args)`` for at most the time-out; :class:`CatalogTimeout` (``message``) after."""
+    async def run(self, key: str, message: str, fn: Callable[..., Any], *args: Any,
+                  timeout: Optional[float] = None) -> Any:
+        """Await ``fn(*args)`` for at most the time-out (or ``timeout``, counted from when the work
+        with this key started); ``self.error`` (``message``) after."""
+        limit = self.timeout if timeout is None else timeout
         future = self.submit(key, fn, *args)
-        deadline = time.monotonic() + self.timeout - self.running_for(key)
+        deadline = time.monotonic() + limit - self.running_for(key)
         waiting = asyncio.wrap_future(future)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 and not future.done():
-                raise CatalogTimeout(message)
+                raise self.error(message)
             try:
-                return await asyncio.wait_for(asyncio.shield(waiting), max(min(remaining, self.timeout / 4), 0.001))
+                return await asyncio.wait_for(asyncio.shield(waiting), max(min(remaining, limit / 4), 0.001))
             except asyncio.TimeoutError:
                 if not future.running():
                     self._ensure()

@@ -69,12 +69,11 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
                 self._send("error", {"message": f"One tab follows the charts of at most {MAX_WATCHED_METRICS} "
                                                 "jobs at once; close some first."})
                 return
-            try:
-                past, watching[job_id] = self.services.jobs.metrics.watch(job_id, self._send)
+            try:  # the hub sends "metrics-history" once read (in its pool: a hung directory must not hang us)
+                watching[job_id] = self.services.jobs.metrics.watch(job_id, self._send)
             except Exception as exc:  # noqa: BLE001 - answer the client instead of dropping the socket
                 self._send("error", {"message": str(exc)})
                 return
-            self._send("metrics-history", {"id": job_id, **past})
         elif action == "unwatch-metrics" and job_id in watching:
             watching.pop(job_id)()
 

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from pydantic import BaseModel, Field
 
 from ..advice.live import LiveAdvisor
+from ..catalog.isolation import BoundedIO
 from ..advice.thresholds import Thresholds
 from ..advice.usage import UsageReports
 from ..metrics.models import MetricsSummary
 from ..metrics.report import after_the_end
-from ..metrics.stream import MetricsHub, history, job_summary
+from ..metrics.stream import NOT_ANSWERING, MetricsHub, history, job_summary
 from ..slurm import Job, JobState, SlurmClient
 from ..slurm.models import SlurmEfficiency
 from .launcher import GRACE_SECONDS, Launcher
@@ -27,13 +28,23 @@ from .markers import run_history
 from .monitor import JobMonitor
 from .script import Defaults, render_script
 from .spec import JobSpec
-from .store import BadJobRequest, JobNotFound, JobStore, LogChunk, Manifest, Origin, parse_job_id
+from .store import (BadJobRequest, DirectoryNotAnswering, JobNotFound, JobStore, LogChunk, Manifest,
+                    Origin, parse_job_id)
 
 if TYPE_CHECKING:
     from ..advice.spread import Spread
     from ..advice.suggest import Suggestion
 
 log = logging.getLogger(__name__)
+
+# Job directories are read in a pool of their own threads, never on the event loop (issue 23): a
+# request waits at most DIR_TIMEOUT seconds for one; the job list waits at most LIST_WAIT for the
+# manifests it has not read yet (the rest follow as job events). A manifest found missing or
+# unreadable is looked for again after MANIFEST_RECHECK seconds (it may have been briefly so).
+DIR_THREADS = 4
+DIR_TIMEOUT = 5.0
+LIST_WAIT = 1.0
+MANIFEST_RECHECK = 10.0
 
 
 class JobView(Job):
@@ -42,6 +53,9 @@ class JobView(Job):
     tracked: bool = Field(False, description="submitted through tritonml-lab (has a job directory)")
     origin: Optional[Origin] = None
     directory: Optional[str] = None
+    directory_error: Optional[str] = Field(
+        None, description='"directory not answering" while reads of the job\'s directory hang (the rest of the '
+        "job's view is Slurm's)")
 
 
 class JobDetail(JobView):
@@ -72,9 +86,13 @@ class JobService:
         self.defaults = defaults
         self.launcher = Launcher(store, slurm, defaults)
         self._reconciling: Optional[asyncio.Future[None]] = None
-        self._manifests: dict[str, Optional[Manifest]] = {}
-        self._list_cache: Optional[tuple[tuple[int, bool], str]] = None
-        self.metrics = MetricsHub(self._job_path)
+        self.dirs = BoundedIO(DIR_THREADS, DIR_TIMEOUT, "tritonml-jobdir-io", DirectoryNotAnswering)
+        self._manifests: dict[str, Manifest] = {}  # job id (an array's) -> its manifest
+        self._no_manifest: dict[str, float] = {}  # job id -> when a read found none (monotonic)
+        self._dir_version = 0  # bumped when a manifest read comes back or a directory stops answering
+        self._late: set[str] = set()  # shown before their manifest was read: pushed again once it is
+        self._list_cache: Optional[tuple[tuple[int, bool, int], str]] = None
+        self.metrics = MetricsHub(self._job_path, io=self.dirs)
         self.advisor = LiveAdvisor(monitor, self._job_path, self._spec, self.thresholds)
         self.reports = UsageReports(slurm, self.thresholds, samples=self._summary)  # my efficiency report
 
@@ -113,6 +131,7 @@ class JobService:
         self._reconcile_once()
         self.advisor.start()  # the events channel lists first: live advice while it listens
         jobs = await self.monitor.snapshot()
+        await self._read_manifests(jobs)
         return [self._view(job) for job in jobs]
 
     async def list_json(self) -> str:
@@ -120,7 +139,8 @@ class JobService:
         self._reconcile_once()
         self.advisor.start()
         jobs = await self.monitor.snapshot()
-        key = (self.monitor.version, self.monitor.error is None)
+        await self._read_manifests(jobs)
+        key = (self.monitor.version, self.monitor.error is None, self._dir_version)
         if self._list_cache is None or self._list_cache[0] != key:
             views = [self._view(job).model_dump(mode="json") for job in jobs]
             self._list_cache = (key, json.dumps({"jobs": views, **self.monitor.status()}))
@@ -165,22 +185,34 @@ class JobService:
         parse_job_id(job_id)
         self.monitor.want_fresh()  # a user looks: squeue soon for its pending reason, within the budget
         job = await self.lookup(job_id)
-        manifest = self._manifest(job_id)
+        base, task = parse_job_id(job_id)
+        hung = False
+        try:  # in the job directories' pool, at most DIR_TIMEOUT: a hung directory degrades this job only
+            manifest = self._manifests.get(base) or await self.dirs.run(
+                f"manifest:{base}", NOT_ANSWERING, self._read_manifest, base)
+        except DirectoryNotAnswering:
+            manifest, hung = None, True
         if job is None and manifest is None:
             raise JobNotFound(job_id)
         if job is None:
             job = Job(id=job_id, name=manifest.spec.name or "tritonml", submitted=manifest.submitted_at)
+        files = None
+        if not hung:
+            try:
+                files = await self.dirs.run(f"detail:{job_id}", NOT_ANSWERING, self._detail_files, job_id,
+                                            manifest is not None, manifest is not None and manifest.spec.checkpoint is not None)
+            except DirectoryNotAnswering:
+                hung = True
         view = self._view(job)
         detail = JobDetail(**view.model_dump())
-        job_dir = self.store.find(job_id) if manifest is not None else None
         if manifest is not None:
             detail.spec = manifest.spec
-            detail.script = job_dir.script() if job_dir else None
-        if job_dir is not None:
-            detail.metrics = await asyncio.get_running_loop().run_in_executor(None, job_summary, job_dir.path)
-            if manifest is not None and manifest.spec.checkpoint is not None:  # long jobs: each run
-                detail.runs = await asyncio.get_running_loop().run_in_executor(
-                    None, run_history, str(job_dir.path), parse_job_id(job_id)[1])
+        if files is not None:
+            detail.script, detail.metrics, runs = files
+            if runs is not None:  # long jobs: each run
+                detail.runs = runs
+        if hung:
+            detail.directory_error = NOT_ANSWERING
         if job.state.is_finished:
             detail.efficiency, detail.metrics, detail.advice = await after_the_end(
                 self.slurm, job_id, detail.metrics, self.thresholds, detail.spec)
@@ -222,6 +254,15 @@ class JobService:
         job_dir = self.store.find(job_id)
         return job_dir.path if job_dir is not None else None
 
+    def _detail_files(self, job_id: str, with_script: bool, with_runs: bool) -> Optional[tuple]:
+        """In the pool: (job.sh, the samples' summary, the runs or None) of the job's directory."""
+        base, task = parse_job_id(job_id)
+        job_dir = self.store.find(base)
+        if job_dir is None:
+            return None
+        script = job_dir.script() if with_script else None
+        return script, job_summary(job_dir.path), run_history(str(job_dir.path), task) if with_runs else None
+
     def view_dict(self, job: dict) -> dict:
         """A monitor event's job, as the API shows it (with tracking fields)."""
         return self._view(Job.model_validate(job)).model_dump(mode="json")
@@ -236,17 +277,92 @@ class JobService:
         return manifest.spec if manifest is not None else None
 
     def _manifest(self, job_id: str) -> Optional[Manifest]:
+        """The job's manifest, read here if not known (blocking: for worker threads, the live advice)."""
         base, _task = parse_job_id(job_id)
-        if base not in self._manifests:
-            job_dir = self.store.find(base)
+        if base in self._manifests or not self._manifest_due(base):
+            return self._manifests.get(base)
+        return self._read_manifest(base)
+
+    def _manifest_due(self, base: str) -> bool:
+        """Not read yet, or found missing long enough ago to look again."""
+        if base in self._manifests:
+            return False
+        missed = self._no_manifest.get(base)
+        return missed is None or time.monotonic() - missed >= MANIFEST_RECHECK
+
+    def _read_manifest(self, base: str) -> Optional[Manifest]:
+        """Blocking (in the pool): read the manifest and remember it; a missing or unreadable one is
+        remembered for MANIFEST_RECHECK seconds only (a manifest being replaced, an NFS hiccup)."""
+        job_dir = self.store.find(base)
+        try:
+            manifest = job_dir.manifest() if job_dir else None
+        except (OSError, ValueError):
+            manifest = None
+        if manifest is not None:
+            self._manifests[base] = manifest
+            self._no_manifest.pop(base, None)
+        else:
+            self._no_manifest[base] = time.monotonic()
+        return manifest
+
+    def _start_manifest_read(self, base: str) -> Any:
+        """Read a manifest in the pool (once at a time per job); the future of the read."""
+        key = f"manifest:{base}"
+        running = self.dirs.running_for(key) > 0
+        future = self.dirs.submit(key, self._read_manifest, base)
+        if not running:
             try:
-                self._manifests[base] = job_dir.manifest() if job_dir else None
-            except (OSError, ValueError):
-                self._manifests[base] = None
-        return self._manifests[base]
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return future
+            future.add_done_callback(lambda _f: loop.call_soon_threadsafe(self._manifest_back, base))
+            loop.call_later(self.dirs.timeout + 0.05, self._manifest_overdue, base, future)
+        return future
+
+    async def _read_manifests(self, jobs: list[Job]) -> None:
+        """The manifests of ``jobs`` not read yet, in the pool; waits at most LIST_WAIT, and not for
+        reads that already take longer (their jobs are shown without, and pushed again later)."""
+        waits = []
+        for base in {parse_job_id(job.id)[0] for job in jobs if _valid_id(job.id)}:
+            if self._manifest_due(base):
+                key = f"manifest:{base}"
+                future = self._start_manifest_read(base)
+                if self.dirs.running_for(key) < LIST_WAIT:
+                    waits.append(asyncio.wrap_future(future))
+        if waits:
+            await asyncio.wait(waits, timeout=LIST_WAIT)
+
+    def _manifest_back(self, base: str) -> None:
+        self._dir_version += 1
+        if base in self._late:
+            self._late.discard(base)
+            self._push(base)
+
+    def _manifest_overdue(self, base: str, future: Any) -> None:
+        if not future.done():  # the directory does not answer: say so on the job's row
+            self._dir_version += 1
+            self._push(base)
+
+    def _push(self, base: str) -> None:
+        for job in list(self.monitor.jobs.values()):
+            if job.id == base or job.array_job_id == base:
+                self.monitor.publish("job", job.model_dump(mode="json"))
+
+    def _not_answering(self, job_id: str) -> bool:
+        base, _task = parse_job_id(job_id)
+        keys = (f"manifest:{base}", f"detail:{job_id}")
+        return any(self.dirs.running_for(key) > self.dirs.timeout for key in keys)
 
     def _view(self, job: Job) -> JobView:
-        manifest = self._manifest(job.id)
+        """Never blocks: the manifest as read (a read not done yet is started in the pool)."""
+        manifest, hung = None, False
+        if _valid_id(job.id):
+            base, _task = parse_job_id(job.id)
+            manifest = self._manifests.get(base)
+            if manifest is None and self._manifest_due(base):
+                self._start_manifest_read(base)
+                self._late.add(base)
+            hung = manifest is None and self._not_answering(job.id)
         data = job.model_dump()
         if job.state is JobState.RUNNING and job.started:
             data["elapsed"] = int(time.time() - job.started)
@@ -257,7 +373,16 @@ class JobService:
             tracked=manifest is not None,
             origin=manifest.origin if manifest else None,
             directory=manifest.directory if manifest else None,
+            directory_error=NOT_ANSWERING if hung else None,
         )
+
+
+def _valid_id(job_id: str) -> bool:
+    try:
+        parse_job_id(job_id)
+    except BadJobRequest:
+        return False
+    return True
 
 
 __all__ = ["BadJobRequest", "JobDetail", "JobNotFound", "JobService", "JobView", "Preview"]

@@ -56,6 +56,14 @@ class JobNotFound(LookupError):
         self.message = str(self)
 
 
+class DirectoryNotAnswering(Exception):
+    """A job directory's read did not come back in time (a hung OST or NFS server)."""
+
+    def __init__(self, message: str = "directory not answering") -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class BadJobRequest(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)

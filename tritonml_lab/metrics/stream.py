@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Optional
 
+from ..catalog.isolation import BoundedIO
 from .efficiency import summarize
 from .trace import TraceReader, downsample, load
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, dict], None]
 PREFIX, SUFFIX = "samples.", ".jsonl"
+NOT_ANSWERING = "directory not answering"
 
 
 def sample_files(job_dir: Path) -> dict[str, Path]:
@@ -73,31 +77,34 @@ def job_summary(job_dir: Path) -> Optional[dict[str, Any]]:
 
 
 class MetricsHub:
-    """Per watched job, one reader per node file; a poll loop that runs only while someone watches."""
+    """Per watched job, one reader per node file; a poll loop that runs only while someone watches.
 
-    def __init__(self, find_dir: Callable[[str], Optional[Path]], interval: float = 1.0) -> None:
+    Every read of a job directory runs in the bounded pool ``io`` (the jobs service's, shared with
+    its other job-directory reads), never on the event loop: a directory that hangs (an OST that
+    stops answering) holds one of its threads and stops only that job's charts. Each job is read
+    by at most one poll at a time; while its poll hangs, the others go on."""
+
+    def __init__(self, find_dir: Callable[[str], Optional[Path]], interval: float = 1.0,
+                 io: Optional[BoundedIO] = None) -> None:
         self.find_dir = find_dir
         self.interval = interval
+        self.io = io if io is not None else BoundedIO(2, 10.0, "tritonml-metrics-io")
         self._watchers: dict[str, set[Listener]] = {}
         self._readers: dict[str, dict[str, TraceReader]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._polling: set[str] = set()  # jobs whose poll is in the pool now
         self._task: Optional[asyncio.Task[None]] = None
 
-    def watch(self, job_id: str, listener: Listener) -> tuple[dict[str, Any], Callable[[], None]]:
-        """The job's history now, and from then on ``listener("metrics", {id, node, header,
-        samples})`` as samples arrive. A client may see a sample twice when several watch one job:
-        samples have unique ``t``."""
-        job_dir = self.find_dir(job_id)
-        past = history(job_dir) if job_dir is not None else {"nodes": {}}
-        if job_id not in self._readers and job_dir is not None:
-            readers = self._readers[job_id] = {}
-            for node, path in sample_files(job_dir).items():
-                readers[node] = TraceReader(str(path))
-                readers[node].history()  # continue after what `past` holds
-        self._watchers.setdefault(job_id, set()).add(listener)
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
+    def watch(self, job_id: str, listener: Listener) -> Callable[[], None]:
+        """Follow the job: ``listener("metrics-history", {id, nodes})`` once its history is read,
+        then ``listener("metrics", {id, node, header, samples})`` as samples arrive. Returns the
+        unwatch. A directory that does not answer within the pool's time-out gets a history with
+        no nodes and ``error`` "directory not answering"; its samples follow once it answers. A
+        client may see a sample twice when several watch one job: samples have unique ``t``."""
+        begin = asyncio.ensure_future(self._begin(job_id, listener))
 
         def unwatch() -> None:
+            begin.cancel()
             listeners = self._watchers.get(job_id)
             if listeners is not None:
                 listeners.discard(listener)
@@ -105,31 +112,84 @@ class MetricsHub:
                     self._watchers.pop(job_id, None)
                     self._readers.pop(job_id, None)
 
-        return past, unwatch
+        return unwatch
 
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    async def _begin(self, job_id: str, listener: Listener) -> None:
+        try:
+            past = await self.io.run(f"metrics-history:{job_id}", NOT_ANSWERING, self._history_blocking, job_id)
+        except self.io.error:
+            past = {"nodes": {}, "error": NOT_ANSWERING}
+        except OSError as exc:
+            past = {"nodes": {}, "error": f"The job's directory could not be read: {exc.strerror or exc}"}
+        self._watchers.setdefault(job_id, set()).add(listener)
+        _call(listener, "metrics-history", {"id": job_id, **past})
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
 
-    def poll_once(self) -> None:
-        for job_id, listeners in list(self._watchers.items()):
+    def _lock(self, job_id: str) -> threading.Lock:
+        return self._locks.setdefault(job_id, threading.Lock())
+
+    def _history_blocking(self, job_id: str) -> dict[str, Any]:
+        """In the pool: the job's history, and readers that continue after it."""
+        with self._lock(job_id):
             job_dir = self.find_dir(job_id)
             if job_dir is None:
-                continue
+                return {"nodes": {}}
+            past = history(job_dir)
+            if job_id not in self._readers:
+                readers = {}
+                for node, path in sample_files(job_dir).items():
+                    readers[node] = TraceReader(str(path))
+                    readers[node].history()  # continue after what `past` holds
+                self._readers[job_id] = readers
+            return past
+
+    def _poll_blocking(self, job_id: str) -> list[tuple[str, Any, list]]:
+        """In the pool: (node, header, new samples) of one watched job."""
+        with self._lock(job_id):
+            job_dir = self.find_dir(job_id)
+            if job_dir is None or job_id not in self._watchers:
+                return []
             readers = self._readers.setdefault(job_id, {})
+            out = []
             for node, path in sample_files(job_dir).items():
                 reader = readers.get(node)
                 if reader is None:  # a node's file that appeared after watching began: all of it
                     reader = readers[node] = TraceReader(str(path))
                 samples = reader.poll()
                 if samples:
-                    payload = {"id": job_id, "node": node, "header": reader.header, "samples": samples}
-                    for listener in list(listeners):
-                        try:
-                            listener("metrics", payload)
-                        except Exception:  # noqa: BLE001 - one broken client must not stop the rest
-                            log.exception("tritonml-lab: metrics listener failed")
+                    out.append((node, reader.header, samples))
+            return out
+
+    def close(self) -> None:
+        """Stop polling and let the pool's idle threads end (the server's shutdown: the pool may be
+        the jobs service's, which closes with it)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.io.shutdown()
+
+    def poll_once(self) -> None:
+        """Start a poll in the pool for each watched job whose last poll is back (never waits)."""
+        loop = asyncio.get_running_loop()
+        for job_id in list(self._watchers):
+            if job_id in self._polling:
+                continue  # its directory is slow or hangs: the other jobs go on
+            self._polling.add(job_id)
+            future = self.io.submit(f"metrics-poll:{job_id}", self._poll_blocking, job_id)
+            future.add_done_callback(lambda f, j=job_id: loop.call_soon_threadsafe(self._polled, j, f))
+
+    def _polled(self, job_id: str, future: "Future[list]") -> None:
+        self._polling.discard(job_id)
+        try:
+            found = future.result()
+        except Exception:  # noqa: BLE001 - one job's directory must not stop the others
+            log.warning("tritonml-lab: reading the samples of job %s failed", job_id, exc_info=True)
+            return
+        for node, header, samples in found:
+            payload = {"id": job_id, "node": node, "header": header, "samples": samples}
+            for listener in list(self._watchers.get(job_id, ())):
+                _call(listener, "metrics", payload)
 
     async def _run(self) -> None:
         while self._watchers:
@@ -139,3 +199,13 @@ class MetricsHub:
                 log.exception("tritonml-lab: metrics poll failed")
             await asyncio.sleep(self.interval)
         self._task = None
+        for job_id in list(self._locks):
+            if job_id not in self._watchers and job_id not in self._polling:
+                self._locks.pop(job_id, None)
+
+
+def _call(listener: Listener, event: str, payload: dict) -> None:
+    try:
+        listener(event, payload)
+    except Exception:  # noqa: BLE001 - one broken client must not stop the rest
+        log.exception("tritonml-lab: metrics listener failed")

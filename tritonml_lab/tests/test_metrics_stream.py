@@ -9,6 +9,17 @@ from tritonml_lab.metrics.stream import MetricsHub, history, job_summary
 TRACE = Path(__file__).parent / "data" / "gpu-traces" / "h200-matmul-phases.nvml.jsonl"
 
 
+async def history_of(received: list, job_id: str, timeout: float = 10.0) -> dict:
+    """The "metrics-history" the hub sent for ``job_id`` (read in its pool, not on the loop)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for event, data in received:
+            if event == "metrics-history" and data["id"] == job_id:
+                return data
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no metrics-history for {job_id}")
+
+
 async def test_history_then_live_points_in_order(tmp_path):
     lines = TRACE.read_text().splitlines(keepends=True)
     job_dir = tmp_path / "job"
@@ -18,7 +29,9 @@ async def test_history_then_live_points_in_order(tmp_path):
 
     hub = MetricsHub(lambda job_id: job_dir if job_id == "7" else None, interval=0.05)
     received = []
-    past, unwatch = hub.watch("7", lambda event, data: received.append((event, data)))
+    unwatch = hub.watch("7", lambda event, data: received.append((event, data)))
+    past = await history_of(received, "7")
+    received.clear()
     assert past["nodes"]["gpu1"]["header"]["gpus"][0]["name"] == "NVIDIA H200"
     assert len(past["nodes"]["gpu1"]["samples"]) == 20
 
