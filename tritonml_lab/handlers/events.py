@@ -23,13 +23,26 @@ MAX_WATCHED_METRICS = 32
 class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """The push channel: one WebSocket per tab, job changes from the one shared monitor."""
 
-    # Server-side pings (jupyter_server's loop, started by WebSocketMixin.open): a tab that vanished
-    # without a close frame (killed browser, closed laptop) is closed after 15 s without a pong, about
-    # 35 s at worst, and its subscription with it, so the monitor stops. Milliseconds; jupyter_server's
-    # defaults (30 s, 90 s) are too slow. Timeout == interval keeps tornado, which reads the same names
-    # in seconds for its own unused loop, from warning.
+    # Server-side pings: jupyter_server's loop (WebSocketMixin.open starts it; milliseconds). Every
+    # ping_interval it first checks the time since the last pong, then pings. So at each check a
+    # healthy client's last pong is about one interval old (its answer to the previous round's ping;
+    # at the first check, the open itself): the time-out must be longer than one interval, or every
+    # socket is closed at its first check (it was equal: issue 23, tabs reconnecting every 15 s). At
+    # 1.5 intervals, timer jitter of up to 7 s is tolerated, and a client that stops answering (a
+    # killed browser, a closed laptop) is closed at the second check after its last pong: within two
+    # intervals, 30 s, and its subscription with it, so the monitor stops. jupyter_server's defaults
+    # (30 s, 90 s) are too slow for that.
     ping_interval = 15_000
-    ping_timeout = 15_000
+    ping_timeout = 22_500
+
+    def get_websocket_protocol(self):  # type: ignore[no-untyped-def]
+        """Tornado's own ping loop stays off: it reads the same two names, in seconds (it would ping
+        every 4 hours and clamp the time-out to the interval, with a warning). One loop: the mixin's."""
+        protocol = super().get_websocket_protocol()
+        if protocol is not None:
+            protocol.params.ping_interval = None
+            protocol.params.ping_timeout = None
+        return protocol
 
     @property
     def services(self) -> Services:
