@@ -21,6 +21,10 @@ catalog -- and where it can, only that entry -- answer "not responding".
 Safety: only directories found by scanning the configured roots become entries; client ids are
 validated and looked up in that index, never joined onto a path; symlinked entries and symlinks
 leaving a root (or an HF repo dir) are never followed.
+
+Over 400 lines as one class on purpose: every method takes the same lock over the same entry table,
+and the costs above hold only while one place decides what runs where; the work itself lives in the
+modules it names.
 """
 from __future__ import annotations
 

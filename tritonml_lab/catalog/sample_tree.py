@@ -14,6 +14,9 @@ parameter counting works.  A root-level ``.tritonml-catalog.toml`` overrides one
 
 The benchmark mode makes ``N`` entries holding ``M`` empty files in total (a few of them HF repos),
 with at most 500 files per directory; it is reused when ``DEST/.sample-tree.json`` matches.
+
+Shipped inside the package (and over 400 lines, one generator per layout) on purpose: Binder's
+postBuild and an admin trying the catalog run it from the installed package, where dev/ is absent.
 """
 from __future__ import annotations
 
