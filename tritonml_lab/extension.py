@@ -28,6 +28,7 @@ def load(server_app) -> None:
     web_app.settings["tritonml_status"] = StartupStatus(ok=True)
     web_app.settings["tritonml"] = services
     setup_handlers(web_app)
+    _close_on_cleanup(server_app)
     server_app.log.info("tritonml-lab: API registered under %stritonml/", web_app.settings["base_url"])
 
 
@@ -51,6 +52,21 @@ def _start(server_app) -> Services:
     export_thresholds(services.jobs.thresholds)  # the advice rules, for %tritonml efficiency/resubmit
     export_catalog_roots(config.catalog_root_pairs())
     return services
+
+
+def _close_on_cleanup(server_app) -> None:
+    """jupyter_server 2 runs the shutdown hooks of ExtensionApps only, never a module's
+    _unload_jupyter_server_extension: close the services (their threads: catalog, submission, marker
+    scan) when the server cleans up its extensions, or they outlive it."""
+    cleanup = server_app.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        try:
+            await cleanup()
+        finally:
+            unload(server_app)
+
+    server_app.cleanup_extensions = cleanup_extensions
 
 
 def unload(server_app) -> None:

@@ -1,15 +1,47 @@
 import os
+from pathlib import Path
 
 import pytest
 
 from .cluster_control import ensure_up
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# leak_guard: every test fails that leaves threads, child processes, sockets, a Jupyter server or
+# Slurm jobs of its own behind (see its docstring).
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tritonml_lab.tests.leak_guard"]
+
+# Tests that stop or freeze the cluster's daemons: no other test may run against the same cluster at
+# that moment, so dev/test runs them after the parallel (pytest-xdist) part, one at a time.
+SERIAL_MODULES = {"test_cluster_api.py", "test_launcher.py"}
+# Tests that need root (they mount filesystems): marked like the cluster tests, out of the fast lane.
+ROOT_MODULES = {"test_faults.py"}
+# Tests that parse or compile source with ast (not thread-safe in CPython 3.11): run with no other
+# thread of this process alive (leak_guard's source_parsing marker).
+SOURCE_PARSING = {"test_import_cycles.py", "test_injob.py", "test_runner.py", "test_apischema.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark by what a test uses, not file by file, so new tests are marked without anyone thinking of it:
+
+    - ``cluster``: it uses the real Slurm cluster (the slurm_cluster fixture, directly or through
+      pytestmark / usefixtures), or needs root; ``dev/test --fast`` runs ``-m "not cluster"``;
+    - ``serial``: it stops or freezes the cluster's daemons (SERIAL_MODULES);
+    - ``source_parsing``: see SOURCE_PARSING.
+    """
+    for item in items:
+        module = Path(str(item.fspath)).name
+        if "slurm_cluster" in getattr(item, "fixturenames", ()) or module in ROOT_MODULES:
+            item.add_marker(pytest.mark.cluster)
+        if module in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+        if module in SOURCE_PARSING:
+            item.add_marker(pytest.mark.source_parsing)
 
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
     """The real local Slurm cluster (dev/cluster up), its client environment applied to this process."""
+    if os.environ.get("TRITONML_FAST") == "1":
+        pytest.fail("the fast lane (TRITONML_FAST=1) runs no cluster test; mark this one 'cluster'")
     env = ensure_up()
     os.environ.update(env)
     return env

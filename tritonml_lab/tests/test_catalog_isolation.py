@@ -94,7 +94,9 @@ async def test_entry_answers_again_when_the_folder_does(tmp_path):
         release.set()
         await asyncio.sleep(0.2)
         assert (await cat.get_async("r/stuck-0")).readme.startswith("# stuck-0")
+        cat.stop(timeout=1)
     finally:
+        release.set()
         fsio.set_hook(None)
 
 
@@ -113,6 +115,7 @@ async def test_a_root_that_hangs_becomes_a_warning(tmp_path):
         release.set()
         await asyncio.sleep(0.2)
         assert {e.root for e in (await cat.listing_async()).entries} == {"good", "bad"}
+        cat.stop(timeout=1)
     finally:
         release.set()
         fsio.set_hook(None)
@@ -134,6 +137,7 @@ async def test_fifo_in_an_entry_does_not_hang(tmp_path):
     assert time.monotonic() - t0 < 2 and detail.readme is None and detail.metadata is None
     model = await cat.get_async("r/hub/models--org--fifo")
     assert time.monotonic() - t0 < 4 and model.hf.num_parameters is None
+    cat.stop(timeout=1)
 
 
 # -- in the server: the default executor (job submission) is never the catalog's ----------------

@@ -43,6 +43,7 @@ def test_links_leaving_root_not_followed(trees, tmp_path):
     assert c.wait_for_scan(30)
     d = c.get("r/ds")
     assert d.size_bytes == 5 and d.file_count == 1                 # escape/big.bin not counted
+    c.stop(timeout=5)
 
 
 def test_scan_tree_counts_links_once(tmp_path):
