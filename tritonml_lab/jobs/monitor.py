@@ -96,9 +96,10 @@ class JobMonitor:
             self._tasks = [asyncio.ensure_future(self._run()), asyncio.ensure_future(self._watch())]
 
     def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        self._tasks = []
+        for task in [*self._tasks, self._scan, self._confirming]:
+            if task is not None:
+                task.cancel()  # a scan in flight must not start a new executor after this
+        self._tasks, self._scan, self._confirming = [], None, None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -246,7 +247,17 @@ class JobMonitor:
             self._emit("status", self.status())
             raise
         self.error = None
+        # sacct also answers with an older job of the same id (ids reused after a reset): not ours.
+        accounted = [job for job in accounted if not _older(job, self.jobs.get(job.id))]
         changed = [merged for job in [*accounted, *active] if (merged := self._merge(job, asked))]
+        answered = {job.id for job in accounted}
+        for jid in missing:
+            job = self.jobs.get(jid)
+            if job is not None and _pending_array(job) and jid not in answered and job.state.is_active:
+                # A pending array's record ("0-9" under the array's id) left squeue: its tasks were
+                # split off, each listed and accounted under its own id; sacct never answers under
+                # the array's id for them, so the record would stay PENDING for ever (issue 23).
+                self._forget(jid)
         self._trim()
         self.version += 1
         self.updated = time.time()
@@ -405,8 +416,16 @@ class JobMonitor:
         finished = [job for job in self.jobs.values() if not job.state.is_active]
         if len(finished) > self.history:
             for job in sorted(finished, key=_sort_key)[: len(finished) - self.history]:
-                self.jobs.pop(job.id, None)
-                self._marked.pop(job.id, None)
+                self._forget(job.id)
+        # Directories looked up for jobs no longer listed (bounded like the jobs themselves).
+        listed = {job.array_job_id or job.id for job in self.jobs.values()}
+        for base in [base for base in self._dirs if base not in listed]:
+            self._dirs.pop(base, None)
+
+    def _forget(self, job_id: str) -> None:
+        self.jobs.pop(job_id, None)
+        self._marked.pop(job_id, None)
+        self._confirm.pop(job_id, None)
 
     def _emit(self, event: str, payload: dict) -> None:
         for listener in list(self._listeners):
@@ -414,6 +433,17 @@ class JobMonitor:
                 listener(event, payload)
             except Exception:  # noqa: BLE001 - one broken client must not stop the others
                 log.exception("tritonml-lab: job listener failed")
+
+
+def _older(answer: Job, known: Optional[Job]) -> bool:
+    """``answer`` was submitted before the job we know under its id: another job."""
+    return (known is not None and answer.submitted is not None and known.submitted is not None
+            and answer.submitted < known.submitted - 1)
+
+
+def _pending_array(job: Job) -> bool:
+    """squeue's record of a pending array's tasks not yet split off: the array's id, a task range."""
+    return job.array_job_id == job.id and job.array_task_id is not None and not job.array_task_id.isdigit()
 
 
 def _rank(state: JobState) -> int:

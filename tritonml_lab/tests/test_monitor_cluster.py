@@ -154,3 +154,58 @@ async def test_nobody_listening_costs_nothing(jobs_root):
         assert (monitor.polls, monitor.scanner.stats) == (polls, stats)
     finally:
         await monitor.stop()
+
+
+@contextlib.asynccontextmanager
+async def watching_at_defaults(jobs_root):
+    """As :func:`watching`, with the monitor at the product's default intervals."""
+    client = SlurmClient(timeout=30)
+    store = JobStore(jobs_root)
+    monitor = JobMonitor(client, store=store)
+    launcher = Launcher(store, client, Defaults(sampler_python=None))
+    recorder = Recorder(monitor)
+    try:
+        await monitor.snapshot()
+        yield monitor, launcher, recorder
+    finally:
+        recorder.unsubscribe()
+        await monitor.stop()
+        launcher.close()
+
+
+async def until(check, timeout: float = 60.0, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(every)
+
+
+@pytest.mark.parametrize("outcome", ["ran", "cancelled"])
+async def test_a_pending_arrays_record_does_not_stay_pending(jobs_root, outcome):
+    """Issue 23 item 7: squeue lists a pending array as one record under the array's id ("0-1"); once
+    its tasks are split off (they run) or the array is cancelled, that record leaves squeue, and sacct
+    never answers under the array's id for tasks that ran. The record must not stay PENDING."""
+    async with watching_at_defaults(jobs_root) as (monitor, launcher, recorder):
+        base = await submit(monitor, launcher, command="sleep 1", array="0-1", held=True)
+        await until(lambda: base in monitor.jobs, timeout=20)
+        assert monitor.jobs[base].state is JobState.PENDING and monitor.jobs[base].array_task_id == "0-1"
+        if outcome == "ran":
+            slurm("scontrol", "release", base)
+            for task in ("0", "1"):
+                await recorder.wait_for(f"{base}_{task}", "COMPLETED", timeout=60)
+        else:
+            slurm("scancel", base)  # from elsewhere: only squeue and sacct tell
+        # The next scheduled poll (squeue, then sacct for what left it); slurmdbd may lag a moment.
+        deadline = time.monotonic() + 30
+        while True:
+            await monitor.refresh()
+            record = monitor.jobs.get(base)
+            if record is None or not record.state.is_active:
+                break
+            assert time.monotonic() < deadline, f"the array's record stays {record.state.value}"
+            await asyncio.sleep(2)
+        if outcome == "ran":
+            assert record is None, f"the array's record is still listed: {record}"
+            assert {monitor.jobs[f"{base}_{t}"].state for t in ("0", "1")} == {JobState.COMPLETED}
+        else:
+            assert record is not None and record.state is JobState.CANCELLED
