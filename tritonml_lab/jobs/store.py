@@ -70,6 +70,10 @@ class BadJobRequest(ValueError):
         self.message = message
 
 
+class UnsafeJobsRoot(BadJobRequest):
+    """The jobs root belongs to another user or others may write to it: nothing is written there."""
+
+
 def parse_job_id(job_id: str) -> tuple[str, Optional[str]]:
     """'123' -> ('123', None); '123_4' -> ('123', '4'); anything else is refused."""
     match = _JOB_ID.fullmatch(job_id or "")
@@ -190,6 +194,9 @@ class JobStore:
         rendered into the manifest but written by :meth:`write_script` (the API writes it while
         sbatch, which reads it from stdin, waits for slurmctld)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        # Checked on every use, not once at start-up: on shared scratch another user may create the
+        # root (or take it over) after the server started, and then plant code in our jobs.
+        _check_owned(self.root)
         job_dir = JobDir(self.root / f"job-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}")
         job_dir.path.mkdir(mode=0o700)  # job.sh holds the job's environment values
         try:
@@ -343,7 +350,7 @@ def _check_owned(root: Path) -> None:
     except FileNotFoundError:
         return  # made on first use, by us, with our umask
     if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ValueError(
+        raise UnsafeJobsRoot(
             f"The jobs directory {root} belongs to another user or others may write to it; job scripts "
             "there could be changed by them. Set c.TritonML.jobs_root to a directory of your own (it "
             "may contain {user}), or run: chmod go-w " + str(root)

@@ -77,3 +77,25 @@ def test_a_planted_sampler_is_replaced_not_trusted_by_its_name(tmp_path):
     shared.write_text("import os; os.system('evil')\n")
     job_dir, _ = JobStore(tmp_path / "jobs").create(JobSpec(command="true"), Defaults())
     assert (job_dir.path / "sampler.py").read_bytes() == Path(SAMPLER_PATH).read_bytes()
+
+
+def test_a_root_another_user_creates_after_start_up_is_refused_when_used(tmp_path):
+    """Issue 23 item 11: the root did not exist at start-up (so nothing was checked then); another
+    user creates it on shared scratch before our first submission. Nothing of ours is written there."""
+    from tritonml_lab.jobs import Defaults, JobSpec
+    from tritonml_lab.jobs.store import UnsafeJobsRoot
+
+    root = tmp_path / "scratch" / "tritonml"
+    store = JobStore(root)  # the server starts: no root yet
+    root.mkdir(parents=True)
+    os.chown(root, 65534, 65534)  # nobody's (the tests run as root, as CI does)
+    with pytest.raises(UnsafeJobsRoot, match="belongs to another user"):
+        store.prepare(JobSpec(command="true"), Defaults(sampler_python=None))
+    assert list(root.iterdir()) == []
+    os.chown(root, os.getuid(), os.getgid())
+    os.chmod(root, 0o777)  # ours, but others may write to it
+    with pytest.raises(UnsafeJobsRoot, match="others may write to it"):
+        store.prepare(JobSpec(command="true"), Defaults(sampler_python=None))
+    os.chmod(root, 0o755)
+    job_dir, _manifest = store.prepare(JobSpec(command="true"), Defaults(sampler_python=None))
+    assert job_dir.path.parent == root
