@@ -25,7 +25,9 @@ usable from any language:
 
 The batch script passes SIGUSR1 on to its program only if the program handles it (a default
 handler would end it); this module installs one when imported in the job's main thread. A program
-that exits with status 99 (:data:`REQUEUE_EXIT`) asks to be requeued.
+that exits with status 99 (:data:`REQUEUE_EXIT`, what :func:`requeue` does) stopped for the time limit
+and asks to be requeued; any other end is the job's end. In particular a ``%%tritonml submit`` cell
+that returns has finished, also when it returns after the warning: its ``--out`` is saved.
 """
 
 import os

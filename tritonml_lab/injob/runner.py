@@ -16,9 +16,15 @@ What it does, driven by ``runner.json`` next to it:
   it also asks the study for the point and tells it the result; only then is optuna imported).
   Elsewhere ``tritonml`` is ``tritonml_checkpoint.py`` next to this file (long jobs: time_left(),
   should_checkpoint(), checkpoint_dir(), restarts(), requeue()), its SIGUSR1 handler installed
-  before the cell. A cell that calls ``tritonml.requeue()``, or that returns after the time-limit
-  warning in a job with ``--requeue``, ends the runner with status 99: the batch script requeues
-  the job (no ``--out`` is saved then: the cell has not finished).
+  before the cell.
+
+How a cell says "I finished" or "I stopped for the time limit": a cell that returns (or runs to its
+end) has finished, whenever that is, also after the time-limit warning: its ``--out`` variables are
+saved and the runner exits 0. Only a cell that calls ``tritonml.requeue()`` (or exits with status 99,
+``sys.exit(99)``) stopped for the limit: the runner exits 99 without saving ``--out``, and the batch
+script requeues the job while restarts are left. Whether the warning came is the cell's to decide
+(``tritonml.should_checkpoint()``), never the runner's: a cell that finished its work just after the
+warning must not run again from the top.
 
 You can rerun the job by hand: ``sbatch job.sh`` in the job directory.
 """
@@ -173,9 +179,7 @@ def main():
         traceback.print_exception(etype, value, tb)
         return EXIT_CELL_FAILED
     sys.stdout.flush()
-    pruned = shim is not None and shim._task.get("pruned") is not None  # a pruned task is done
-    if checkpoint is not None and checkpoint.requeue_max() > 0 and checkpoint.should_checkpoint() and not pruned:
-        return _requeue("the cell returned after the time-limit warning")
+    # The cell returned: it finished, warning or not (see the module doc). Its results are saved.
 
     if outputs and _is_rank_zero():
         missing = [name for name in outputs if name not in namespace]

@@ -7,15 +7,14 @@ every option is on its own ``#SBATCH`` line, and values are quoted where a shell
 from __future__ import annotations
 
 import shlex
-import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
 
 from ..injob import checkpoint as injob_checkpoint
 from ..slurm.timefmt import parse_duration
 from . import ddp
-from .spec import JobSpec, ddp_layout
+from .spec import Defaults, JobSpec, ddp_layout, resolve
+
+__all__ = ["Defaults", "render_script", "sbatch_options"]  # Defaults lives with the spec it completes
 
 # The stdout/stderr file names inside a job directory; %a is the array task index.
 STDOUT, STDERR = "stdout.log", "stderr.log"
@@ -33,32 +32,23 @@ WARNED_FILE, REQUEUED_FILE = "warned", "requeued"
 REQUEUE_EXIT = injob_checkpoint.REQUEUE_EXIT
 
 
-@dataclass(frozen=True)
-class Defaults:
-    """What applies when the spec leaves a field out (admin traitlets + the cluster)."""
-
-    partition: Optional[str] = None
-    time: Optional[str] = "01:00:00"
-    cpus_per_task: Optional[int] = None
-    mem: Optional[str] = None
-    python: Optional[str] = None
-    # The in-job GPU/CPU sampler (stdlib-only, copied into the job directory) runs with this Python;
-    # this process's own is the one that has nvidia-ml-py. None: no sampling.
-    sampler_python: Optional[str] = sys.executable
-    sample_interval: float = 1.0
-
-
 def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tuple[str, str]]:
-    """(option, comment) pairs, in the order a person would write them."""
+    """(option, comment) pairs, in the order a person would write them. ``spec`` is the user's; what
+    is rendered is :func:`~.spec.resolve`'s (the admin's defaults applied, validated once)."""
+    return _options(spec, resolve(spec, defaults), defaults, job_dir)
+
+
+def _options(given: JobSpec, spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tuple[str, str]]:
     out = STDOUT if not spec.array else ARRAY_STDOUT
     err = STDERR if not spec.array else ARRAY_STDERR
+    # A default the spec's rules refuse but Slurm may take is rendered as the admin gave it.
     partition = spec.partition or defaults.partition
     time = spec.time or defaults.time
     cpus = spec.cpus_per_task or defaults.cpus_per_task
     mem = spec.mem or defaults.mem
     options: list[tuple[str, str]] = [(f"--job-name={spec.name or 'tritonml'}", "")]
     if partition:
-        options.append((f"--partition={partition}", "" if spec.partition else "site default"))
+        options.append((f"--partition={partition}", "" if given.partition else "site default"))
     gres = spec.gres
     if spec.ddp:
         nodes, per_node, gpu_gres = ddp_layout(spec.gpus, spec.nodes, spec.ntasks_per_node)
@@ -112,7 +102,8 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         f"# on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. You can submit this file",
         "# yourself: sbatch job.sh. Options: https://slurm.schedmd.com/sbatch.html",
     ]
-    for option, comment in sbatch_options(spec, defaults, job_dir):
+    given, spec = spec, resolve(spec, defaults)  # raises ValidationError: nothing is written
+    for option, comment in _options(given, spec, defaults, job_dir):
         lines.append(f"#SBATCH {option}" + (f"    # {comment}" if comment else ""))
     quoted_dir = shlex.quote(job_dir)
     if spec.checkpoint is not None:
@@ -234,7 +225,7 @@ def _checkpoint_run(run: list[str], spec: JobSpec, quoted_dir: str) -> list[str]
         "tritonml_child=",
         "",
         f"# Exit status {REQUEUE_EXIT}: the program stopped for the time limit and wants to come back",
-        "# (tritonml.requeue(), or a cell that returned after the warning).",
+        "# (tritonml.requeue(); a %%tritonml submit cell that returns has finished, exit 0).",
         f'if [ "$tritonml_status" = {REQUEUE_EXIT} ]; then',
         f'    if [ "$tritonml_restart" -lt {n} ]; then',
         f'        echo "tritonml: run $((tritonml_restart + 1)) stopped for the time limit; requeueing the job'

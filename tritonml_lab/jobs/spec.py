@@ -8,9 +8,11 @@ script is rendered. Error messages name the field and say what is allowed.
 from __future__ import annotations
 
 import re
+import sys
+from dataclasses import dataclass
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..slurm.timefmt import format_duration, parse_duration
 
@@ -200,7 +202,7 @@ class JobSpec(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _exactly_one_payload(self) -> "JobSpec":
+    def _exactly_one_payload(self, info: ValidationInfo) -> "JobSpec":
         given = [key for key in ("code", "script", "command") if getattr(self, key)]
         if len(given) != 1:
             raise ValueError(
@@ -209,10 +211,14 @@ class JobSpec(BaseModel):
             )
         if self.command is not None and _CONTROL.search(self.command):
             raise ValueError("command must be one line; use script for several lines")
+        # The time limit the job gets: its own, or the admin's default (resolve() fills it in and
+        # says so in the context); a spec not resolved yet and without a time is checked there.
         limit = parse_duration(self.time) if self.time else None
         if self.checkpoint is not None and limit is not None and self.checkpoint.warn_seconds >= limit:
+            defaulted = "time" in ((info.context or {}).get("defaulted") or ())
+            whose = ", the site's default: the job gives none" if defaulted else ""
             raise ValueError(f"checkpoint.warn ({self.checkpoint.warn}) must be shorter than the time limit "
-                             f"({self.time}): give a shorter warn or a longer time")
+                             f"({self.time}{whose}): give a shorter warn or a longer time")
         return self
 
     @property
@@ -225,6 +231,47 @@ class JobSpec(BaseModel):
     @property
     def kind(self) -> str:
         return "python" if self.code is not None else "script" if self.script is not None else "command"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What applies when the spec leaves a field out (admin traitlets + the cluster)."""
+
+    partition: Optional[str] = None
+    time: Optional[str] = "01:00:00"
+    cpus_per_task: Optional[int] = None
+    mem: Optional[str] = None
+    python: Optional[str] = None
+    # The in-job GPU/CPU sampler (stdlib-only, copied into the job directory) runs with this Python;
+    # this process's own is the one that has nvidia-ml-py. None: no sampling.
+    sampler_python: Optional[str] = sys.executable
+    sample_interval: float = 1.0
+
+
+# The spec's fields an admin's default fills in when the spec leaves them out. ``python`` is not one
+# of them: the admin's Python may be a bare name found on the job's PATH; script.py applies it.
+DEFAULTED_FIELDS = ("partition", "time", "cpus_per_task", "mem")
+
+
+def resolve(spec: JobSpec, defaults: Defaults) -> JobSpec:
+    """The spec as the job gets it: each field it leaves out filled with the admin's default, then
+    validated as a whole, once, so that every rule between fields sees the values that apply (a
+    checkpoint.warn longer than the site's default time limit is refused like one longer than an
+    explicit time). Raises pydantic's ValidationError (400 in the API, an option error in the magics).
+    What is rendered (script.py) is this spec; the manifest keeps the user's own."""
+    filled = {name: getattr(defaults, name) for name in DEFAULTED_FIELDS
+              if getattr(spec, name) is None and getattr(defaults, name) not in (None, "")}
+    # A default the spec's own rules would refuse but Slurm takes ("UNLIMITED", a list of partitions)
+    # stays the admin's to answer for: it is rendered as given, as before, and Slurm judges it.
+    for name, value in list(filled.items()):
+        try:
+            JobSpec.model_validate({"command": "true", name: value})  # the field's own rules alone
+        except ValidationError:
+            del filled[name]
+    if not filled:
+        return spec
+    data = {**spec.model_dump(exclude_unset=True), **filled}
+    return type(spec).model_validate(data, context={"defaulted": frozenset(filled)})
 
 
 def ddp_layout(gpus: Optional[str], nodes: Optional[int], ntasks_per_node: Optional[int]) -> tuple[int, int, Optional[str]]:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ..jobs.launcher import JobsRootUnavailable, SubmissionUncertain
 from ..jobs.script import render_script
-from ..jobs.spec import JobSpec
+from ..jobs.spec import JobSpec, resolve
 from ..jobs.store import BadJobRequest, JobDir, Manifest, parse_job_id
 from ..slurm import JobState, SlurmError
 from . import display
@@ -69,6 +69,7 @@ class SubmitCommands(KernelClient):
             fields["code"] = cell
         try:
             spec = JobSpec(**{key: value for key, value in fields.items() if value is not None})
+            resolve(spec, self.defaults)  # as the job gets it: e.g. --warn against the admin's default --time
         except ValidationError as exc:
             raise UsageError("Invalid job options; nothing was submitted.\n" + option_errors(exc)) from None
         return spec, inputs, outputs

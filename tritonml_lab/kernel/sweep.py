@@ -88,6 +88,8 @@ class SweepCommands(KernelClient):
             raise UsageError(f"Slurm did not take the sweep; nothing was submitted.\n{exc.message}") from None
         except BadSweepRequest as exc:  # e.g. an Optuna sweep whose Python lacks optuna
             raise UsageError(f"{exc.message}; nothing was submitted.") from None
+        except ValidationError as exc:  # the spec with the admin's defaults (e.g. --warn past the default --time)
+            raise UsageError("Invalid sweep options; nothing was submitted.\n" + option_errors(exc)) from None
         jobs = ", ".join(job.id for job in view.jobs)
         print(f"Submitted sweep {view.id} ({view.name}): {view.total} tasks in {len(view.jobs)} array "
               f"job{'s' if len(view.jobs) > 1 else ''} ({jobs}) → %tritonml sweep-results {view.id}")

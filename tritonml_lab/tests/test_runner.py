@@ -149,3 +149,30 @@ def test_runs_under_the_system_python_without_the_package(tmp_path):
     done = run(job, python=["/usr/bin/python3"], env={"PYTHONNOUSERSITE": "1"})
     assert done.returncode == 0, done.stderr
     assert pickle.loads((job / "outputs.pkl").read_bytes()) == {"ok": True, "x": [1]}
+
+
+def test_a_cell_that_returns_after_the_warning_has_finished_and_one_that_calls_requeue_stopped(tmp_path):
+    """How a cell says "I finished" or "I stopped for the time limit" (issue 23): returning is
+    finishing, whenever it happens, so --out is saved and the status is 0, also after the warning and
+    with restarts left; only tritonml.requeue() (or sys.exit(99)) asks to come back, saving nothing."""
+    import time
+
+    env = {"TRITONML_END_TIME": str(time.time() + 20), "TRITONML_WARN_SECONDS": "90",  # warned already
+           "TRITONML_REQUEUE_MAX": "1", "TRITONML_RESTARTS": "0"}
+    cases = {
+        "finished": ("warned = tritonml.should_checkpoint()\nx = 42\n", 0),
+        "requeue": ("warned = tritonml.should_checkpoint()\nx = 42\ntritonml.requeue()\n", 99),
+        "exit-99": ("import sys\nx = 42\nsys.exit(99)\n", 99),
+    }
+    for name, (cell, status) in cases.items():
+        (tmp_path / name).mkdir()
+        job = make_job(tmp_path / name, cell, outputs=["x", "warned"] if "warned" in cell else ["x"])
+        shutil.copyfile(injob.CHECKPOINT, job / "tritonml_checkpoint.py")
+        result = run(job, env=env)
+        assert result.returncode == status, (name, result.stderr)
+        saved = job / "outputs.pkl"
+        if status == 0:
+            assert pickle.loads(saved.read_bytes()) == {"x": 42, "warned": True}
+            assert "time limit" not in result.stderr
+        else:
+            assert not saved.exists() and "stopping here for the time limit" in result.stderr, result.stderr
