@@ -323,7 +323,12 @@ class JobService:
         """The manifests of ``jobs`` not read yet, in the pool; waits at most LIST_WAIT, and not for
         reads that already take longer (their jobs are shown without, and pushed again later)."""
         waits = []
-        for base in {parse_job_id(job.id)[0] for job in jobs if _valid_id(job.id)}:
+        listed = {parse_job_id(job.id)[0] for job in jobs if _valid_id(job.id)}
+        if len(self._manifests) + len(self._no_manifest) > 2 * len(listed) + 100:
+            for cache in (self._manifests, self._no_manifest):  # jobs no longer listed: forgotten
+                for base in [base for base in cache if base not in listed]:
+                    cache.pop(base, None)
+        for base in listed:
             if self._manifest_due(base):
                 key = f"manifest:{base}"
                 future = self._start_manifest_read(base)

@@ -155,3 +155,35 @@ async def test_a_hung_job_directory_degrades_only_that_job(jp_fetch, jp_ws_fetch
         socket.ws.close()
         slurm("scancel", healthy, *([hung] if hung else []))
         jp_serverapp.web_app.settings["tritonml"].close()  # its threads end now, not at the server's end
+
+
+async def test_a_manifest_briefly_unreadable_is_read_again(jp_fetch, jp_serverapp, jobs_root):
+    """Issue 23 item 10: a manifest that could not be read once (caught half-written, an NFS hiccup)
+    made its job show as untracked for the server's lifetime. Now it is looked for again."""
+    launcher = Launcher(JobStore(jobs_root), SlurmClient(timeout=30), Defaults(sampler_python=None))
+    launched = await launcher.launch(JobSpec(partition="batch-csl", time="00:05:00", command="sleep 300"))
+    launcher.close()
+    job_id, manifest = launched.job_id, Path(launched.manifest.directory) / "manifest.json"
+    good = manifest.read_text()
+    try:
+        manifest.write_text(good[: len(good) // 2])  # half of it: not JSON
+        deadline = time.monotonic() + 30
+        while True:
+            listed = {j["id"]: j for j in json.loads((await jp_fetch("tritonml", "jobs")).body)["jobs"]}
+            if job_id in listed:
+                break
+            assert time.monotonic() < deadline, "the job never showed up"
+            await asyncio.sleep(0.5)
+        assert not listed[job_id]["tracked"] and listed[job_id]["directory"] is None
+        manifest.write_text(good)
+        started = time.monotonic()
+        while not listed[job_id]["tracked"]:
+            assert time.monotonic() - started < 30, "the job stays untracked"
+            await asyncio.sleep(1)
+            listed = {j["id"]: j for j in json.loads((await jp_fetch("tritonml", "jobs")).body)["jobs"]}
+        assert listed[job_id]["directory"] == launched.manifest.directory
+        detail = json.loads((await jp_fetch("tritonml", "jobs", job_id)).body)
+        assert detail["tracked"] and detail["script"].startswith("#!/bin/bash")
+    finally:
+        slurm("scancel", job_id)
+        jp_serverapp.web_app.settings["tritonml"].close()

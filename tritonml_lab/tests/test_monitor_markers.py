@@ -124,3 +124,21 @@ async def test_budgeted_cache_does_not_keep_errors():
     with pytest.raises(RuntimeError):
         await cache.get()
     assert await cache.get() == "ok"
+
+
+def test_the_monitors_directory_lookups_shrink_with_its_jobs(tmp_path):
+    """Issue 23 item 10: monitor._dirs (job id -> its directory) only grew, one entry per job the
+    server ever watched. It now holds only the jobs the monitor still lists."""
+    from tritonml_lab.jobs import JobMonitor, JobStore
+    from tritonml_lab.slurm import Job
+
+    store = JobStore(tmp_path / "jobs")
+    monitor = JobMonitor(None, store=store, history=2)  # the default keeps 200; 2 shows the same
+    for n in range(1, 6):
+        monitor.jobs[str(n)] = Job(id=str(n), state=JobState.RUNNING, submitted=float(n))
+    monitor._scan_blocking([str(n) for n in range(1, 6)], set(monitor.jobs))
+    assert set(monitor._dirs) == {"1", "2", "3", "4", "5"}
+    for n in range(1, 6):  # all ended; the monitor keeps the newest `history` of them
+        monitor.jobs[str(n)] = Job(id=str(n), state=JobState.COMPLETED, submitted=float(n))
+    monitor._trim()
+    assert set(monitor.jobs) == {"4", "5"} and set(monitor._dirs) == {"4", "5"}
