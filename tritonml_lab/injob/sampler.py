@@ -7,7 +7,10 @@ into the job directory and starts it next to the user's program, with whatever P
     python sampler.py --out DIR/samples.{node}.jsonl --interval 1 --pid PID [--gpus 0,1]
                       [--job SLURM_JOB_ID [--other-nodes]]
 
-``{node}`` in --out is replaced by $SLURMD_NODENAME, else the short host name (one file per node).
+``{node}`` in --out is replaced by $SLURMD_NODENAME, else the short host name (one file per node);
+in an array task, ``{task}`` by $SLURM_ARRAY_TASK_ID, and without ``{task}`` in --out the name gets
+".task<N>" before its extension (samples.gpu1.task3.jsonl), so that tasks sharing a node and the
+array's directory never share (or move aside) each other's file. Readers: metrics/stream.py.
 Processes: --job J accounts every process of job J on this node (see JobProcs: the batch script,
 its children and the tasks of every srun step); without it, the process tree of --pid. The sampler
 stops when --pid (if given) is gone. --other-nodes (batch host of a multi-node job): one srun step
@@ -36,6 +39,9 @@ Line 1 is the header:
           smax: max SM clock MHz, bus: PCI bus id}]
   job: Slurm job id whose processes c and r count (null: the tree of pid), node: the Slurm node
   name (null without job), gsel: the GPU selection asked for (--gpus or CUDA_VISIBLE_DEVICES; null: all)
+  task: $SLURM_ARRAY_TASK_ID or null; iosrc: the pressure file "io" is read from, or null
+  (added keys, like those marked "added" below, are absent from older files: readers treat them
+  as unknown, never as 0)
 Full-resolution sample (no "k"):
   t: unix time s (0.1 s)
   g: per GPU, in header order: [u util %, m memory used MiB, p power W, T temperature C,
@@ -44,9 +50,15 @@ Full-resolution sample (no "k"):
      those of --job, else the process tree of --pid)
   r: resident memory of those processes, MiB (sum of RSS; shared pages count once per process)
   c and r are absent without --job and --pid; c is null on the first sample.
+  pc (added): CPU of the busiest processes counted in c, cores each, largest first, at most 4
+     (a starved DataLoader shows its workers each near 1.0 while the GPU waits); absent with c null
+  w (added): block-I/O delay of those processes, s per s (delayacct_blkio_ticks of /proc/PID/stat),
+     only where the kernel keeps delay accounting (kernel.task_delayacct = 1)
+  io (added): % of the time some task waited on I/O (PSI "some": the job's cgroup io.pressure,
+     else /proc/pressure/io, see the header's iosrc); absent where unreadable and on the first sample
 Coarse sample (older data, one per bucket): the keys above plus d: bucket seconds (t is its
   start), n: samples in it, cx: max CPU cores; g rows have a 6th column, max util %.
-  u, p, s, c are means; m, T, r are maxima over the bucket.
+  u, p, s, c, w, io and each rank of pc are means; m, T, r are maxima over the bucket.
 Last line when the sampler stops: k:"e", t, why: "pid" (watched process gone) | "signal" |
   "limit" | "error", n: samples written, cpu: sampler CPU seconds (children included),
   cpu0: CPU seconds it had used when the first sample was written.
@@ -80,6 +92,7 @@ from collections import deque
 FORMAT_VERSION = 1
 COLS = ["u", "m", "p", "T", "s"]
 MIB = 1048576.0
+TOP_PROCS = 4  # "pc": CPU of the busiest processes of the job (DataLoader workers near 1 each)
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -403,7 +416,8 @@ def _read(path, size=4096):
 
 
 def read_stat(pid, proc="/proc"):
-    """(state, ppid, own ticks, children ticks, starttime ticks, rss pages) or None."""
+    """(state, ppid, own ticks, children ticks, starttime ticks, rss pages, block I/O delay ticks
+    (delayacct_blkio_ticks; 0 where the kernel keeps no delay accounting)) or None."""
     try:
         data = _read("%s/%d/stat" % (proc, pid))
     except OSError:
@@ -418,7 +432,7 @@ def _parse_stat(data):
     f = data[r + 2:].split()
     try:
         return (f[0], int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14]),
-                int(f[19]), int(f[21]))
+                int(f[19]), int(f[21]), int(f[39]) if len(f) > 39 else 0)
     except (IndexError, ValueError):
         return None
 
@@ -442,7 +456,9 @@ class ProcTree(object):
         self._boottime = boottime or _boottime
         st = read_stat(self.root, proc)
         self.root_start = st[4] if st else None
-        self.members = {}  # pid -> [start, ppid, own, kids, base]
+        self.members = {}  # pid -> [start, ppid, own, kids, base, blkio]
+        self.top = None  # CPU cores of the busiest members at the last sample, largest first
+        self.blkio = None  # block-I/O delay of the members, s per s, at the last sample
         self.credit = {}
         self.prev_boot = None
         self.prev_mono = None
@@ -576,8 +592,11 @@ class ProcTree(object):
         ticks = 0
         rss = 0
         new = {}
+        per = []  # ticks of each process since the last sample (its own and reaped children's)
+        io = 0
         for p, st in cur.items():
-            state, ppid, own, kids, start, pages = st
+            state, ppid, own, kids, start, pages = st[:6]
+            blk = st[6] if len(st) > 6 else 0
             rss += pages
             m = members.get(p)
             if m is not None and m[0] == start:
@@ -588,14 +607,20 @@ class ProcTree(object):
                     dk -= take
                     if cr - take > 0:
                         self.credit[p] = cr - take
-                ticks += max(0, own - m[2]) + max(0, dk)
-                new[p] = [start, ppid, own, kids, m[4]]
+                d = max(0, own - m[2]) + max(0, dk)
+                io += max(0, blk - (m[5] if len(m) > 5 else blk))
+                new[p] = [start, ppid, own, kids, m[4], blk]
             else:
                 base = own + kids
-                if self.prev_boot is not None and start / self.hz >= self.prev_boot - 0.05:
+                born = self.prev_boot is not None and start / self.hz >= self.prev_boot - 0.05
+                if born:
                     base = 0  # born since the last sample: all of its CPU is new
-                ticks += own + kids - base
-                new[p] = [start, ppid, own, kids, base]
+                    io += blk
+                d = own + kids - base
+                new[p] = [start, ppid, own, kids, base, blk]
+            ticks += d
+            if d > 0:
+                per.append(d)
         for p in list(self.credit):
             if p not in new:
                 del self.credit[p]
@@ -605,8 +630,13 @@ class ProcTree(object):
         self.members = new
         self.root_seen = self._root_alive(cur.get(self.root)) if self.root else True
         cores = None
+        self.top = self.blkio = None
         if self.prev_mono is not None and mono > self.prev_mono:
-            cores = round(ticks / self.hz / (mono - self.prev_mono), 2)
+            dt = self.hz * (mono - self.prev_mono)
+            cores = round(ticks / dt, 2)
+            per.sort(reverse=True)
+            self.top = [round(x / dt, 2) for x in per[:TOP_PROCS]]
+            self.blkio = round(io / dt, 2)
         self.prev_boot = boot
         self.prev_mono = mono
         return cores, round(rss * self.page_mib, 1)
@@ -756,6 +786,82 @@ class JobProcs(ProcTree):
         return cur
 
 
+class IoPressure(object):
+    """Share of time (%) in which some task waited on I/O, from Linux's pressure stall information:
+    the job's cgroup (io.pressure of the cgroup v2 directory named job_N above this process, else
+    this process's own), else the whole node's /proc/pressure/io. One pread per sample on a file
+    kept open. ``path`` is None where none is readable (kernels before 4.20, PSI off)."""
+
+    def __init__(self, proc="/proc", cgroot="/sys/fs/cgroup"):
+        self.path = None
+        self.fd = None
+        self.prev = None
+        for path in self._candidates(proc, cgroot):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            if self._total(fd) is None:
+                os.close(fd)
+                continue
+            self.path, self.fd = path, fd
+            break
+
+    @staticmethod
+    def _candidates(proc, cgroot):
+        out = []
+        try:
+            for line in _read("%s/self/cgroup" % proc, 8192).decode("utf-8", "replace").splitlines():
+                if line.startswith("0::"):
+                    rel = line[3:].strip()
+                    parts = rel.split("/")
+                    for k, part in enumerate(parts):
+                        if part.startswith("job_"):
+                            out.append(cgroot + "/".join(parts[:k + 1]) + "/io.pressure")
+                            break
+                    out.append(cgroot + rel.rstrip("/") + "/io.pressure")
+        except Exception:
+            pass
+        out.append("%s/pressure/io" % proc)
+        return out
+
+    @staticmethod
+    def _total(fd):
+        try:
+            line = os.pread(fd, 512, 0).split(b"\n", 1)[0]  # "some avg10=.. total=US"
+            if line.startswith(b"some"):
+                return int(line.rsplit(b"total=", 1)[1])
+        except Exception:
+            pass
+        return None
+
+    def sample(self, mono):
+        """% of the time since the last call; None on the first call or when unreadable."""
+        if self.fd is None:
+            return None
+        total = self._total(self.fd)
+        prev, self.prev = self.prev, (mono, total)
+        if total is None or prev is None or prev[1] is None or mono <= prev[0]:
+            return None
+        return round(min(100.0, max(0.0, (total - prev[1]) / 1e4 / (mono - prev[0]))), 1)
+
+    def close(self):
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
+
+
+def _delayacct_on(proc="/proc"):
+    """Does the kernel keep per-task delay accounting (delayacct_blkio_ticks is real, not 0)?"""
+    try:
+        return _read("%s/sys/kernel/task_delayacct" % proc, 16).strip() == b"1"
+    except Exception:
+        return False
+
+
 def _boottime():
     try:
         return time.clock_gettime(time.CLOCK_BOOTTIME)
@@ -782,6 +888,7 @@ class Bucket(object):
         self.r_max = None
         self.has_c = False
         self.has_r = False
+        self.more = {}  # "w", "io": [sum, n]; "pc": [[sum, n] per rank]
 
     def add(self, s):
         w = s.get("n", 1) or 1
@@ -821,6 +928,20 @@ class Bucket(object):
             r = s["r"]
             if r is not None and (self.r_max is None or r > self.r_max):
                 self.r_max = r
+        for key in ("w", "io"):
+            v = s.get(key)
+            if v is not None:
+                acc = self.more.setdefault(key, [0.0, 0])
+                acc[0] += v * w
+                acc[1] += w
+        pc = s.get("pc")
+        if pc is not None:
+            ranks = self.more.setdefault("pc", [])
+            for k in range(TOP_PROCS):  # a missing rank is a process at 0
+                if len(ranks) <= k:
+                    ranks.append([0.0, 0])
+                ranks[k][0] += (pc[k] if k < len(pc) else 0.0) * w
+                ranks[k][1] += w
 
     def result(self):
         out = {"t": self.start, "d": self.length, "n": self.n}
@@ -836,6 +957,15 @@ class Bucket(object):
             out["cx"] = self.c_max
         if self.has_r:
             out["r"] = self.r_max
+        for key in ("w", "io"):
+            if key in self.more:
+                acc = self.more[key]
+                out[key] = round(acc[0] / acc[1], 2 if key == "w" else 1)
+        if "pc" in self.more:
+            pc = [round(a / n, 2) for a, n in self.more["pc"]]
+            while pc and pc[-1] == 0:
+                pc.pop()
+            out["pc"] = pc
         return out
 
 
@@ -989,7 +1119,7 @@ def _cores():
 class Sampler(object):
     def __init__(self, out, interval=1.0, pid=0, source=None, keep=3600.0, bucket=60.0,
                  max_seconds=None, clock=time.time, mono=time.monotonic, sleep=time.sleep,
-                 tree=None, job=None, node=None, gsel=None):
+                 tree=None, job=None, node=None, gsel=None, io=None, delayacct=None, task=None):
         self.interval = float(interval)
         self.pid = int(pid or 0)
         self.source = source if source is not None else NoSource()
@@ -1009,6 +1139,8 @@ class Sampler(object):
         elif tree is None and self.pid:
             tree = ProcTree(self.pid, exclude=excl)
         self.tree = tree
+        self.io = IoPressure() if io is None else io
+        self.delayacct = _delayacct_on() if delayacct is None else delayacct
         self.helpers = []  # pids of processes this sampler started (srun of --other-nodes)
         self.on_stop = None  # called once when the sampler stops
         header = {
@@ -1018,6 +1150,7 @@ class Sampler(object):
             "cores": _cores(), "memt": _node_mem_mib(),
             "driver": getattr(self.source, "driver", None), "cols": COLS,
             "gpus": self.source.gpus, "job": job, "node": node, "gsel": gsel,
+            "task": task, "iosrc": getattr(self.io, "path", None),
         }
         self.store = Store(out, header, keep=keep, bucket=bucket, ngpu=len(self.source.gpus))
 
@@ -1039,9 +1172,20 @@ class Sampler(object):
         if self.tree is not None:
             try:
                 s["c"], s["r"] = self.tree.sample(self.mono())
+                top = getattr(self.tree, "top", None)
+                if top is not None:
+                    s["pc"] = top
+                    if self.delayacct and self.tree.blkio is not None:
+                        s["w"] = self.tree.blkio
             except Exception as e:
                 s["c"] = s["r"] = None
                 self._error("process sample", e)
+        try:
+            io = self.io.sample(self.mono()) if self.io is not None else None
+            if io is not None:
+                s["io"] = io
+        except Exception as e:
+            self._error("I/O pressure sample", e)
         return s
 
     def _on_signal(self, signum, frame):
@@ -1122,6 +1266,8 @@ class Sampler(object):
                 pass
             if self.tree is not None and hasattr(self.tree, "close"):
                 self.tree.close()
+            if self.io is not None and hasattr(self.io, "close"):
+                self.io.close()
             self.store.close(end)
         return why
 
@@ -1284,6 +1430,18 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def out_path(out, node, task=None):
+    """--out with {node} and {task} filled in. The tasks of an array job share its directory and
+    may share a node: each gets its own file. Without {task} in --out, a task's name gets
+    ".task<N>" before its extension (samples.gpu1.jsonl -> samples.gpu1.task3.jsonl)."""
+    if task is not None and "{task}" not in out:
+        base, ext = os.path.splitext(out)
+        out = "%s.task%s%s" % (base, task, ext)
+    if task is None:
+        out = out.replace(".{task}", "")
+    return out.replace("{node}", node).replace("{task}", task or "")
+
+
 def node_name():
     """The node as Slurm names it (the local test cluster runs several on one host), else the
     short host name."""
@@ -1297,7 +1455,8 @@ def main(argv=None):
         return e.code if isinstance(e.code, int) else 2
     _lower_priority()
     node = node_name()
-    out = a.out.replace("{node}", node)
+    task = os.environ.get("SLURM_ARRAY_TASK_ID") or None
+    out = out_path(a.out, node, task)
     if a.interval <= 0:
         a.interval = 1.0
     try:
@@ -1308,7 +1467,7 @@ def main(argv=None):
     try:
         s = Sampler(out, interval=a.interval, pid=a.pid, source=source, keep=a.keep,
                     bucket=a.bucket, max_seconds=a.max_seconds, job=a.job,
-                    node=node if a.job else None, gsel=gpu_spec(a.gpus))
+                    node=node if a.job else None, gsel=gpu_spec(a.gpus), task=task)
     except Exception as e:
         _log("cannot start: %r" % (e,))
         source.close()

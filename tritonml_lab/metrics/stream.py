@@ -23,32 +23,64 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, dict], None]
 PREFIX, SUFFIX = "samples.", ".jsonl"
 NOT_ANSWERING = "directory not answering"
+TASK = ".task"  # samples.<node>.task<N>.jsonl: array task N's file (the sampler's out_path)
 
 
-def sample_files(job_dir: Path) -> dict[str, Path]:
-    """node name -> samples file of a job directory."""
+def split_name(name: str) -> Optional[tuple[str, Optional[str]]]:
+    """(node, array task or None) of a samples file's name, or None when it is not one."""
+    if not (name.startswith(PREFIX) and name.endswith(SUFFIX)) or len(name) <= len(PREFIX) + len(SUFFIX):
+        return None
+    middle = name[len(PREFIX) : -len(SUFFIX)]
+    node, sep, task = middle.rpartition(TASK)
+    if sep and node and task.isdigit():
+        return node, task
+    return middle, None
+
+
+def sample_files(job_dir: Path, task: Optional[str] = None) -> dict[str, Path]:
+    """node -> samples file of a job directory. With ``task`` (an array task's number): that
+    task's files, plus files named without a task (written before tasks had their own, when every
+    task of the array on a node wrote one file). Without: every file; an array task's is keyed
+    "<node>_<task>", as Slurm names the task's job id."""
     try:
-        return {
-            p.name[len(PREFIX) : -len(SUFFIX)]: p
-            for p in sorted(job_dir.glob(f"{PREFIX}*{SUFFIX}"))
-            if p.is_file() and not p.is_symlink()
-        }
+        paths = sorted(job_dir.glob(f"{PREFIX}*{SUFFIX}"))
     except OSError:
         return {}
+    out: dict[str, Path] = {}
+    for p in paths:
+        parts = split_name(p.name)
+        try:
+            if parts is None or not p.is_file() or p.is_symlink():
+                continue
+        except OSError:
+            continue
+        node, its = parts
+        if task is None:
+            out[node if its is None else f"{node}_{its}"] = p
+        elif its == str(task) or (its is None and node not in out):
+            out[node] = p  # a task's own file wins over an old shared one
+    return out
 
 
-def history(job_dir: Path, max_points: int = 3600) -> dict[str, Any]:
+def task_of(job_id: str) -> Optional[str]:
+    """The array task of a job id ("123_4" -> "4"), or None."""
+    _base, sep, task = str(job_id).partition("_")
+    return task if sep and task.isdigit() else None
+
+
+def history(job_dir: Path, max_points: int = 3600, task: Optional[str] = None) -> dict[str, Any]:
     """All nodes' samples, each downsampled to at most about ``max_points``."""
     nodes = {}
-    for node, path in sample_files(job_dir).items():
+    for node, path in sample_files(job_dir, task).items():
         header, samples, end = load(str(path))
         nodes[node] = {"header": header, "samples": downsample(samples, max_points=max_points), "ended": end is not None}
     return {"nodes": nodes}
 
 
-def job_summary(job_dir: Path) -> Optional[dict[str, Any]]:
-    """The efficiency summary over every node's samples (GPUs listed per node), or None."""
-    files = sample_files(job_dir)
+def job_summary(job_dir: Path, task: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The efficiency summary over every node's samples (GPUs listed per node), or None.
+    ``task``: an array task's number, to read only its files (see ``sample_files``)."""
+    files = sample_files(job_dir, task)
     if not files:
         return None
     merged: dict[str, Any] = {"gpus": [], "nodes": {}}
@@ -135,10 +167,10 @@ class MetricsHub:
             job_dir = self.find_dir(job_id)
             if job_dir is None:
                 return {"nodes": {}}
-            past = history(job_dir)
+            past = history(job_dir, task=task_of(job_id))
             if job_id not in self._readers:
                 readers = {}
-                for node, path in sample_files(job_dir).items():
+                for node, path in sample_files(job_dir, task_of(job_id)).items():
                     readers[node] = TraceReader(str(path))
                     readers[node].history()  # continue after what `past` holds
                 self._readers[job_id] = readers
@@ -152,7 +184,7 @@ class MetricsHub:
                 return []
             readers = self._readers.setdefault(job_id, {})
             out = []
-            for node, path in sample_files(job_dir).items():
+            for node, path in sample_files(job_dir, task_of(job_id)).items():
                 reader = readers.get(node)
                 if reader is None:  # a node's file that appeared after watching began: all of it
                     reader = readers[node] = TraceReader(str(path))

@@ -552,3 +552,93 @@ def test_nvml_v2_memory_matches_nvidia_smi_on_the_real_h200():
     h, samples, _end = T.load(os.path.join(TRACES, "h200-matmul-nvml-memv2.jsonl"))
     busy = [x["g"][0][1] for x in samples if x["g"][0][0] and x["g"][0][0] > 90]
     assert busy and all(abs(m - 1103) <= 8 for m in busy)
+
+
+# --------------------------------------------------------------------------- added keys, task files
+def test_busiest_processes_and_io_keys(tmp_path):
+    """pc: the busiest processes' CPU, largest first (a burning child near 1 core, its parent near 0);
+    io: the pressure file's share when one is readable."""
+    job = spawn_burner_tree(3.0)
+    out = tmp_path / "pc.jsonl"
+    try:
+        s = S.Sampler(str(out), interval=0.5, pid=job.pid, source=S.NoSource(), max_seconds=2.5)
+        assert s.run() == "limit"
+    finally:
+        job.kill()
+        job.wait()
+    rows = lines(out)
+    body = rows[1:-1]
+    tops = [b["pc"] for b in body[2:] if b.get("pc")]
+    assert tops and max(t[0] for t in tops) >= 0.25, body  # the burner (less on a loaded machine)
+    assert all(t == sorted(t, reverse=True) and len(t) <= S.TOP_PROCS for t in tops)
+    assert all(abs(sum(b["pc"]) - b["c"]) <= 0.05 * len(b["pc"]) + 0.02 for b in body if b.get("pc"))
+    if rows[0]["iosrc"]:
+        assert any("io" in b for b in body) and all(0 <= b["io"] <= 100 for b in body if "io" in b)
+    assert "w" not in body[-1] or S._delayacct_on()
+
+
+def test_io_pressure_reads_the_jobs_cgroup_first(tmp_path):
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "pressure").mkdir()
+    (proc / "self" / "cgroup").write_text("0::/system.slice/slurmstepd.scope/job_42/step_batch/user/task_0\n")
+    (proc / "pressure" / "io").write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=100\n")
+    cg = tmp_path / "cg" / "system.slice" / "slurmstepd.scope" / "job_42"
+    cg.mkdir(parents=True)
+    (cg / "io.pressure").write_text("some avg10=1.00 avg60=0.00 avg300=0.00 total=1000000\n"
+                                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=10\n")
+    io = S.IoPressure(proc=str(proc), cgroot=str(tmp_path / "cg"))
+    assert io.path == str(cg / "io.pressure")
+    assert io.sample(10.0) is None
+    (cg / "io.pressure").write_text("some avg10=1.00 avg60=0.00 avg300=0.00 total=1500000\n")
+    assert io.sample(12.0) == 25.0  # 0.5 s stalled over 2 s
+    io.close()
+    (cg / "io.pressure").unlink()
+    io = S.IoPressure(proc=str(proc), cgroot=str(tmp_path / "cg"))
+    assert io.path == str(proc / "pressure" / "io")
+    io.close()
+    assert S.IoPressure(proc=str(tmp_path / "nothing"), cgroot=str(tmp_path / "none")).sample(1.0) is None
+
+
+def test_coarse_buckets_fold_the_added_keys():
+    b = S.Bucket(0, 60, 0)
+    b.add({"t": 1, "c": 3.0, "pc": [1.0, 1.0, 0.9], "io": 10.0})
+    b.add({"t": 2, "c": 1.0, "pc": [1.0], "io": 0.0, "w": 0.5})
+    b.add({"t": 3, "c": 1.0})  # an old writer's sample: no added keys
+    r = b.result()
+    assert r["pc"] == [1.0, 0.5, 0.45] and r["io"] == 5.0 and r["w"] == 0.5
+    again = S.Bucket(0, 120, 0)
+    again.add(r)
+    assert again.result()["pc"] == [1.0, 0.5, 0.45]
+    old = S.Bucket(0, 60, 0)
+    old.add({"t": 1, "c": 1.0})
+    assert not {"pc", "io", "w"} & set(old.result())
+
+
+def test_array_tasks_get_their_own_file(tmp_path, monkeypatch):
+    """Issue 23 item 6: two tasks of an array on one node wrote one samples.{node}.jsonl, and the
+    second moved the first's live file aside."""
+    assert S.out_path("d/samples.{node}.jsonl", "gpu1") == "d/samples.gpu1.jsonl"
+    assert S.out_path("d/samples.{node}.jsonl", "gpu1", "3") == "d/samples.gpu1.task3.jsonl"
+    assert S.out_path("d/samples.{node}.{task}.jsonl", "gpu1", "3") == "d/samples.gpu1.3.jsonl"
+    assert S.out_path("d/samples.{node}.{task}.jsonl", "gpu1") == "d/samples.gpu1.jsonl"
+    env = dict(os.environ, SLURMD_NODENAME="gpu1")
+    for task in ("3", "4"):
+        env["SLURM_ARRAY_TASK_ID"] = task
+        p = subprocess.Popen([sys.executable, SAMPLER_PATH, "--out", str(tmp_path / "samples.{node}.jsonl"),
+                              "--interval", "0.2", "--source", "none", "--max-seconds", "1"], env=env)
+        if task == "4":
+            assert p.wait(timeout=20) == 0 and first.wait(timeout=20) == 0
+        first = p
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["samples.gpu1.task3.jsonl", "samples.gpu1.task4.jsonl"], names
+    assert lines(tmp_path / "samples.gpu1.task4.jsonl")[0]["task"] == "4"
+    from tritonml_lab.metrics.stream import sample_files, split_name
+    (tmp_path / "samples.gpu2.jsonl").write_text("")  # an old, shared file (before tasks had their own)
+    assert split_name("samples.gpu1.task3.jsonl") == ("gpu1", "3")
+    assert split_name("samples.gpu2.jsonl") == ("gpu2", None)
+    assert split_name("samples.jsonl") is None and split_name("x.gpu1.jsonl") is None
+    assert {k: v.name for k, v in sample_files(tmp_path, "3").items()} == {
+        "gpu1": "samples.gpu1.task3.jsonl", "gpu2": "samples.gpu2.jsonl"}
+    assert set(sample_files(tmp_path)) == {"gpu1_3", "gpu1_4", "gpu2"}
+    assert sample_files(tmp_path, "9") == {"gpu2": tmp_path / "samples.gpu2.jsonl"}
