@@ -29,7 +29,10 @@ def size_bytes(text: str | None) -> Optional[int]:
     if not match:
         return None
     number, unit = match.groups()
-    return int(float(number) * _UNITS.get(unit, 1))
+    try:
+        return int(float(number) * _UNITS.get(unit, 1))
+    except ValueError:  # "1.2.3G": not a number
+        return None
 
 
 def cpu_seconds(text: str | None) -> Optional[float]:
@@ -39,6 +42,8 @@ def cpu_seconds(text: str | None) -> Optional[float]:
     days = 0
     if "-" in text:
         day, text = text.split("-", 1)
+        if not day.isdigit():  # "x-01:00:00": not a day count
+            return None
         days = int(day)
     parts = text.split(":")
     try:

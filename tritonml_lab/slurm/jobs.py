@@ -14,7 +14,7 @@ from .errors import SlurmOutputError
 from .exitcode import ExitStatus
 from .gres import GpuCounts, add_gpus, format_gpus, gpus_of, tres_gpus
 from .models import Job, JobState
-from .values import epoch, first, number, text, warn_once
+from .values import epoch, first, guarded, items, number, obj, text, warn_once
 from .version import KNOWN_LAYOUTS
 
 
@@ -70,7 +70,7 @@ def squeue_json(output: str, uid: Optional[int] = None) -> list[Job]:
     for raw in _job_records(output, "squeue --json"):
         if uid is not None and number(raw.get("user_id")) not in (None, uid):
             continue
-        jobs.append(_queued_job(raw))
+        jobs.append(guarded("squeue --json", lambda: _queued_job(raw)))
     return jobs
 
 
@@ -116,7 +116,7 @@ def _queued_gpus(raw: dict[str, Any], started: bool) -> Optional[GpuCounts]:
     if started:
         detail = raw.get("gres_detail") or []
         held: GpuCounts = {}
-        for node in [detail] if isinstance(detail, str) else detail:
+        for node in [detail] if isinstance(detail, str) else items(detail):
             add_gpus(held, gpus_of(str(node)))
         held = {kind: count for kind, count in held.items() if count}
         if held:
@@ -156,7 +156,7 @@ def sacct_json(output: str) -> list[Job]:
     blind_exit = values.data_parser(doc) == "v0.0.38"
     jobs: dict[str, Job] = {}
     for raw in _job_records(doc, "sacct --json"):
-        job = _accounted_job(raw, blind_exit)
+        job = guarded("sacct --json", lambda: _accounted_job(raw, blind_exit))
         previous = jobs.get(job.id)
         if previous is None or (job.submitted or 0) >= (previous.submitted or 0):
             jobs[job.id] = job
@@ -164,13 +164,15 @@ def sacct_json(output: str) -> list[Job]:
 
 
 def _accounted_job(raw: dict[str, Any], blind_exit: bool) -> Job:
-    array = raw.get("array") or {}
+    array = obj(raw.get("array"))
     job_id, parent, task = _array_ids(raw.get("job_id"), array.get("job_id"), array.get("task_id"))
-    times = raw.get("time") or {}
-    state_info = raw.get("state") or {}
-    state = JobState.parse(state_info.get("current"))
-    tres = raw.get("tres") or {}
-    allocated, requested = tres.get("allocated") or [], tres.get("requested") or []
+    times = obj(raw.get("time"))
+    state_info = raw.get("state")
+    # {"current": ..., "reason": ...}; a state written as its bare name (or flags) is still read.
+    state = JobState.parse(state_info.get("current") if isinstance(state_info, dict) else state_info)
+    state_info = obj(state_info)
+    tres = obj(raw.get("tres"))
+    allocated, requested = items(tres.get("allocated")), items(tres.get("requested"))
     nodes = text(raw.get("nodes"))
     return Job(
         id=job_id,
@@ -207,7 +209,7 @@ def _accounted_exit(raw: dict[str, Any], state: JobState, blind_exit: bool) -> O
         return status
     # Slurm writes 0 on the job line of a job it ended itself (a cancel, a time-out): its batch step
     # has what the script got, the signal, or the shell's 128+N where the script traps it.
-    batch = _batch_step_exit(raw.get("steps") or [])
+    batch = _batch_step_exit(items(raw.get("steps")))
     if batch is not None and (batch.signal is not None or (state in _ENDED_BY_SLURM and batch.code)):
         return batch
     return ExitStatus() if state in _ENDED_BY_SLURM else status
@@ -215,8 +217,10 @@ def _accounted_exit(raw: dict[str, Any], state: JobState, blind_exit: bool) -> O
 
 def _batch_step_exit(steps: list[dict[str, Any]]) -> Optional[ExitStatus]:
     for step in steps:
+        if not isinstance(step, dict):
+            continue
         # The step id: "batch" (22.05), {"step_id": "batch"} (23.02), "609.batch" (23.11+).
-        ids = step.get("step") or {}
+        ids = obj(step.get("step"))
         step_id = ids.get("id")
         if isinstance(step_id, dict):
             step_id = step_id.get("step_id")

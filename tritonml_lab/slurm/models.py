@@ -45,7 +45,7 @@ class JobState(str, Enum):
         if isinstance(text, list):
             words = [str(word).upper() for word in text]
             text = next((flag for flag in _FLAG_PRECEDENCE if flag in words), words[0] if words else None)
-        if not text:
+        if not text or not isinstance(text, str) or not text.strip():  # absent, or of a shape Slurm never prints
             return cls.UNKNOWN
         word = text.strip().split()[0].rstrip("+").upper()
         if word in cls.__members__:

@@ -16,7 +16,7 @@ from .gres import GpuCounts, gpus_of
 from .hostlist import expand
 from .models import ClusterSummary, GpuCount, Partition
 from .timefmt import format_duration, parse_duration
-from .values import first, flags, load, note_layout, number, text
+from .values import first, flags, guarded, items, load, note_layout, number, obj, text
 from .version import KNOWN_LAYOUTS
 
 # Width 0 prints a field whole, unpadded (22.05 through 25.05). With Gres, GresUsed and
@@ -100,9 +100,10 @@ def cluster_summary_json(nodes_json: str, partitions_text: Optional[str] = None,
     doc = load(nodes_json, "sinfo --json")
     note_layout(doc, "sinfo --json", KNOWN_LAYOUTS)
     if isinstance(doc.get("sinfo"), list):
-        partitions, groups = _from_sinfo_groups(doc["sinfo"])
+        partitions, groups = guarded("sinfo --json", lambda: _from_sinfo_groups(doc["sinfo"]))
     elif isinstance(doc.get("nodes"), list):
-        partitions, groups = {}, [g for node in doc["nodes"] for g in _from_node(node)]
+        partitions, groups = {}, guarded("sinfo --json", lambda: [
+            g for node in doc["nodes"] if isinstance(node, dict) for g in _from_node(node)])
     else:  # the silent-zero of reading 23.02's "sinfo" as 22.05's "nodes" must not come back
         raise SlurmOutputError("sinfo --json printed neither 'sinfo' (23.02+) nor 'nodes' (22.05)")
     if partitions_text is not None:
@@ -116,19 +117,21 @@ def _from_sinfo_groups(records: list[dict[str, Any]]) -> tuple[dict[str, Partiti
     partitions: dict[str, PartitionInfo] = {}
     groups = []
     for record in records:
-        part = record.get("partition") or {}
+        if not isinstance(record, dict):
+            continue
+        part = obj(record.get("partition"))
         name = text(part.get("name")) or ""
-        minutes = number((part.get("maximums") or {}).get("time"))
-        state = text(flags((part.get("partition") or {}).get("state"))) or "UP"
+        minutes = number(obj(part.get("maximums")).get("time"))
+        state = text(flags(obj(part.get("partition")).get("state"))) or "UP"
         partitions.setdefault(name, PartitionInfo(
             name, "DEFAULT" in flags(part.get("flags")), state,
             format_duration(minutes * 60) if minutes is not None else None))
-        nodes, cpus, gres = record.get("nodes") or {}, record.get("cpus") or {}, record.get("gres") or {}
-        names = [str(n) for n in nodes.get("nodes") or []]
+        nodes, cpus, gres = obj(record.get("nodes")), obj(record.get("cpus")), obj(record.get("gres"))
+        names = [str(n) for n in items(nodes.get("nodes"))]
         count = number(nodes.get("total")) or len(names)
         if count:
             groups.append(NodeGroup(name, names, count, number(cpus.get("idle")) or 0, number(cpus.get("total")) or 0,
-                                    _state_words((record.get("node") or {}).get("state")),
+                                    _state_words(obj(record.get("node")).get("state")),
                                     text(gres.get("total")) or "", text(gres.get("used")) or ""))
     return partitions, groups
 
@@ -144,7 +147,7 @@ def _from_node(node: dict[str, Any]) -> list[NodeGroup]:
                       text(node.get("gres")) or "", text(node.get("gres_used")) or "")
     if not group.usable:
         group.cpus_idle = 0  # as sinfo counts them: "other", not idle
-    return [replace(group, partition=str(name)) for name in node.get("partitions") or []]
+    return [replace(group, partition=str(name)) for name in items(node.get("partitions"))]
 
 
 def _partitions_from_summary(summary_text: str) -> dict[str, PartitionInfo]:

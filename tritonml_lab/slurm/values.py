@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Optional
+from collections.abc import Callable
+from typing import Any, Optional, TypeVar
 
 from .errors import SlurmOutputError
 
 log = logging.getLogger("tritonml_lab.slurm")
+T = TypeVar("T")
 
 # 22.05 prints unset/unlimited 32- and 64-bit fields as Slurm's sentinels (NO_VAL, INFINITE, ...)
 # where newer releases say {"set": false} / {"infinite": true}.
@@ -39,6 +41,28 @@ def load(text: str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SlurmOutputError(f"{what} printed JSON of an unexpected shape")
     return data
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """A field Slurm prints as an object; {} when it holds anything else (absent, or a string or a
+    list where an object belongs): its fields then read as None, never as an AttributeError."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """A field Slurm prints as a list; [] when it holds anything else."""
+    return value if isinstance(value, list) else []
+
+
+def guarded(what: str, parse: Callable[[], T]) -> T:
+    """``parse()``, with any error of a shape its readers did not expect turned into the typed
+    SlurmOutputError (the callers' error state), never an AttributeError or TypeError past it."""
+    try:
+        return parse()
+    except SlurmOutputError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        raise SlurmOutputError(f"{what} printed a field of an unexpected type ({type(exc).__name__}: {exc})") from exc
 
 
 def number(value: Any) -> Optional[int]:
@@ -78,7 +102,7 @@ def flags(value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, list):
         return []
-    return [str(item).strip().upper() for item in value if str(item).strip()]
+    return [item.strip().upper() for item in value if isinstance(item, str) and item.strip()]
 
 
 def first(raw: dict[str, Any], *keys: str) -> Any:
@@ -106,7 +130,7 @@ def split_top(text: str) -> list[str]:
 def data_parser(doc: dict[str, Any]) -> Optional[str]:
     """The data_parser version of a JSON answer ("v0.0.40"), from any release's ``meta``:
     22.05 ``plugin.type`` "openapi/dbv0.0.38", 23.02 ``plugins.data_parser``, 23.11+ ``plugin.data_parser``."""
-    meta = doc.get("meta") or {}
+    meta = obj(doc.get("meta"))
     for holder in (meta.get("plugin"), meta.get("plugins")):
         if isinstance(holder, dict):
             for key in ("data_parser", "type"):
@@ -118,7 +142,7 @@ def data_parser(doc: dict[str, Any]) -> Optional[str]:
 
 def release(doc: dict[str, Any]) -> Optional[str]:
     """The Slurm release that printed a JSON answer ("23.11.10"), from ``meta.Slurm`` or ``meta.slurm``."""
-    meta = doc.get("meta") or {}
+    meta = obj(doc.get("meta"))
     slurm = meta.get("slurm") or meta.get("Slurm") or {}
     return text(slurm.get("release")) if isinstance(slurm, dict) else None
 
