@@ -13,8 +13,15 @@ Submissions never lose or duplicate a job:
   for the token before anything is touched: found, the job is attached as if sbatch had answered;
   not found, the directory is kept with a note and the user is told the job may be queued;
 - :meth:`Launcher.reconcile` (at server start) settles every directory left in "submitting" by a
-  lost answer or a killed server: attached when the queue has its token, removed when it is older
-  than :data:`GRACE_SECONDS` and the queue does not, left for later when Slurm cannot be asked.
+  lost answer or a killed server, and never deletes one: Slurm may have accepted its job. The job is
+  looked for by its token in the queue (``squeue``: queued and running jobs) and in accounting
+  (``sacct``: jobs that ended, which a killed server's job may well have done before the next
+  start); found, it is attached and shows with its logs and outputs. Only when both answered, neither
+  knows the token, the job left no trace in its directory (no start or exit marker, no log) and the
+  submission is older than :data:`GRACE_SECONDS`, was it certainly never queued: the directory is
+  kept with a note (:data:`NEVER_QUEUED_FILE`) and no longer reconciled. A directory whose job ran but
+  that Slurm no longer names (accounting purged) is kept with a note too; anything else waits for a
+  later pass (Slurm could not be asked, or the manifest cannot be read).
 
 A client that retries ``POST jobs`` after a lost HTTP answer submits a second job: the front end never
 retries a POST by itself, and the jobs list shows both (documented in docs/reliability.md).
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -38,7 +46,8 @@ from typing import Optional
 
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm.errors import SchedulerUnavailable, SlurmCommandMissing, SlurmRejected
-from .script import Defaults
+from ..slurm.runner import run_slurm_blocking
+from .script import EXIT_FILE, REQUEUED_FILE, START_FILE, STDERR, STDOUT, WARNED_FILE, Defaults
 from .spec import JobSpec
 from .store import BadJobRequest, JobDir, JobStore, Manifest, Origin
 
@@ -46,10 +55,16 @@ log = logging.getLogger(__name__)
 
 # Written into a kept directory whose submission is uncertain (see the module doc).
 UNCERTAIN_FILE = "submission-uncertain.json"
+# Written into a kept directory whose job Slurm certainly never queued (see the module doc).
+NEVER_QUEUED_FILE = "never-submitted.json"
 COMMENT_PREFIX = "tritonml:"
-# A "submitting" directory the queue does not know after this long was never queued: sbatch either
-# answers or gives up well within it (MessageTimeout is 10 s by default, retries included).
+_TOKEN = re.compile(re.escape(COMMENT_PREFIX) + r"[0-9a-f]{16}\b")
+# A "submitting" directory neither the queue nor accounting knows after this long was never queued:
+# sbatch either answers or gives up well within it (MessageTimeout is 10 s by default, retries included).
 GRACE_SECONDS = 600.0
+# What a job writes into its directory once it runs (script.py, injob/runner.py; Slurm opens the logs).
+_TRACES = (f"{START_FILE}.", f"{EXIT_FILE}.", f"{REQUEUED_FILE}.", f"{WARNED_FILE}.", "runner_exit.", "outputs.")
+_LOGS = (STDOUT, STDERR)
 
 # stderr of an sbatch that never reached slurmctld: the job certainly was not queued.
 _NEVER_REACHED = re.compile(r"Unable to contact slurm controller|Connection refused", re.IGNORECASE)
@@ -68,11 +83,22 @@ class SubmissionUncertain(SchedulerUnavailable):
         self.job_dir = job_dir
 
 
-def _mtime(job_dir: JobDir) -> float:
+def _ran(job_dir: JobDir) -> bool:
+    """Whether the job left a trace in its directory (a start or exit marker, a log, its outputs):
+    then it ran, whatever Slurm still says. True when the directory cannot be read (cannot tell)."""
     try:
-        return job_dir.path.stat().st_mtime
+        names = os.listdir(job_dir.path)
     except OSError:
-        return 0.0
+        return True
+    return any(name.startswith(_TRACES) or name in _LOGS or name.startswith(("stdout.", "stderr."))
+               for name in names)
+
+
+def _note(job_dir: JobDir, name: str, note: dict) -> None:
+    try:
+        (job_dir.path / name).write_text(json.dumps({"at": time.time(), **note}, indent=1))
+    except OSError:
+        pass  # the log line says it too
 
 
 class JobsRootUnavailable(BadJobRequest):
@@ -178,37 +204,89 @@ class Launcher:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.reconcile_blocking)
 
     def reconcile_blocking(self) -> dict[str, int]:
-        counts = {"attached": 0, "removed": 0, "pending": 0}
-        left = self.store.submitting_dirs()
+        counts = {"attached": 0, "kept": 0, "pending": 0}
+        left = []
+        for job_dir in self.store.submitting_dirs():
+            if not job_dir.path.exists():  # removed by its user: nothing left to settle
+                self.store.settle(job_dir)
+                continue
+            try:
+                left.append((job_dir, job_dir.manifest()))
+            except (OSError, ValueError):  # written before the marker, so unreadable now: look later
+                left.append((job_dir, None))
         if not left:
             return counts
-        try:
-            queued = self.slurm.queued_comments_blocking()
-        except SlurmError:
-            queued = None  # cannot tell: touch nothing
-        for job_dir in left:
-            try:
-                manifest = job_dir.manifest()
-            except (OSError, ValueError):  # gone, or the server died before the intent was written
-                if not job_dir.path.exists() or time.time() - _mtime(job_dir) > GRACE_SECONDS:
-                    self.remove(job_dir)
-                    counts["removed"] += 1
-                else:
-                    counts["pending"] += 1
+        queued = self._ask(self.slurm.queued_comments_blocking)
+        # Jobs that left the queue (ended, or cancelled while pending): accounting, in one call.
+        unknown = [m for _d, m in left if m is not None and not m.job_id and self._token(m) not in (queued or {})]
+        accounted = self._ask(lambda: self._accounted_comments(min(m.submitted_at for m in unknown))) if unknown else {}
+        for job_dir, manifest in left:
+            if manifest is None:
+                counts["pending"] += 1
                 continue
-            job_id = manifest.job_id or (queued or {}).get(f"{COMMENT_PREFIX}{manifest.token}")
+            token = self._token(manifest)
+            job_id = manifest.job_id or (queued or {}).get(token) or (accounted or {}).get(token)
             if job_id is not None:
                 self.store.attach(job_dir, manifest, job_id)
                 (job_dir.path / UNCERTAIN_FILE).unlink(missing_ok=True)
                 counts["attached"] += 1
-            elif queued is not None and time.time() - manifest.submitted_at > GRACE_SECONDS:
-                self.remove(job_dir)
-                counts["removed"] += 1
+            elif queued is None or accounted is None:
+                counts["pending"] += 1  # Slurm could not be asked: touch nothing
+            elif _ran(job_dir):
+                _note(job_dir, UNCERTAIN_FILE, {"error": "the job ran (its directory has its markers or logs) "
+                      "but neither squeue nor sacct names a job with its token any more; its id is unknown",
+                      "token": manifest.token})
+                log.warning("tritonml-lab: %s ran, but Slurm no longer names its job; kept as it is", job_dir.path)
+                self.store.settle(job_dir)
+                counts["kept"] += 1
+            elif time.time() - manifest.submitted_at > GRACE_SECONDS:
+                _note(job_dir, NEVER_QUEUED_FILE, {"why": "Slurm never queued this submission (the server "
+                      "stopped before sbatch answered, and neither squeue nor sacct knows its token); "
+                      "submit it again with: sbatch job.sh", "token": manifest.token})
+                self.store.settle(job_dir)
+                counts["kept"] += 1
             else:
                 counts["pending"] += 1
-        if counts["attached"] or counts["removed"]:
+        if counts["attached"] or counts["kept"]:
             log.info("tritonml-lab: reconciled unfinished submissions: %s", counts)
         return counts
+
+    @staticmethod
+    def _token(manifest: Manifest) -> str:
+        return f"{COMMENT_PREFIX}{manifest.token}"
+
+    @staticmethod
+    def _ask(question: Callable[[], dict[str, str]]) -> Optional[dict[str, str]]:
+        """Slurm's answer, or None when it cannot be asked (then nothing is decided)."""
+        try:
+            return question()
+        except SlurmError:
+            return None
+
+    def _accounted_comments(self, since: float) -> dict[str, str]:
+        """``{comment token: job id}`` of this user's jobs that accounting (sacct) knows since
+        ``since`` (epoch seconds, less an hour for the clocks). The token is read from Comment, which
+        sacct stores only with AccountingStoreFlags=job_comment, and from SubmitLine (stored by every
+        release since 21.08), where sbatch's ``--comment=tritonml:...`` is. Array jobs by their
+        array id, as squeue's %F. Raises SlurmError (accounting disabled, slurmdbd down).
+
+        TODO(slurm/ owner): belongs in SlurmClient (next to queued_comments_blocking) and parse.py;
+        here because slurm/ was another change's while this one was made."""
+        seconds = int(max(0.0, time.time() - since)) + 3600
+        sacct = os.path.join(self.slurm.bin_dir, "sacct") if self.slurm.bin_dir else "sacct"
+        result = run_slurm_blocking(
+            [sacct, "--allocations", "--noheader", "--parsable2", f"--uid={os.getuid()}",
+             f"--starttime=now-{seconds}", "--endtime=now", "--format=JobID,Comment,SubmitLine"],
+            timeout=self.slurm.timeout,
+        )
+        found: dict[str, str] = {}
+        for line in result.stdout.splitlines():
+            job_id, _, rest = line.partition("|")  # SubmitLine, last, may hold "|" itself
+            base = re.split(r"[_+.]", job_id.strip(), maxsplit=1)[0]
+            if base.isdigit():
+                for token in _TOKEN.findall(rest):
+                    found.setdefault(token, base)
+        return found
 
     def remove(self, job_dir: JobDir, job_id: Optional[str] = None) -> None:
         """Take back a directory no job will run in (and its id link)."""

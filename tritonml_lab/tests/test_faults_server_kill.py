@@ -98,3 +98,89 @@ async def test_a_killed_server_loses_and_duplicates_no_job(tmp_path, jobs_root):
     assert set(queued) == listed, figures  # nothing lost, nothing shown that Slurm does not have
     assert len(set(queued.values())) == len(queued), figures  # each submission's token queued once
     print(figures)
+
+
+def age(job_dir, seconds: float) -> None:
+    """The submission as a later server start finds it ``seconds`` later: the manifest's submit time
+    and the files' times moved back (instead of waiting)."""
+    manifest = json.loads((job_dir / "manifest.json").read_text())
+    manifest["submitted_at"] -= seconds
+    (job_dir / "manifest.json").write_text(json.dumps(manifest))
+    marker = job_dir.parent / ".tritonml" / "submitting" / job_dir.name
+    for path in (job_dir, marker, *job_dir.iterdir()):
+        info = path.stat()
+        os.utime(path, (info.st_atime - seconds, info.st_mtime - seconds))
+
+
+async def test_a_server_killed_right_after_sbatch_whose_job_then_completes_shows_it_completed(tmp_path, jobs_root):
+    """Issue 23, in a site's order: slurmctld stalls while POST jobs waits in sbatch; the server is
+    killed (SIGKILL) before it could link the id; slurmctld resumes, queues and runs the job, which
+    completes; a new server starts with the submission 15 minutes old, past the grace time, and lists
+    the jobs. The job is found in accounting by the token in its --comment and shows COMPLETED with
+    its logs and outputs; nothing is deleted. Default intervals and time-outs throughout."""
+    from .cluster_control import daemon_pid
+
+    name = f"killed-{secrets.token_hex(3)}"
+    body = json.dumps({"name": name, "partition": "batch-csl", "time": "00:05:00",
+                       "command": "echo hello-from-the-job; echo 42 > result.txt"})
+    first, second, paused = Server(tmp_path, jobs_root), None, None
+    try:
+        await first.started()
+        pid = daemon_pid("slurmctld")
+        os.kill(pid, signal.SIGSTOP)
+        paused = pid
+        post = asyncio.ensure_future(first.fetch("jobs", method="POST", body=body))
+        submitting = jobs_root / ".tritonml" / "submitting"
+        deadline = time.monotonic() + 30
+        while not (submitting.is_dir() and any(submitting.iterdir())):  # the intent is written: sbatch runs
+            assert time.monotonic() < deadline, "the submission never started"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # sbatch has sent its request and waits for the answer
+        first.kill()
+        os.kill(pid, signal.SIGCONT)
+        paused = None
+        await asyncio.gather(post, return_exceptions=True)
+        (job_dir,) = [p for p in jobs_root.iterdir() if p.name.startswith("job-")]
+        assert json.loads((job_dir / "manifest.json").read_text())["job_id"] is None  # the id was never linked
+        job_id = None
+        for _ in range(240):  # the killed server's sbatch queues the job; it runs and completes
+            out = slurm("sacct", "-X", "--noheader", "--parsable2", "--name", name, "--format=JobID,State",
+                        "--starttime=now-3600").split()
+            if out:
+                job_id, state = out[0].split("|")
+                if state == "COMPLETED":
+                    break
+            await asyncio.sleep(0.5)
+        assert job_id is not None and state == "COMPLETED", out
+        assert not slurm("squeue", "--me", "--noheader", "--name", name, "--format=%i").strip()  # out of the queue
+        age(job_dir, 15 * 60)
+
+        second = Server(tmp_path, jobs_root)
+        await second.started()
+        listed = None
+        # Reconciliation runs in the background after the first listing. slurmctld still lists the
+        # ended job (MinJobAge), so it may show at first as not ours, until its manifest is read again.
+        for _ in range(120):
+            jobs = json.loads((await second.fetch("jobs")).body)["jobs"]
+            listed = next((j for j in jobs if j["id"] == job_id), None)
+            if listed is not None and listed["state"] == "COMPLETED" and listed["tracked"]:
+                break
+            await asyncio.sleep(0.5)
+        assert listed is not None and listed["state"] == "COMPLETED" and listed["tracked"], listed
+        detail = json.loads((await second.fetch(f"jobs/{job_id}")).body)
+        assert detail["directory"] == str(job_dir) and detail["state"] == "COMPLETED"
+        logs = json.loads((await second.fetch(f"jobs/{job_id}/log?stream=stdout")).body)
+        assert "hello-from-the-job" in logs["data"], logs
+    finally:
+        if paused is not None:
+            os.kill(paused, signal.SIGCONT)
+        slurm("scancel", "--name", name)
+        for server in (first, second):
+            if server is not None and server.proc.poll() is None:
+                server.kill()
+    # Nothing deleted: the directory, its script, logs and outputs, and no note that it was not submitted.
+    assert (job_dir / "result.txt").read_text() == "42\n"
+    assert {"job.sh", "manifest.json", "stdout.log", "exit_code.job"} <= {p.name for p in job_dir.iterdir()}
+    assert not (job_dir / "never-submitted.json").exists()
+    assert os.readlink(jobs_root / job_id) == job_dir.name
+    assert not any((jobs_root / ".tritonml" / "submitting").iterdir())

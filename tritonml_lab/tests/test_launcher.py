@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tritonml_lab.jobs.launcher import GRACE_SECONDS, UNCERTAIN_FILE, Launcher, SubmissionUncertain
+from tritonml_lab.jobs.launcher import GRACE_SECONDS, NEVER_QUEUED_FILE, UNCERTAIN_FILE, Launcher, SubmissionUncertain
 from tritonml_lab.jobs.script import Defaults
 from tritonml_lab.jobs.spec import JobSpec
 from tritonml_lab.jobs.store import JobStore
@@ -38,8 +38,11 @@ async def test_a_launch_renders_with_the_admins_defaults_and_links_the_id(jobs_r
 
 async def test_a_refused_job_leaves_nothing(jobs_root):
     launcher = Launcher(JobStore(jobs_root), SlurmClient())
-    with pytest.raises(SlurmRejected):
-        await launcher.launch(JobSpec(partition="no-such-partition", command="true"))
+    try:
+        with pytest.raises(SlurmRejected):
+            await launcher.launch(JobSpec(partition="no-such-partition", command="true"))
+    finally:
+        launcher.close()
     assert leftovers(jobs_root) == []
 
 
@@ -53,6 +56,7 @@ async def test_a_lost_sbatch_reply_keeps_the_directory_with_a_note(jobs_root):
             await launcher.launch(JobSpec(name=name, partition="batch-csl", command="true"))
     finally:
         slurm("scancel", "--name", name)  # if slurmctld took it after all
+        launcher.close()
     kept = info.value.job_dir.path
     assert "may or may not be queued" in info.value.message and str(kept) in info.value.message
     assert leftovers(jobs_root) == [kept]
@@ -98,24 +102,46 @@ async def test_a_job_queued_after_sbatch_gave_up_is_attached_not_lost(jobs_root,
     finally:
         slurm("scancel", "--name", name)
         launcher.close()
-    assert len(queued) == 1 and counts == {"attached": 1, "removed": 0, "pending": 0}
+    assert len(queued) == 1 and counts == {"attached": 1, "kept": 0, "pending": 0}
     job_dir = store.find(queued[0])
     assert job_dir is not None and job_dir.manifest().job_id == queued[0]
     assert not (job_dir.path / UNCERTAIN_FILE).exists() and store.submitting_dirs() == []
 
 
-async def test_reconcile_removes_an_old_submission_slurm_never_queued(jobs_root):
-    """A server killed between recording the intent and sbatch: the queue has no such token; once the
-    grace time is over the directory goes, and a fresh one is left for a later pass."""
+async def test_reconcile_keeps_an_old_submission_slurm_never_queued_with_a_note(jobs_root):
+    """A server killed between recording the intent and sbatch: neither the queue nor accounting has
+    its token. Once the grace time is over it is settled, but its directory stays, with a note; a fresh
+    one is left for a later pass; one whose job left markers ran, so it is never called unsubmitted."""
     store = JobStore(jobs_root)
     launcher = Launcher(store, SlurmClient())
-    old, fresh = (store.prepare(JobSpec(command="true"), Defaults()) for _ in range(2))
-    for (job_dir, manifest), age in ((old, GRACE_SECONDS + 60), (fresh, 0)):
+    old, fresh, ran = (store.prepare(JobSpec(command="true"), Defaults()) for _ in range(3))
+    for (job_dir, manifest), age in ((old, GRACE_SECONDS + 60), (fresh, 0), (ran, GRACE_SECONDS + 60)):
         store.record_intent(job_dir, manifest.model_copy(update={"token": secrets.token_hex(8),
                                                                  "submitted_at": time.time() - age}))
+    (ran[0].path / "started.job").write_text("1700000000.5 csl1\n")
+    (ran[0].path / "exit_code.job").write_text("0\n")
     try:
-        assert await launcher.reconcile() == {"attached": 0, "removed": 1, "pending": 1}
+        assert await launcher.reconcile() == {"attached": 0, "kept": 2, "pending": 1}
     finally:
         launcher.close()
-    assert leftovers(jobs_root) == [fresh[0].path]
+    assert leftovers(jobs_root) == sorted([old[0].path, fresh[0].path, ran[0].path])  # nothing deleted
     assert [d.path for d in store.submitting_dirs()] == [fresh[0].path]
+    assert "never queued" in json.loads((old[0].path / NEVER_QUEUED_FILE).read_text())["why"]
+    assert not (ran[0].path / NEVER_QUEUED_FILE).exists()
+    assert "the job ran" in json.loads((ran[0].path / UNCERTAIN_FILE).read_text())["error"]
+    assert (ran[0].path / "exit_code.job").exists()
+
+
+async def test_reconcile_decides_nothing_while_slurm_cannot_be_asked(jobs_root):
+    """sacct or squeue not answering: an old submission is neither attached nor settled."""
+    store = JobStore(jobs_root)
+    launcher = Launcher(store, SlurmClient(bin_dir=str(jobs_root / "no-such-bin")))
+    job_dir, manifest = store.prepare(JobSpec(command="true"), Defaults())
+    store.record_intent(job_dir, manifest.model_copy(update={"token": secrets.token_hex(8),
+                                                             "submitted_at": time.time() - 2 * GRACE_SECONDS}))
+    try:
+        assert await launcher.reconcile() == {"attached": 0, "kept": 0, "pending": 1}
+    finally:
+        launcher.close()
+    assert [d.path for d in store.submitting_dirs()] == [job_dir.path]
+    assert sorted(p.name for p in job_dir.path.iterdir() if p.suffix == ".json") == ["manifest.json"]
