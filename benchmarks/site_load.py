@@ -43,6 +43,9 @@ from jobs_load import events, free_port, use_local_cluster  # noqa: E402
 from peers import PYTHON, jls_default_interval, jls_python, jls_version  # noqa: E402
 from sweep_bench import call  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tritonml_lab.handlers.events import EventsHandler  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SITE = 500
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}
@@ -109,17 +112,30 @@ class Server:
 
 
 class Tab:
-    """A browser tab on our server: the push channel, every job event with its arrival time."""
+    """A browser tab on our server: the push channel, every job event with its arrival time. Its
+    socket answers the server's pings (tornado's client does, as a browser does) and must stay open
+    to the end: a close before ``stop`` is counted in ``drops`` (issue 23: every socket was closed
+    after 15 s, so earlier figures measured monitors whose tabs had gone) and the tab reconnects, as
+    the front end does."""
+
+    tabs: list["Tab"] = []
 
     def __init__(self, server: Server, stop: float) -> None:
         self.seen: dict[tuple[str, str], float] = {}  # (job id, state) -> first arrival
+        self.drops = 0
         self.task = asyncio.ensure_future(self._listen(server, stop))
+        Tab.tabs.append(self)
 
     async def _listen(self, server: Server, stop: float) -> None:
-        async for message in events(server.url, server.token, stop):
-            at, message = time.time(), json.loads(message)
-            if message["event"] == "job":
-                self.seen.setdefault((message["data"]["id"], message["data"]["state"]), at)
+        while True:
+            async for message in events(server.url, server.token, stop):
+                at, message = time.time(), json.loads(message)
+                if message["event"] == "job":
+                    self.seen.setdefault((message["data"]["id"], message["data"]["state"]), at)
+            if time.monotonic() >= stop - 0.5:
+                return
+            self.drops += 1
+            await asyncio.sleep(1.0)  # the front end's first retry
 
     async def wait(self, job_id: str, states: set[str], timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout
@@ -355,6 +371,9 @@ def report(rpc: dict, lat: dict, jls: tuple[str, float] | None) -> None:
         print(line)
     if lat["unseen_starts"]:
         print(f"({lat['unseen_starts']} jobs ended before their RUNNING reached the client: no start figure for them)")
+    drops = [tab.drops for tab in Tab.tabs]
+    print(f"\nPush channel: ping every {EventsHandler.ping_interval / 1000:g} s, closed {EventsHandler.ping_timeout / 1000:g} s "
+          f"after the last pong (the defaults); {len(drops)} tabs, {sum(drops)} closed before the end of their window")
     if jls:
         print(f"\njupyterlab-slurm {jls[2]}: its tab polls squeue every {jls[1]:.0f} s by default (its settings "
               "schema); every open tab polls on its own, so 500 sessions cost 500 x that; its ends are when a job "
