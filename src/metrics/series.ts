@@ -116,19 +116,42 @@ export function expandSample(s: TritonAPI.IMetricsSample, header: TritonAPI.IMet
     rssMib: num(s.r),
     gpus: rows.map((row, k) => {
       const info = gpus[k];
-      const util = num(row?.[0]);
+      const values = gpuValues(row, header);
       return {
         index: info?.i ?? k,
         name: info?.name ?? null,
-        util,
-        utilMax: row && row.length > 5 ? num(row[5]) : util,
-        memMib: num(row?.[1]),
-        memTotalMib: num(info?.mt),
-        powerW: num(row?.[2]),
-        tempC: num(row?.[3]),
-        smMhz: num(row?.[4])
+        ...values,
+        memTotalMib: num(info?.mt)
       };
     })
+  };
+}
+
+/** The sampler's per-GPU column names (tritonml_lab/injob/sampler.py COLS), for headers without `cols`. */
+const DEFAULT_COLS = ['u', 'm', 'p', 'T', 's'];
+
+/**
+ * One GPU's values of a sample row, found by the header's `cols` (the one place rows are decoded):
+ * a sampler that adds or reorders columns keeps the charts right. A downsampled row carries the
+ * bucket's highest utilisation right after the named columns.
+ */
+export function gpuValues(
+  row: (number | null)[] | null | undefined,
+  header: TritonAPI.IMetricsHeader | null
+): Pick<IExpandedGpu, 'util' | 'utilMax' | 'memMib' | 'powerW' | 'tempC' | 'smMhz'> {
+  const cols = header?.cols ?? DEFAULT_COLS;
+  const at = (name: string): number | null => {
+    const i = cols.indexOf(name);
+    return i < 0 ? null : num(row?.[i]);
+  };
+  const util = at('u');
+  return {
+    util,
+    utilMax: row && row.length > cols.length ? num(row[cols.length]) : util,
+    memMib: at('m'),
+    powerW: at('p'),
+    tempC: at('T'),
+    smMhz: at('s')
   };
 }
 
@@ -260,7 +283,7 @@ export function seriesFor(
           peak = Math.max(peak, num(s.r) ?? 0);
         } else {
           for (const row of s.g ?? []) {
-            peak = Math.max(peak, num(row?.[1]) ?? 0);
+            peak = Math.max(peak, gpuValues(row, node.header).memMib ?? 0);
           }
         }
       }
@@ -276,7 +299,7 @@ export function seriesFor(
   const series: ISeries[] = [];
   const references: IReference[] = [];
   if (METRICS[kind].gpu) {
-    const col = kind === 'util' ? 0 : kind === 'memory' ? 1 : 2;
+    const field = kind === 'util' ? 'util' : kind === 'memory' ? 'memMib' : 'powerW';
     const scale = kind === 'memory' ? memScale : 1;
     gpuSlots(nodes).forEach(({ node, k }, color) => {
       const t: number[] = [];
@@ -285,12 +308,13 @@ export function seriesFor(
       let coarse = false;
       for (const s of node.samples) {
         const row = s.g?.[k];
-        const value = num(row?.[col]);
+        const values = gpuValues(row, node.header);
+        const value = values[field];
         t.push(s.t);
         v.push(value === null ? null : value * scale);
-        if (kind === 'util' && row && row.length > 5) {
+        if (kind === 'util' && row && row.length > (node.header?.cols ?? DEFAULT_COLS).length) {
           coarse = true;
-          vmax.push(num(row[5]));
+          vmax.push(values.utilMax);
         } else {
           vmax.push(value === null ? null : value * scale);
         }
