@@ -57,6 +57,8 @@ class MonitorStatus(BaseModel):
     updated: Optional[float] = Field(description="when the monitor last heard from Slurm (epoch s)")
     error: Optional[str] = Field(description="why the last poll failed (scheduler down), or null")
     interval: Optional[float] = Field(description="seconds between polls now; null when idle")
+    server_time: Optional[float] = Field(None, description="the server's clock when this was sent (epoch s): "
+                                         "time left before a job's limit is counted from it, not the browser's clock")
 
 
 class JobList(MonitorStatus):

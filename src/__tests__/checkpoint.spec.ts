@@ -1,9 +1,10 @@
 import { Signal } from '@lumino/signaling';
 
-import { TritonAPI } from '../api';
+import { TritonAPI, noteServerTime, serverNow } from '../api';
 import { TimeLimitNotifier, notifyAt } from '../checkpoint/notify';
 import { checkpointOf, nearLimit, outcomeLabel, runsOf, shortDuration, timeLeft } from '../checkpoint/timeleft';
 import { JobsModel } from '../jobs/model';
+import { EventsChannel } from '../events/channel';
 import { checkpointFromForm } from '../jobs/checkpointform';
 import { job } from './jobs.fixture';
 
@@ -20,6 +21,26 @@ describe('time left', () => {
   it('warns in the last 10 % of the limit', () => {
     expect(nearLimit(running, 1000 + 3240 - 1)).toBe(false);
     expect(nearLimit(running, 1000 + 3240)).toBe(true);
+  });
+
+  it("counts on the server's clock, not the browser's (issue 23)", () => {
+    // The browser's clock is 10 minutes ahead of the server's: the job's start is the server's time.
+    const browserNow = 1_800_000_000;
+    const serverTime = browserNow - 600;
+    const started = job({ id: '8', state: 'RUNNING', started: serverTime - 60, time_limit: 10 });
+    const spy = jest.spyOn(Date, 'now').mockReturnValue(browserNow * 1000);
+    try {
+      // The job list (GET jobs, the push channel's snapshot) carries the server's time.
+      const model = new JobsModel({ channel: new EventsChannel({ auto: false }), auto: false });
+      model.applySnapshot({ jobs: [started], updated: serverTime, error: null, interval: 60, server_time: serverTime });
+      model.dispose();
+      expect(serverNow()).toBe(serverTime);
+      expect(timeLeft(started)).toBe(540); // 10 min limit, 1 min run: 9 min left (the browser would say 0)
+      expect(nearLimit(started)).toBe(false);
+    } finally {
+      noteServerTime(browserNow, browserNow);
+      spy.mockRestore();
+    }
   });
 
   it('says it shortly', () => {

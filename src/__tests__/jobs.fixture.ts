@@ -34,6 +34,7 @@ export function job(over: Partial<TritonAPI.IJob>): TritonAPI.IJob {
     tracked: true,
     origin: null,
     directory: null,
+    directory_error: null,
     ...over
   };
 }

@@ -275,7 +275,13 @@ describe('JobsModel over the events channel', () => {
   });
 
   function makeModel(
-    list = jest.fn(async (): Promise<TritonAPI.IJobList> => ({ jobs: [], updated: 1, error: null, interval: 2 }))
+    list = jest.fn(async (): Promise<TritonAPI.IJobList> => ({
+      jobs: [],
+      updated: 1,
+      error: null,
+      interval: 2,
+      server_time: null
+    }))
   ) {
     const channel = fakeChannel({ pingMs: 1000, reconnectMinMs: 1000 });
     const model = new JobsModel({ channel, auto: false, list, fallbackMs: 60000 });
@@ -314,7 +320,10 @@ describe('JobsModel over the events channel', () => {
     channel.connect();
     const socket = FakeSocket.all[0];
     socket.open();
-    socket.receive({ event: 'snapshot', data: { jobs: [job({ id: '5' })], updated: 1, error: null, interval: 2 } });
+    socket.receive({
+      event: 'snapshot',
+      data: { jobs: [job({ id: '5' })], updated: 1, error: null, interval: 2, server_time: null }
+    });
     const changes: any[] = [];
     let changed = 0;
     model.jobChanged.connect((_, change) => changes.push(change));
@@ -357,7 +366,8 @@ describe('JobsModel over the events channel', () => {
         jobs: [job({ id: '8' })],
         updated: 1,
         error: null,
-        interval: 2
+        interval: 2,
+        server_time: null
       }));
       const { model, channel, dispose } = makeModel(list);
       channel.connect();

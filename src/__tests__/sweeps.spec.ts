@@ -237,12 +237,12 @@ describe('SweepModel', () => {
     const model = new JobsModel({
       channel,
       auto: false,
-      list: async () => ({ jobs: [], updated: 1, error: null, interval: 2 })
+      list: async () => ({ jobs: [], updated: 1, error: null, interval: 2, server_time: null })
     });
     channel.connect();
     const socket = FakeSocket.last!;
     socket.open();
-    socket.receive({ event: 'snapshot', data: { jobs, updated: 1, error: null, interval: 2 } });
+    socket.receive({ event: 'snapshot', data: { jobs, updated: 1, error: null, interval: 2, server_time: null } });
     return { model, socket };
   }
 

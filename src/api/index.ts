@@ -8,6 +8,7 @@ import { ClusterClient } from './cluster';
 
 export * as TritonAPI from './types';
 export { APIError, API_NAMESPACE, queryString, requestAPI } from './http';
+export { noteServerTime, serverNow } from './clock';
 export { AdviceClient } from './advice';
 export { JobsClient } from './jobs';
 export { NotebookJobsClient } from './notebookjobs';

@@ -2037,6 +2037,11 @@ export interface components {
             error: string | null;
             /** @description seconds between polls now; null when idle */
             interval: number | null;
+            /**
+             * @description the server's clock when this was sent (epoch s): time left before a job's limit is counted from it, not the browser's clock
+             * @default null
+             */
+            server_time: number | null;
             jobs: components["schemas"]["JobView"][];
         };
         /** @description ``POST jobs`` and ``POST jobs/preview``: a JobSpec, and where it came from. */
@@ -2518,6 +2523,11 @@ export interface components {
             error: string | null;
             /** @description seconds between polls now; null when idle */
             interval: number | null;
+            /**
+             * @description the server's clock when this was sent (epoch s): time left before a job's limit is counted from it, not the browser's clock
+             * @default null
+             */
+            server_time: number | null;
         };
         /** @description ``POST notebook-jobs`` 201: the job, plus where its executed notebook will be. */
         NotebookJobCreated: {

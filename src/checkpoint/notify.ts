@@ -4,7 +4,7 @@
  */
 import { IDisposable } from '@lumino/disposable';
 
-import { JobsClient, TritonAPI } from '../api';
+import { JobsClient, TritonAPI, serverNow } from '../api';
 import { JobsModel } from '../jobs/model';
 import { checkpointOf, shortDuration, timeLeft } from './timeleft';
 
@@ -39,7 +39,7 @@ export class TimeLimitNotifier implements IDisposable {
   }
 
   check(): void {
-    const now = Date.now() / 1000;
+    const now = serverNow();
     for (const job of this.jobs.jobs.values()) {
       const left = timeLeft(job, now);
       const at = notifyAt(job);

@@ -2,7 +2,7 @@
  * Long jobs (checkpoint: warn and requeue): the time left before a running job's limit, and its
  * restart history, from the job's record (started, time_limit, runs) and its spec's `checkpoint`.
  */
-import { TritonAPI } from '../api';
+import { TritonAPI, serverNow } from '../api';
 
 export type IJobRun = TritonAPI.IJobRun;
 export type ICheckpoint = TritonAPI.ICheckpoint;
@@ -10,8 +10,11 @@ export type ICheckpoint = TritonAPI.ICheckpoint;
 /** The share of the time limit under which the time left is shown as a warning. */
 export const WARN_FRACTION = 0.1;
 
-/** Seconds until the limit of a running job; null when not running or without a limit. */
-export function timeLeft(job: TritonAPI.IJob, now: number = Date.now() / 1000): number | null {
+/**
+ * Seconds until the limit of a running job; null when not running or without a limit. `now` is the
+ * server's clock (serverNow), as the job's start is: never the browser's own.
+ */
+export function timeLeft(job: TritonAPI.IJob, now: number = serverNow()): number | null {
   if (job.state !== 'RUNNING' || !job.started || !job.time_limit) {
     return null;
   }
@@ -19,7 +22,7 @@ export function timeLeft(job: TritonAPI.IJob, now: number = Date.now() / 1000): 
 }
 
 /** True in the last 10 % of the time limit. */
-export function nearLimit(job: TritonAPI.IJob, now: number = Date.now() / 1000): boolean {
+export function nearLimit(job: TritonAPI.IJob, now: number = serverNow()): boolean {
   const left = timeLeft(job, now);
   return left !== null && !!job.time_limit && left <= WARN_FRACTION * job.time_limit * 60;
 }

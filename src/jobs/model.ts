@@ -11,7 +11,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { APIError, JobsClient, TritonAPI } from '../api';
+import { APIError, JobsClient, TritonAPI, noteServerTime } from '../api';
 import { ChannelState, EventsChannel, ServerEvent } from '../events/channel';
 
 export type Connection = 'connecting' | 'live' | 'polling' | 'disposed';
@@ -131,6 +131,7 @@ export class JobsModel implements IDisposable {
       }
     }
     this._status = { updated: list.updated, error: list.error, interval: list.interval };
+    noteServerTime(list.server_time); // what counts down to a time limit counts on the server's clock
     this._loaded = true;
     this._changed.emit();
   }
@@ -167,6 +168,7 @@ export class JobsModel implements IDisposable {
         break;
       case 'status':
         this._status = { ...message.data };
+        noteServerTime(message.data.server_time);
         this._changed.emit();
         break;
       default:

@@ -47,6 +47,9 @@ class Marker:
     nodes: Optional[str] = None
     exit_code: Optional[int] = None
     run: int = 0  # which run of a requeued job: 0 first, k after k restarts (exit markers: 0)
+    # The file's mtime: the file server's clock, which ``at`` of a start marker is not (the compute
+    # node's). Two markers are compared by their mtimes: one clock per comparison.
+    mtime: Optional[float] = None
 
     @property
     def job_id(self) -> str:
@@ -98,15 +101,15 @@ def read_marker(base: str, name: str, path: str, mtime: float) -> Optional[Marke
         return None
     if kind == "exit":
         try:
-            return Marker(base, task, kind, mtime, exit_code=int(text.split()[0]))
+            return Marker(base, task, kind, mtime, exit_code=int(text.split()[0]), mtime=mtime)
         except ValueError:
             return None
     first, _, rest = text.partition(" ")
     at = _epoch(first, mtime)
     if kind == "requeue":
         code = rest.strip()
-        return Marker(base, task, kind, at, exit_code=int(code) if code.isdigit() else None, run=run)
-    return Marker(base, task, kind, at, nodes=rest.strip() or None, run=run)
+        return Marker(base, task, kind, at, exit_code=int(code) if code.isdigit() else None, run=run, mtime=mtime)
+    return Marker(base, task, kind, at, nodes=rest.strip() or None, run=run, mtime=mtime)
 
 
 def _epoch(text: str, default: float) -> float:
@@ -231,7 +234,8 @@ class MarkerScanner:
 
 def ended(code: int, started: Optional[float], at: float, time_limit: Optional[int]) -> dict:
     """Job fields for an exit marker: COMPLETED (0), FAILED (other codes), and for the TERM trap
-    TIMEOUT when the job ran its whole time limit (minutes), else CANCELLED. sacct confirms later."""
+    TIMEOUT when the job ran its whole time limit (minutes), else CANCELLED. sacct confirms later.
+    ``started`` and ``at`` must be of one clock (the start and exit markers' mtimes)."""
     if code == 0:
         return {"state": JobState.COMPLETED, "exit_code": 0}
     if code != TERM_EXIT:

@@ -85,6 +85,8 @@ class JobMonitor:
         self._confirming: Optional[asyncio.Future[None]] = None
         self._scan: Optional[asyncio.Future[Any]] = None
         self._dirs: dict[str, Optional[str]] = {}  # job id -> its directory, None: not ours
+        # job id -> (run, mtime of its start marker): the file server's clock, as the exit marker's
+        self._start_mtimes: dict[str, tuple[int, float]] = {}
         self._turn = 0
         self._executor: Optional[ThreadPoolExecutor] = None
 
@@ -182,6 +184,8 @@ class JobMonitor:
             "updated": self.updated,
             "error": self.error.message if self.error else None,
             "interval": self.interval(),
+            # The server's clock as this is sent: the browser counts time left from it, not its own.
+            "server_time": time.time(),
         }
 
     def interval(self) -> Optional[float]:
@@ -340,6 +344,10 @@ class JobMonitor:
         return markers, new_ids
 
     def _on_marker(self, marker: Marker, now: float) -> None:
+        if marker.kind == "start" and marker.mtime is not None:
+            known = self._start_mtimes.get(marker.job_id)
+            if known is None or marker.run >= known[0]:
+                self._start_mtimes[marker.job_id] = (marker.run, marker.mtime)
         job = self.jobs.get(marker.job_id)
         if job is None:
             if marker.task is None or marker.base not in self.jobs:
@@ -367,15 +375,23 @@ class JobMonitor:
                       "runs": with_run(job.runs, marker.run, ended=marker.at, outcome="requeued",
                                         **({} if known else {"started": job.started, "nodes": job.nodes}))}
         else:
-            if not job.state.is_active or (job.started is not None and marker.at < job.started - 1):
+            # The exit marker's time is its mtime (the file server's clock); it is compared with the
+            # start marker's mtime (the same clock), never with the start the node wrote (issue 23:
+            # a skew over 1 s dropped the exit, or called a time-out a cancel).
+            start = self._start_mtimes.get(job.id)
+            began = start[1] if start is not None else None
+            if not job.state.is_active or (began is not None and marker.at < began - 1):
                 return  # already ended, or the exit of an earlier run of a requeued job
-            update = {**ended(marker.exit_code or 0, job.started, marker.at, job.time_limit),
-                      "ended": marker.at, "reason": None}
+            ran = max(0.0, marker.at - began) if began is not None else None
+            # Shown on the start's clock (job.started), so that ended - started is what it ran.
+            at = job.started + ran if job.started is not None and ran is not None else marker.at
+            update = {**ended(marker.exit_code or 0, began, marker.at, job.time_limit),
+                      "ended": at, "reason": None}
             if job.runs:
-                update["runs"] = with_run(job.runs, job.runs[-1].run, ended=marker.at,
+                update["runs"] = with_run(job.runs, job.runs[-1].run, ended=at,
                                            outcome=f"exit {marker.exit_code}")
-            if job.started is not None:
-                update["elapsed"] = max(0, int(marker.at - job.started))
+            if ran is not None:
+                update["elapsed"] = int(ran)
             self._confirm[job.id] = (now + CONFIRM_DELAYS[0], 0)
         self.markers += 1
         self._change(job.model_copy(update=update), now)
@@ -421,11 +437,14 @@ class JobMonitor:
         listed = {job.array_job_id or job.id for job in self.jobs.values()}
         for base in [base for base in self._dirs if base not in listed]:
             self._dirs.pop(base, None)
+        for jid in [jid for jid in self._start_mtimes if jid.partition("_")[0] not in listed]:
+            self._start_mtimes.pop(jid, None)
 
     def _forget(self, job_id: str) -> None:
         self.jobs.pop(job_id, None)
         self._marked.pop(job_id, None)
         self._confirm.pop(job_id, None)
+        self._start_mtimes.pop(job_id, None)
 
     def _emit(self, event: str, payload: dict) -> None:
         for listener in list(self._listeners):

@@ -143,8 +143,9 @@ class JobService:
         key = (self.monitor.version, self.monitor.error is None, self._dir_version)
         if self._list_cache is None or self._list_cache[0] != key:
             views = [self._view(job).model_dump(mode="json") for job in jobs]
-            self._list_cache = (key, json.dumps({"jobs": views, **self.monitor.status()}))
-        return self._list_cache[1]
+            self._list_cache = (key, json.dumps({"jobs": views})[:-1])
+        # The views once per poll; the status (the server's time in it) as of now.
+        return f"{self._list_cache[1]}, {json.dumps(self.monitor.status())[1:]}"
 
     def _reconcile_once(self) -> None:
         """On the first listing, in the background: settle submissions a lost sbatch answer or a

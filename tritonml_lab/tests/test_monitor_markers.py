@@ -142,3 +142,38 @@ def test_the_monitors_directory_lookups_shrink_with_its_jobs(tmp_path):
         monitor.jobs[str(n)] = Job(id=str(n), state=JobState.COMPLETED, submitted=float(n))
     monitor._trim()
     assert set(monitor.jobs) == {"4", "5"} and set(monitor._dirs) == {"4", "5"}
+
+
+@pytest.mark.parametrize("skew", [-5.0, 5.0])
+@pytest.mark.parametrize("code,ran,state", [(0, 2, JobState.COMPLETED), (143, 60, JobState.TIMEOUT),
+                                            (143, 30, JobState.CANCELLED)])
+def test_a_file_server_clock_apart_from_the_nodes(tmp_path, skew, code, ran, state):
+    """Issue 23 item 9: the start marker holds the node's clock, a marker's mtime is the file server's.
+    With the file server `skew` seconds off, a short job's exit must not be dropped (it was, with the
+    server behind by more than 1 s: its end waited for the minute poll), and a job that ran its whole
+    limit ends TIMEOUT, one cancelled halfway CANCELLED. The markers are real files, their mtimes set
+    with os.utime, read by the monitor's own scanner."""
+    from tritonml_lab.jobs import JobMonitor, JobStore
+    from tritonml_lab.slurm import Job
+
+    store = JobStore(tmp_path / "jobs")
+    job_dir, manifest = store.prepare(JobSpec(command="true", time="00:01:00"), Defaults(sampler_python=None))
+    store.attach(job_dir, manifest, "41")
+    node_start = time.time() - 100
+    started = job_dir.path / "started.job"
+    started.write_text(f"{node_start:.6f} csl1\n")
+    os.utime(started, (node_start + skew, node_start + skew))
+    exited = job_dir.path / "exit_code.job"
+    exited.write_text(f"{code}\n")
+    os.utime(exited, (node_start + skew + ran, node_start + skew + ran))
+
+    monitor = JobMonitor(None, store=store)
+    monitor.jobs["41"] = Job(id="41", state=JobState.PENDING, time_limit=1, submitted=node_start - 1)
+    markers, _new = monitor._scan_blocking(["41"], {"41"})
+    assert [m.kind for m in markers] == ["start", "exit"]
+    for marker in markers:
+        monitor._on_marker(marker, time.monotonic())
+    job = monitor.jobs["41"]
+    assert job.state is state, (skew, job)
+    assert job.started == pytest.approx(node_start) and job.elapsed == ran
+    assert job.ended == pytest.approx(node_start + ran)  # on the start's clock: ended - started = ran
