@@ -139,6 +139,12 @@ class TritonML(Configurable):
         0, help="Most tasks per array job a sweep makes (bigger sweeps are split). 0: Slurm's MaxArraySize."
     ).tag(config=True)
 
+    tensorboard_idle_seconds = Float(
+        900.0,
+        help="A TensorBoard opened from JupyterLab is stopped after this many seconds without a request "
+        "(an open tab asks every 30 s while TensorBoard's auto-reload is on). Nothing runs until one is opened.",
+    ).tag(config=True)
+
     squeue_budget_seconds = Float(
         60.0,
         help=(

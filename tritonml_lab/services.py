@@ -35,6 +35,7 @@ class Services:
     _catalog_lock: threading.Lock = field(default_factory=threading.Lock)
     _notebooks: Any = None
     _sweeps: Any = None
+    _tensorboards: Any = None
 
     @property
     def notebooks(self) -> "NotebookJobs":
@@ -60,6 +61,15 @@ class Services:
         return self._sweeps
 
     @property
+    def tensorboards(self) -> Any:
+        """The TensorBoards this server runs (tracking/tensorboard.py; made on first use, nothing runs before)."""
+        if self._tensorboards is None:
+            from .tracking import TensorBoards
+
+            self._tensorboards = TensorBoards(idle_seconds=self.config.tensorboard_idle_seconds)
+        return self._tensorboards
+
+    @property
     def catalog(self) -> Catalog:
         """The shared-data catalog, created and its background size scan started on first use."""
         from .catalog import Catalog
@@ -79,6 +89,8 @@ class Services:
             return self._catalog
 
     def close(self) -> None:
+        if self._tensorboards is not None:
+            self._tensorboards.close()
         if self._catalog is not None:
             self._catalog.stop()
         self.jobs.monitor.close()

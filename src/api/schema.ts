@@ -1458,6 +1458,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tensorboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The TensorBoards running for this server. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TensorBoardList"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Open TensorBoard for a job, a sweep or a folder.
+         * @description Starts TensorBoard as a child process of the Jupyter server (or reuses the one already running for the same folders), after writing each task's `tritonml.report(step=...)` values as TensorBoard scalars (one run per task, named by its parameters). Answers once it serves; open `url` in a tab. It is stopped after `idle_seconds` without a request. 400: not exactly one of job/sweep/path, a folder outside the Jupyter root and the jobs directory, or TensorBoard not installed in the server's environment (the message says how to install it); 404: no such job, sweep or folder.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TensorBoardOpen"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TensorBoardInfo"];
+                    };
+                };
+                /** @description The request is invalid; nothing was done */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such job, sweep, notebook or entry */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request body is over 4 MiB; nothing was done */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tensorboards/{tb_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a TensorBoard now. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A TensorBoard's id (the same for the same folders). */
+                    tb_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TensorBoardList"];
+                    };
+                };
+                /** @description No such job, sweep, notebook or entry */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3369,6 +3507,41 @@ export interface components {
              * @default 0
              */
             pruned: number;
+        };
+        TensorBoardInfo: {
+            /** @description the same id for the same folders: a second open reuses the running one */
+            id: string;
+            /** @description where it is served, through the Jupyter server: {base_url}tritonml/tensorboard/{id}/ */
+            url: string;
+            /** @description what it shows, in words (job 123, sweep 123, folder /path) */
+            label: string;
+            /** @description the folders it reads */
+            logdirs: string[];
+            /** @description true: this request started it; false: it was already running */
+            started: boolean;
+            /** @description stopped after this long without a request (c.TritonML.tensorboard_idle_seconds) */
+            idle_seconds: number;
+        };
+        TensorBoardList: {
+            tensorboards: components["schemas"]["TensorBoardInfo"][];
+        };
+        /** @description What to show: exactly one of job, sweep and path. */
+        TensorBoardOpen: {
+            /**
+             * @description a job id (or JOBID_TASK): its directory's tensorboard/ folder
+             * @default null
+             */
+            job?: string | null;
+            /**
+             * @description a sweep id: each task one run, named by its parameters
+             * @default null
+             */
+            sweep?: string | null;
+            /**
+             * @description a folder, relative to the Jupyter root or absolute, inside the Jupyter root or the jobs directory
+             * @default null
+             */
+            path?: string | null;
         };
         /** @description ``GET my-efficiency?days=N``. */
         UsageReport: {

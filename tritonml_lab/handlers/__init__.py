@@ -21,6 +21,7 @@ from .jobs import (JobHandler, JobLogHandler, JobMetricsHandler, JobPreviewHandl
                    JobSuggestionHandler, MyEfficiencyHandler)
 from .notebooks import NotebookJobHandler, NotebookJobsHandler, NotebookParametersHandler
 from .sweeps import SweepHandler, SweepRetryHandler, SweepsHandler
+from .tracking import TensorBoardHandler, TensorBoardsHandler, proxy_handler
 
 # status.py imports nothing of the package (it must load when the rest cannot), so its contract is here.
 StatusHandler.get.__api__ = Operation(  # type: ignore[attr-defined]
@@ -52,7 +53,12 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"sweeps", SweepsHandler),
     (r"sweeps/(?P<sweep_id>[^/]+)", SweepHandler),
     (r"sweeps/(?P<sweep_id>[^/]+)/retry", SweepRetryHandler),
+    (r"tensorboards", TensorBoardsHandler),
+    (r"tensorboards/(?P<tb_id>[^/]+)", TensorBoardHandler),
 ]
+
+# Not JSON endpoints (their answers are TensorBoard's own pages and data), so not in ROUTES nor the schema.
+TENSORBOARD_PROXY = r"tensorboard/(?P<tb_id>[0-9a-f]{16})/(?P<proxied_path>.*)"
 
 
 def setup_handlers(web_app) -> None:
@@ -60,6 +66,11 @@ def setup_handlers(web_app) -> None:
     web_app.add_handlers(
         ".*$", [(url_path_join(base_url, "tritonml", path), handler) for path, handler in ROUTES]
     )
+    try:
+        proxy = proxy_handler()
+    except ImportError:  # POST tensorboards says how to install the tracking extra
+        return
+    web_app.add_handlers(".*$", [(url_path_join(base_url, "tritonml", TENSORBOARD_PROXY), proxy)])
 
 
 __all__ = [

@@ -45,6 +45,9 @@ STEPS_FILE = "steps.%s.jsonl"
 CHECKPOINT_MODULE = "tritonml_checkpoint.py"
 CHECKPOINT_NAMES = ("time_left", "should_checkpoint", "checkpoint_dir", "restarts", "requeue")
 MEDIAN_CHECK_SECONDS = 2.0  # the median rule reads the other tasks' step files at most this often
+LOG_ROOT = "tensorboard"  # the job's log directory: one run per task, <job dir>/tensorboard/<run name>
+RUN_FILE = ".run.%s"  # in LOG_ROOT: the run name this task used (the server's report() -> TensorBoard)
+LOG_ENV = ("TRITONML_LOG_DIR", "TENSORBOARD_LOGDIR")
 
 _task = {"path": None, "index": None, "params": None, "metric": None, "values": None, "steps": None,
          "last": {}, "own": [], "pruned": None, "stop": None, "mode": "min", "dir": None, "task": None,
@@ -238,6 +241,39 @@ def _median_says_stop(step):
         _task["metric"], mine, step, median, len(bests))
 
 
+def run_name(params, index):
+    """The task's run name (TensorBoard, W&B): its parameters, ``lr=0.001,batch=32``; ``task-<index>``
+    without any. Safe as one directory name (no ``/``, no control characters, at most 200 characters)."""
+    if not params:
+        return "task-%d" % index
+    text = ",".join("%s=%s" % (name, value) for name, value in params.items())
+    text = "".join("_" if ch in "/\\" or ord(ch) < 32 else ch for ch in text).strip() or "task-%d" % index
+    if text in (".", ".."):
+        text = "task-%d" % index
+    return text[:200]
+
+
+def _export_log_dir(job_dir, task):
+    """This task's log directory, named by its point: in the environment (the user's own SummaryWriter
+    logs there, W&B names its run so) and its name in ``tensorboard/.run.<task>`` (the server writes
+    the report(step=...) values there as TensorBoard scalars)."""
+    name = run_name(_task["params"], _task["index"])
+    root = os.path.join(job_dir, LOG_ROOT)
+    path = os.path.join(root, name)
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(root, RUN_FILE % task), "w") as handle:
+            handle.write(name)
+    except OSError as exc:
+        sys.stderr.write("tritonml: no log directory %s: %s\n" % (path, exc))
+        return
+    for key in LOG_ENV:
+        os.environ[key] = path
+    if os.environ.get("WANDB_PROJECT"):
+        os.environ["WANDB_NAME"] = name
+        os.environ["WANDB_DIR"] = path
+
+
 def _reexport_checkpoint(job_dir):
     """The long-job API (``tritonml_checkpoint.py``, when the job has one) as this module's own."""
     path = os.path.join(job_dir, CHECKPOINT_MODULE)
@@ -299,6 +335,7 @@ def _setup(namespace, job_dir, config):
     _reexport_checkpoint(job_dir)
     if config.get("optuna"):
         _task["params"] = _ask(job_dir, config["optuna"], task)
+    _export_log_dir(job_dir, task)
     namespace.update(_task["params"])
     namespace["tritonml"] = sys.modules[__name__]
     print("tritonml sweep: task %s = point %d: %s" % (task, _task["index"], json.dumps(_task["params"])))
