@@ -1,19 +1,7 @@
 import { TritonAPI } from '../api';
 import { MetricsCharts } from '../metrics/chart';
-import {
-  applyHistory,
-  expandSample,
-  formatClock,
-  INodeSeries,
-  linearScale,
-  linePath,
-  mergeSamples,
-  nearestIndex,
-  niceStep,
-  seriesFor,
-  timeTicks,
-  valueAxis
-} from '../metrics/series';
+import { formatClock, linearScale, linePath, nearestIndex, niceStep, timeTicks, valueAxis } from '../metrics/axes';
+import { applyHistory, expandSample, INodeSeries, mergeSamples, seriesFor } from '../metrics/series';
 import { summaryRows } from '../metrics/summary';
 import { MetricsWatcher } from '../metrics/watcher';
 import { H200_HALF, H200_HEADER, H200_IDLE_FULL } from './h200-trace.fixture';
@@ -369,7 +357,7 @@ describe('MetricsWatcher', () => {
       pollMs: 3000,
       fetch: async id => {
         fetched.push(id);
-        return { id, nodes: { gpu1: { header: H200_HEADER, samples: H200_HALF, ended: false } } };
+        return { id, nodes: { gpu1: { header: H200_HEADER, samples: H200_HALF, ended: false } }, error: null };
       }
     });
     channel.connect();
@@ -432,7 +420,11 @@ describe('MetricsWatcher', () => {
     });
     const watcher = new MetricsWatcher({
       channel,
-      fetch: async id => ({ id, nodes: { csl1: { header: CPU_HEADER, samples: cpuSamples(10, 4), ended: true } } })
+      fetch: async id => ({
+        id,
+        nodes: { csl1: { header: CPU_HEADER, samples: cpuSamples(10, 4), ended: true } },
+        error: null
+      })
     });
     channel.connect();
     expect(channel.state).toBe('closed');

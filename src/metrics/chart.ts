@@ -5,24 +5,22 @@
  *
  * Drawing is cheap but not free: new data only marks the charts dirty, and they are redrawn at
  * most once per animation frame, and only while on screen (IntersectionObserver).
+ *
+ * One class of over 400 lines on purpose: drawing, hover and tooltip share each panel's scales and
+ * elements; what is pure (the series from samples, scales and ticks) lives in series.ts and axes.ts.
  */
+import { formatClock, linearScale, linePath, nearestIndex, timeTicks, valueAxis } from './axes';
 import {
-  formatClock,
   hasGpus,
   hasSamples,
   INodeSeries,
   IReference,
   ISeries,
-  linearScale,
-  linePath,
   METRICS,
   MetricKind,
-  nearestIndex,
   formatNumber,
   formatValue,
-  seriesFor,
-  timeTicks,
-  valueAxis
+  seriesFor
 } from './series';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';

@@ -7,7 +7,8 @@
  * reads as a flat line at the top while the good ones fall, and a task pruned at step 2 stops short.
  */
 import { TritonAPI } from '../api';
-import { formatNumber, linearScale, linePath } from '../metrics/series';
+import { linearScale, linePath } from '../metrics/axes';
+import { formatNumber } from '../metrics/series';
 
 /** A task's per-step values as the server sends them (thinned to at most 32 points). */
 export type ICurve = NonNullable<TritonAPI.ISweepTask['curve']>;
