@@ -4,6 +4,7 @@ bad setting still leaves GET tritonml/status to say why."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -64,7 +65,11 @@ def _close_on_cleanup(server_app) -> None:
         try:
             await cleanup()
         finally:
+            services = server_app.web_app.settings.get("tritonml")
+            if services is not None:
+                await services.jobs.monitor.stop()  # bounded; its Slurm commands end with it
             unload(server_app)
+            await asyncio.sleep(0.05)  # the cancelled tasks of the closed services end (and kill theirs)
 
     server_app.cleanup_extensions = cleanup_extensions
 

@@ -122,6 +122,14 @@ async def run_slurm(
         proc.kill()
         await proc.wait()
         raise _timed_out(command, timeout) from exc
+    except asyncio.CancelledError:
+        # The caller is gone (a server shutting down, a closed request): leave no command running.
+        if proc.returncode is None:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+        raise
     return _result(command, proc.returncode, out, err, check)
 
 

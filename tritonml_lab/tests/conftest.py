@@ -1,4 +1,6 @@
+import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,14 @@ pytest_plugins = ["pytest_jupyter.jupyter_server", "tritonml_lab.tests.leak_guar
 # Tests that stop or freeze the cluster's daemons: no other test may run against the same cluster at
 # that moment, so dev/test runs them after the parallel (pytest-xdist) part, one at a time.
 SERIAL_MODULES = {"test_cluster_api.py", "test_launcher.py"}
+# Tests that measure the CPU use of busy processes (a burner must get most of a core): beside other
+# workers on a 2-core machine they starve, so they run in the serial part too.
+CPU_TIMING = {
+    "test_sampler.py::test_process_tree_cpu_rss_and_exit_when_pid_dies",
+    "test_sampler.py::test_proc_tree_accounts_children_reaped_between_samples",
+    "test_sampler.py::test_busiest_processes_and_io_keys",
+    "test_metrics_multinode.py::test_two_node_job_samples_both_nodes_with_their_own_cpu_load",
+}
 # Tests that need root (they mount filesystems): marked like the cluster tests, out of the fast lane.
 ROOT_MODULES = {"test_faults.py"}
 # Tests that parse or compile source with ast (not thread-safe in CPython 3.11): run with no other
@@ -24,14 +34,15 @@ def pytest_collection_modifyitems(config, items):
 
     - ``cluster``: it uses the real Slurm cluster (the slurm_cluster fixture, directly or through
       pytestmark / usefixtures), or needs root; ``dev/test --fast`` runs ``-m "not cluster"``;
-    - ``serial``: it stops or freezes the cluster's daemons (SERIAL_MODULES);
+    - ``serial``: it stops or freezes the cluster's daemons (SERIAL_MODULES), or measures CPU use
+      (CPU_TIMING);
     - ``source_parsing``: see SOURCE_PARSING.
     """
     for item in items:
         module = Path(str(item.fspath)).name
         if "slurm_cluster" in getattr(item, "fixturenames", ()) or module in ROOT_MODULES:
             item.add_marker(pytest.mark.cluster)
-        if module in SERIAL_MODULES:
+        if module in SERIAL_MODULES or f"{module}::{getattr(item, 'originalname', item.name)}" in CPU_TIMING:
             item.add_marker(pytest.mark.serial)
         if module in SOURCE_PARSING:
             item.add_marker(pytest.mark.source_parsing)
@@ -42,7 +53,11 @@ def slurm_cluster():
     """The real local Slurm cluster (dev/cluster up), its client environment applied to this process."""
     if os.environ.get("TRITONML_FAST") == "1":
         pytest.fail("the fast lane (TRITONML_FAST=1) runs no cluster test; mark this one 'cluster'")
-    env = ensure_up()
+    # One `dev/cluster up` at a time (pytest-xdist workers each set this fixture up).
+    lane = os.environ.get("TRITONML_CLUSTER_LANE", "native")
+    with open(os.path.join(tempfile.gettempdir(), f"tritonml-cluster-up-{lane}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        env = ensure_up()
     os.environ.update(env)
     return env
 
@@ -75,7 +90,17 @@ def shell():
 
     sh = InteractiveShell.instance()
     sh.run_line_magic("load_ext", "tritonml_lab")
-    return sh
+    yield sh
+    _close_launcher(sh.magics_manager.registry["TritonMLMagics"])
+
+
+def _close_launcher(magics) -> None:
+    """The kernel side's launcher (one per jobs root) and its submission threads end with the test."""
+    launcher = getattr(magics, "_launcher", None)
+    if launcher is not None:
+        launcher.close()
+    magics._launcher = None
+    magics._sweeps = None
 
 
 @pytest.fixture
@@ -87,3 +112,4 @@ def magics(shell, jobs_root):
     magics.last_job = None
     yield magics
     magics.jobs_root = ""
+    _close_launcher(magics)

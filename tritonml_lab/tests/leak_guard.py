@@ -196,12 +196,13 @@ def _server_app_left() -> bool:
         return False
 
 
-def find_leaks(before_threads: set[int], before_sockets: set[str], tmp_base: Path | None,
-               grace: float = GRACE) -> list[str]:
+def find_leaks(before: "Snapshot", tmp_base: Path | None, grace: float = GRACE) -> list[str]:
     """What the test left behind, after waiting up to ``grace`` s for threads, processes and jobs."""
+    before_threads, before_sockets = before.threads, before.sockets
     deadline = time.monotonic() + grace
     while True:
-        threads, procs = _new_threads(before_threads), _children()
+        threads = _new_threads(before_threads)
+        procs = [p for p in _children() if p.pid not in before.pids]
         jobs = _own_jobs(tmp_base) if tmp_base is not None else []
         if not (threads or procs or jobs) or time.monotonic() >= deadline:
             break
@@ -220,19 +221,66 @@ def find_leaks(before_threads: set[int], before_sockets: set[str], tmp_base: Pat
     return leaks
 
 
-_BEFORE = pytest.StashKey[tuple]()
+class Snapshot:
+    """What this process has now: thread idents, TCP socket inodes, descendant pids."""
+
+    def __init__(self) -> None:
+        self.threads = {t.ident for t in threading.enumerate()}
+        self.sockets = set(_tcp_sockets())
+        self.pids = {p.pid for p in _children()}
+
+    def since(self, before: "Snapshot") -> "Snapshot":
+        born = Snapshot.__new__(Snapshot)
+        born.threads, born.sockets, born.pids = (self.threads - before.threads, self.sockets - before.sockets,
+                                                 self.pids - before.pids)
+        return born
+
+    def add(self, other: "Snapshot") -> "Snapshot":
+        both = Snapshot.__new__(Snapshot)
+        both.threads, both.sockets, both.pids = (self.threads | other.threads, self.sockets | other.sockets,
+                                                 self.pids | other.pids)
+        return both
+
+
+_BEFORE = pytest.StashKey[Snapshot]()
 _TMP = pytest.StashKey[Path]()
+# What a module- (or class-) scoped fixture made while a test set it up belongs to the module: it is
+# excused until the module's last test, whose teardown tears that fixture down and checks it too.
+# (Session-scoped fixtures' own threads stay excused: they live as long as the run.)
+_carried: dict[str, Snapshot] = {}
+_session_owned: list[Snapshot] = []
 
 
 def _guarded(item) -> bool:
     return _mode() != "off" and not item.get_closest_marker("leaks_allowed")
 
 
+def _module_of(item) -> str:
+    return str(getattr(item, "fspath", item.nodeid))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """What a module-, class- or session-scoped fixture makes while it is set up is its own."""
+    if fixturedef.scope == "function" or _mode() == "off":
+        return (yield)
+    before = Snapshot()
+    try:
+        return (yield)
+    finally:
+        born = Snapshot().since(before)
+        if fixturedef.scope in ("session", "package"):
+            _session_owned.append(born)
+        else:
+            key = _module_of(request.node)
+            _carried[key] = _carried[key].add(born) if key in _carried else born
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_setup(item):
     """Note what there is before any fixture of this test is set up (pytest-jupyter's included)."""
     if _guarded(item):
-        item.stash[_BEFORE] = ({t.ident for t in threading.enumerate()}, set(_tcp_sockets()))
+        item.stash[_BEFORE] = Snapshot()
     return (yield)
 
 
@@ -250,8 +298,15 @@ def pytest_runtest_teardown(item, nextitem):
     result = yield
     if not _guarded(item) or _BEFORE not in item.stash:
         return result
-    before_threads, before_sockets = item.stash[_BEFORE]
-    leaks = find_leaks(before_threads, before_sockets, item.stash.get(_TMP, None))
+    before = item.stash[_BEFORE]
+    for owned in _session_owned:
+        before = before.add(owned)
+    key = _module_of(item)
+    module_ends = nextitem is None or _module_of(nextitem) != key
+    carried = _carried.pop(key, None) if module_ends else _carried.get(key)
+    if carried is not None and not module_ends:
+        before = before.add(carried)
+    leaks = find_leaks(before, item.stash.get(_TMP, None))
     if leaks:
         message = f"{item.nodeid} left behind:\n  " + "\n  ".join(leaks)
         log = os.environ.get("TRITONML_LEAK_LOG")
