@@ -104,3 +104,57 @@ async def test_a_gpu_job_streams_its_samples_over_the_push_channel(jp_fetch, jp_
     while "error" not in events:
         events.append(json.loads(await asyncio.wait_for(ws.read_message(), 5))["event"])
     ws.close()
+
+
+async def test_a_hung_directory_stops_only_its_own_charts(tmp_path):
+    """Issue 23 item 5, the watch path: finding or reading one job's directory hangs (an OST that
+    stopped answering; here the lookup blocks until released). The hub's defaults (1 s polls, its
+    pool's 10 s time-out): the other job's history and live points still come, the event loop keeps
+    turning, and the hung job's history says "directory not answering"."""
+    import threading
+    import time
+
+    lines = TRACE.read_text().splitlines(keepends=True)
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    target = ok / "samples.gpu1.jsonl"
+    target.write_text("".join(lines[:21]))
+    release = threading.Event()
+    # On the code before the fix the loop itself blocked in the lookup: released after this long, so
+    # that the test fails instead of hanging.
+    watchdog = threading.Timer(30, release.set)
+    watchdog.start()
+
+    def find_dir(job_id):
+        if job_id == "9":
+            release.wait()
+            return None
+        return ok
+
+    hub = MetricsHub(find_dir)
+    received = []
+    try:
+        started = time.monotonic()
+        unwatch_hung = hub.watch("9", lambda event, data: received.append((event, data)))
+        unwatch_ok = hub.watch("7", lambda event, data: received.append((event, data)))
+        past = await history_of(received, "7", timeout=5)
+        assert time.monotonic() - started < 5 and len(past["nodes"]["gpu1"]["samples"]) == 20
+        with target.open("a") as handle:
+            handle.writelines(lines[21:26])
+        lags = []
+        deadline = time.monotonic() + 15
+        while not any(e == "metrics" and d["id"] == "7" for e, d in received):
+            assert time.monotonic() < deadline, "the healthy job's samples never came"
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - before - 0.05)
+        assert max(lags) < 0.5, "the event loop stalled"
+        hung = await history_of(received, "9", timeout=15)
+        assert hung["nodes"] == {} and hung["error"] == "directory not answering"
+        assert not release.is_set(), "the watchdog had to release the lookup"
+        unwatch_hung()
+        unwatch_ok()
+    finally:
+        watchdog.cancel()
+        release.set()
+        hub.close()
