@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..metrics.efficiency import summarize
-from ..metrics.stream import sample_files
+from ..metrics.stream import sample_files, task_of
 from ..metrics.trace import TraceReader
 from .rules import Finding, Usage, findings, usage_of
 from .thresholds import DEFAULT, Thresholds
@@ -114,7 +114,7 @@ class LiveAdvisor:
         windows = self._windows.setdefault(job_id, {})
         headers = self._headers.setdefault(job_id, {})
         start = now - self.t.live_window_seconds
-        for node, path in sample_files(job_dir).items():
+        for node, path in sample_files(job_dir, task_of(job_id)).items():
             reader = readers.setdefault(node, TraceReader(str(path)))
             new = reader.poll()
             headers[node] = reader.header
@@ -133,12 +133,19 @@ class LiveAdvisor:
             "gpus": [gpu for n in nodes for gpu in n["gpus"]],
             "cpu_cores_mean": sum(cores) if cores else None,
             "rss_peak_bytes": max(peaks) if peaks else None,
+            "cpu_busy_procs_mean": _total(nodes, "cpu_busy_procs_mean"),
+            "io_wait_mean": max((n["io_wait_mean"] for n in nodes if n.get("io_wait_mean") is not None), default=None),
         }
         spec = self.spec_of(job_id)
         usage = usage_of(metrics, None, spec)
         if job.cpus and (spec is None or not spec.cpus_per_task):
             usage.cpus = job.cpus  # squeue's count, where the spec left it to the defaults
         return usage
+
+
+def _total(nodes: list[dict], key: str) -> Optional[float]:
+    values = [n[key] for n in nodes if n.get(key) is not None]
+    return round(sum(values), 2) if values else None
 
 
 def _event(job_id: str, name: str, found: list[Finding], usage: Usage) -> dict:

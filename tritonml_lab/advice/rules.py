@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .sizes import GIB, format_size, format_time, human_size, round_size, round_time
+from .sizes import GIB, MIB, format_size, format_time, human_size, round_size, round_time
 from .thresholds import DEFAULT, Thresholds
 
 IDLE_UTIL = 5.0  # % under which a sample counts as idle (as metrics.efficiency.summarize counts)
@@ -33,6 +33,10 @@ class Usage:
     state: Optional[str] = None  # Slurm state; None while running
     gpus_requested: Optional[str] = None  # the spec's --gpus ("h100:4", "2")
     gpus: list[dict[str, Any]] = field(default_factory=list)  # per GPU: index, node, util_mean, ...
+    nodes: int = 1  # nodes of the job: a multi-node job keeps a GPU count that splits over them
+    warn: Optional[float] = None  # seconds: checkpoint.warn, a limit must stay longer than it
+    busy_procs: Optional[float] = None  # mean count of the job's processes each near a full core
+    io_wait: Optional[float] = None  # mean % of time stalled on I/O (pressure stall information)
 
     @property
     def gpu_count(self) -> int:
@@ -41,7 +45,8 @@ class Usage:
 
 @dataclass
 class Finding:
-    code: str  # gpu-unused, gpu-starved, gpu-util, gpu-memory, cpu, memory, memory-oom, time, timeout, oom
+    code: str  # gpu-unused, gpu-starved, gpu-io-wait, gpu-idle, gpu-util, gpu-memory, gpu-memory-full,
+    # cpu, memory, memory-oom, time, timeout, oom
     level: str  # "red" | "low" | "state"
     text: str
     field: Optional[str] = None  # the JobSpec field it concerns
@@ -77,6 +82,9 @@ def usage_of(metrics: Optional[dict], efficiency: Optional[dict], spec: Any = No
         memory_requested=requested, memory_peak=max(peaks) if peaks else None,
         time_limit=limit, elapsed=elapsed, state=e.get("state"),
         gpus_requested=getattr(spec, "gpus", None), gpus=gpus,
+        busy_procs=m.get("cpu_busy_procs_mean"), io_wait=m.get("io_wait_mean"),
+        nodes=getattr(spec, "nodes", None) or 1,
+        warn=getattr(getattr(spec, "checkpoint", None), "warn_seconds", None),
     )
 
 
@@ -91,7 +99,7 @@ def findings(u: Usage, t: Thresholds = DEFAULT, *, live: bool = False, any_lengt
         return out
     out += _gpus(u, t)
     cpu = _cpu(u, t)
-    starved = any(f.code == "gpu-starved" for f in out)
+    starved = any(f.code in ("gpu-starved", "gpu-io-wait") for f in out)
     if cpu is not None and not starved:
         out.append(cpu)
     out += _memory(u, t, live)
@@ -129,44 +137,115 @@ def _gpus(u: Usage, t: Thresholds) -> list[Finding]:
     n = len(measured)
     unused = [g for g in measured if (g.get("idle_fraction") or 0) >= 0.999 or g["util_mean"] < 1]
     if n > 1 and unused:
-        keep = n - len(unused)
+        keep = n - len(unused) or 1
         names = ", ".join(_gpu_name(g, u) for g in unused)
-        out.append(Finding(
-            "gpu-unused", "red",
-            f"{names} of {n} {'was' if len(unused) == 1 else 'were'} idle the whole time: ask for "
-            f"{keep or 1} GPU{'s' if (keep or 1) > 1 else ''} (or make your code use all of them).",
-            "gpus", _gpus_with_count(u.gpus_requested, keep or 1),
-            f"{len(unused)} of {n} GPUs idle"))
+        was = "was" if len(unused) == 1 else "were"
+        if u.nodes > 1:  # a count that splits over the nodes (DDP runs one task per GPU)
+            keep = -(-keep // u.nodes) * u.nodes
+        if keep >= n:
+            out.append(Finding(
+                "gpu-unused", "red",
+                f"{names} of {n} {was} idle the whole time: make your code use all of them (over "
+                f"{u.nodes} nodes the GPUs come in multiples of {u.nodes}), or run on fewer nodes.",
+                "gpus", None, f"{len(unused)} of {n} GPUs idle"))
+        else:
+            out.append(Finding(
+                "gpu-unused", "red",
+                f"{names} of {n} {was} idle the whole time: ask for "
+                f"{keep} GPU{'s' if keep > 1 else ''} (or make your code use all of them).",
+                "gpus", _gpus_with_count(u.gpus_requested, keep),
+                f"{len(unused)} of {n} GPUs idle"))
     for g in measured:
         if g in unused and n > 1:
             continue
         who = _gpu_name(g, u) if n > 1 else "The GPU" if (g.get("count") or 1) == 1 else "The GPUs"
         was = "were" if who == "The GPUs" else "was"
         idle, util = g.get("idle_fraction") or 0.0, g["util_mean"]
-        if idle >= 0.4 and _cpu_saturated(u):
-            cpus_to = (u.cpus or 1) * 2 // max(1, u.tasks)
+        held = g.get("memory_peak_bytes")
+        holds = held is not None and held >= t.gpu_memory_held_mib * MIB  # a CUDA context at least
+        # no memory held (no CUDA context): CPU work in a GPU job, not a GPU waiting for its data
+        waits = _waiting_for_data(u, t, util, idle) if held is None or holds else False
+        if waits == "io":
             out.append(Finding(
-                "gpu-starved", "red" if idle >= t.gpu_idle_share else "low",
-                f"{who} {was} idle {idle:.0%} of the time while the CPU was saturated: ask for more "
-                f"--cpus-per-task for data loading (--cpus-per-task={cpus_to}, and DataLoader num_workers).",
-                "cpus_per_task", cpus_to, f"idle {idle:.0%}, CPU {u.cores_used:.1f} of {u.cpus} cores"))
+                "gpu-io-wait", "red" if util < t.gpu_starved_util else "low",
+                f"{who} {was} busy only {util:.0f}% on average while the job waited on file reads "
+                f"{u.io_wait:.0f}% of the time: the data cannot be read fast enough. Copy the data set to "
+                "the node's local disk ($TMPDIR) at the start, or pack many small files into a few large "
+                "ones (tar, HDF5, WebDataset), and give the DataLoader more num_workers.",
+                None, None, f"GPU {util:.0f}%, I/O wait {u.io_wait:.0f}%"))
+        elif waits:
+            per_task = max(1, (u.cpus or 1) // max(1, u.tasks))
+            cpus_to = per_task * 2
+            busy = (f"{u.busy_procs:.1f} processes (the DataLoader workers) each kept a core busy"
+                    if u.busy_procs is not None and u.busy_procs >= t.starved_busy_procs else "the CPU was saturated")
+            out.append(Finding(
+                "gpu-starved", "red" if util < t.gpu_starved_util or idle >= t.gpu_idle_share else "low",
+                f"{who} {was} busy only {util:.0f}% on average (idle {idle:.0%} of the time) while {busy} "
+                f"({u.cores_used:.1f} of {u.cpus} cores): the data pipeline cannot keep up. Ask for "
+                f"--cpus-per-task={cpus_to} and set DataLoader(num_workers={cpus_to - 1}, pin_memory=True, "
+                "persistent_workers=True), or move the augmentation to the GPU (torchvision.transforms.v2 "
+                "on GPU tensors, or NVIDIA DALI).",
+                "cpus_per_task", cpus_to,
+                f"GPU {util:.0f}%, CPU {u.cores_used:.1f} of {u.cpus} cores"
+                + (f", {u.busy_procs:.1f} busy processes" if u.busy_procs is not None else "")))
+        elif idle >= t.gpu_idle_share and holds:
+            out.append(Finding(
+                "gpu-idle", "red",
+                f"{who} {was} idle {idle:.0%} of the time while holding {human_size(held)} of its memory: the "
+                "program set it up, then waited (on input, a slow read, a lock or a sleep). Find what it "
+                "waits for (py-spy dump, or the job's log), or release the GPU while it waits.",
+                "gpus", None, f"idle {idle:.0%}, {human_size(held)} held"))
         elif idle >= t.gpu_idle_share:
             out.append(Finding(
                 "gpu-idle", "red",
                 f"{who} {was} idle {idle:.0%} of the time: check that the work runs on the GPU, or use a CPU "
                 "partition if it does not need one.", "gpus", None, f"idle {idle:.0%}"))
+        elif (util <= t.gpu_util_red or util < t.gpu_util_low) and holds:
+            out.append(Finding(
+                "gpu-util", "red" if util <= t.gpu_util_red else "low",
+                f"{who} {was} busy only {util:.0f}% on average while holding {human_size(held)}: the work is "
+                "too small to fill it, or it waits between steps. Try a larger batch size (or several "
+                "runs on one GPU), fewer host-device syncs (.item() and prints in the loop), or a smaller GPU.",
+                "gpus", None, f"{util:.0f}% mean utilisation, {human_size(held)} held"))
         elif util <= t.gpu_util_red or util < t.gpu_util_low:
             out.append(Finding(
                 "gpu-util", "red" if util <= t.gpu_util_red else "low",
                 f"{who} {was} busy only {util:.0f}% on average: check that the work runs on the GPU, or use "
                 "a CPU partition if it does not need one.", "gpus", None, f"{util:.0f}% mean utilisation"))
+        card = g.get("memory_total_bytes")
+        if held is not None and card and held >= t.gpu_memory_full_share * card:
+            out.append(Finding(
+                "gpu-memory-full", "red" if u.state in (None, "FAILED") else "low",
+                f"{who} memory reached {held / card:.0%} of the card ({human_size(held)} of {human_size(card)}): "
+                "at the edge of CUDA out of memory (unless a framework reserves the whole card, as TensorFlow "
+                "does by default). Use a smaller batch size (with gradient accumulation), "
+                "bf16 autocast or activation checkpointing, free tensors you keep (a list of losses: "
+                ".item()), or ask for a GPU with more memory.", None, None,
+                f"{human_size(held)} of {human_size(card)}"))
         peak, card = g.get("memory_peak_bytes"), g.get("memory_total_bytes")
-        if peak is not None and card and peak < 0.25 * card and card >= 40 * GIB:
+        if peak is not None and holds and card and peak < 0.25 * card and card >= 40 * GIB:
             out.append(Finding(
                 "gpu-memory", "low",
                 f"{who} memory peaked at {human_size(peak)} of {human_size(card)}: a smaller GPU would do "
                 "and may start sooner.", None, None, f"{human_size(peak)} of {human_size(card)}"))
     return out
+
+
+def _waiting_for_data(u: Usage, t: Thresholds, util: float, idle: float) -> Any:
+    """"io", True or False: does this GPU wait for its data? I/O: the job stalled on reads a large
+    share of the time. CPU: the old rule (idle 40 % while the CPU was saturated) or what a starved
+    DataLoader looks like on a real GPU (issue 25's H200 traces): the GPU holds memory (so the model is
+    there), its utilisation is low, and two or more of the job's processes each keep a core busy
+    while the job's CPU is mostly used. The main process waits on the workers' queue, so the CPU
+    rarely reaches 85 %: the busy workers are the sign."""
+    if util >= t.gpu_starved_util and idle < 0.4:
+        return False
+    if u.io_wait is not None and u.io_wait >= t.io_wait_share * 100:
+        return "io"
+    if idle >= 0.4 and _cpu_saturated(u):
+        return True
+    return bool(u.busy_procs is not None and u.busy_procs >= t.starved_busy_procs and u.cpus
+                and u.cores_used is not None and u.cores_used >= t.starved_cpu_share * u.cpus)
 
 
 def _cpu(u: Usage, t: Thresholds) -> Optional[Finding]:
@@ -219,6 +298,8 @@ def _time(u: Usage, t: Thresholds) -> list[Finding]:
     if share >= t.time_low:
         return []
     to = round_time(used * t.time_margin, t.min_time_minutes)
+    if u.warn:  # the warning must come before the limit: leave it at least its own length of work
+        to = max(to, round_time(2 * u.warn, t.min_time_minutes))
     if to >= limit:
         return []
     return [Finding(

@@ -76,14 +76,34 @@ def suggest(job_id: str, spec: Optional[JobSpec], usage: Usage, t: Thresholds = 
     changes = [c for c in parts.values() if c is not None and c.changed]
     new_spec = None
     if spec is not None:
-        update: dict[str, Any] = {}
-        for c in changes:
-            update[c.field] = int(c.to) if c.field == "cpus_per_task" and c.to is not None else c.to
-        new_spec = JobSpec.model_validate({**spec.model_dump(), **update})
+        new_spec, dropped = _apply(spec, changes)
+        for c, why in dropped:  # a change the spec's own rules refuse: kept as it was, and why
+            changes = [x for x in changes if x is not c]
+            parts[c.field] = Change(field=c.field, from_=c.from_, to=c.from_, changed=False,
+                                    reason=f"{c.reason} (Not applied: {why})", figure=c.figure)
     note = None
     if all(c is None for c in parts.values()):
         note = "No figures yet: the job's samples and Slurm's accounting have nothing to go by."
     return Suggestion(id=job_id, spec=new_spec, changes=changes, source=source, note=note, **parts)
+
+
+def _apply(spec: JobSpec, changes: list[Change]) -> tuple[JobSpec, list[tuple[Change, str]]]:
+    """The spec with ``changes``, validated as POST jobs validates it. The changes are applied one by
+    one; one that makes the spec invalid (the rules keep within the spec's own, so this is a last
+    guard) is left out, with the validator's reason."""
+    from pydantic import ValidationError
+
+    current = spec
+    dropped: list[tuple[Change, str]] = []
+    for c in changes:
+        update: dict[str, Any] = {c.field: int(c.to) if c.field == "cpus_per_task" and c.to is not None else c.to}
+        if c.field == "gpus" and spec.ddp and spec.ntasks_per_node and c.to:  # one task per GPU on each node
+            update["ntasks_per_node"] = max(1, int(str(c.to).rpartition(":")[2]) // (spec.nodes or 1))
+        try:
+            current = JobSpec.model_validate({**current.model_dump(), **update})
+        except ValidationError as exc:
+            dropped.append((c, "; ".join(str(e.get("msg", "")) for e in exc.errors())[:300]))
+    return current, dropped
 
 
 def _current(spec: Optional[JobSpec], name: str) -> Optional[str]:

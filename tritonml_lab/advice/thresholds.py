@@ -31,6 +31,13 @@ class Thresholds:
     memory_oom_share: float = 0.95  # live: RSS at this share of --mem is about to be killed
     live_settle_seconds: float = 600.0  # live advice only for jobs running at least this long
     live_window_seconds: float = 600.0  # the live rules look at this last stretch of samples
+    # A starved data pipeline (issue 25, recorded on an H200): under this % mean GPU utilisation ...
+    gpu_starved_util: float = 50.0
+    starved_busy_procs: float = 1.5  # ... with at least this many processes each near a full core ...
+    starved_cpu_share: float = 0.6  # ... using at least this share of the allocated cores
+    io_wait_share: float = 0.25  # or the job stalled on I/O this share of the time: reads are too slow
+    gpu_memory_held_mib: float = 256.0  # a GPU holding this much is in use (a CUDA context is ~500 MiB)
+    gpu_memory_full_share: float = 0.95  # GPU memory peak at this share of the card: at the edge of OOM
 
     @classmethod
     def from_config(cls, config: Any) -> "Thresholds":

@@ -17,6 +17,7 @@ from .trace import expand
 
 MIB = 1 << 20
 GIB = 1 << 30
+BUSY_CORE = 0.8  # a process at this share of a core or more counts as busy (a DataLoader worker that cannot keep up)
 
 
 def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
@@ -25,10 +26,17 @@ def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
     per_gpu: list[dict[str, Any]] = []
     total = cpu_sum = cpu_time = 0.0
     cpu_max = rss_max = None
+    busy_sum = busy_time = io_sum = io_time = 0.0
     for raw in samples:
         s = expand(raw, header)
         seconds = float(s["seconds"])
         total += seconds
+        if raw.get("pc") is not None:  # added keys: absent from older files (then None, not 0)
+            busy_sum += sum(1 for c in raw["pc"] if c >= BUSY_CORE) * seconds
+            busy_time += seconds
+        if raw.get("io") is not None:
+            io_sum += raw["io"] * seconds
+            io_time += seconds
         if s["cpu_cores"] is not None:
             cpu_sum += s["cpu_cores"] * seconds
             cpu_time += seconds
@@ -70,6 +78,10 @@ def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
         "cpu_cores_mean": round(cpu_sum / cpu_time, 2) if cpu_time else None,
         "cpu_cores_max": cpu_max,
         "rss_peak_bytes": int(rss_max * MIB) if rss_max is not None else None,
+        # processes each near a full core (the sampler's "pc"), on average: DataLoader workers
+        # that cannot keep up show as 2 or more while the GPU waits
+        "cpu_busy_procs_mean": round(busy_sum / busy_time, 2) if busy_time else None,
+        "io_wait_mean": round(io_sum / io_time, 1) if io_time else None,  # % of time stalled on I/O
     }
 
 

@@ -104,6 +104,8 @@ def job_summary(job_dir: Path, task: Optional[str] = None) -> Optional[dict[str,
         cpu_cores_max=total("cpu_cores_max"),
         # --mem is per node: the largest node's peak is the one to compare with it
         rss_peak_bytes=max(peaks) if peaks else None,
+        cpu_busy_procs_mean=total("cpu_busy_procs_mean"),
+        io_wait_mean=max((n["io_wait_mean"] for n in nodes if n.get("io_wait_mean") is not None), default=None),
     )
     return merged
 

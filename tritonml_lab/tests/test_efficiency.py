@@ -35,7 +35,10 @@ def test_advice_for_a_data_starved_gpu_and_oversized_requests():
     slurm = {"cpus": 4, "memory_requested_bytes": 40 * GIB, "memory_peak_bytes": 3 * GIB,
              "time_limit_seconds": 7200, "elapsed_seconds": 600, "state": "COMPLETED"}
     advice = " ".join(advise(summary, slurm))
-    assert "idle 60% of the time while the CPU was saturated" in advice and "--cpus-per-task" in advice
+    # issue 25: the starved-pipeline sentence now gives the numbers (was "idle 60% of the time while the CPU
+    # was saturated: ask for more --cpus-per-task for data loading")
+    assert "(idle 60% of the time) while the CPU was saturated (3.9 of 4 cores)" in advice
+    assert "--cpus-per-task=8" in advice and "num_workers=7" in advice
     assert "Peak memory 3.0 GB of 40 GB requested (8%): --mem=6G would do" in advice
     assert "memory peaked at 10 GB of 80 GB" in advice
     assert "--time=00:15:00" in advice
