@@ -2,9 +2,15 @@
 validated again (as POST jobs validates it) and the suggestion broke the spec's own rules. No Slurm needed:
 these are the figures GET jobs/{id} holds, through ``suggestion_of`` as the endpoint calls it."""
 
+import json
+
+import pytest
+
 from tritonml_lab.advice.suggest import Change, _apply, suggestion_of
 from tritonml_lab.jobs.spec import JobSpec
 from tritonml_lab.metrics.efficiency import GIB
+
+from .test_jobs_api import post_job, wait_done
 
 
 def test_a_warned_job_that_ran_three_minutes_keeps_a_limit_longer_than_its_warning():
@@ -59,3 +65,19 @@ def test_a_change_the_spec_refuses_is_left_out_with_its_reason():
     new, dropped = _apply(spec, [bad, good])
     assert new.time == "01:00:00" and new.mem == "2G"
     assert [c for c, _why in dropped] == [bad] and "shorter than the time limit" in dropped[0][1]
+
+
+@pytest.mark.usefixtures("slurm_cluster")
+async def test_the_endpoint_answers_200_for_a_warned_job_that_ran_briefly(jp_fetch):
+    """The reproduced case through the API on the real cluster, at the default settings: --time 01:00:00
+    --warn 5m, ran seconds. Before, the suggested 00:05:00 failed validation and the answer was a 400."""
+    job = await post_job(jp_fetch, name="warned", partition="batch-csl", time="01:00:00",
+                         checkpoint={"warn": "5m"}, command="sleep 2")
+    detail = await wait_done(jp_fetch, job["id"], timeout=120)
+    assert detail["state"] == "COMPLETED", detail
+    response = await jp_fetch("tritonml", "jobs", job["id"], "suggestion")
+    assert response.code == 200
+    got = json.loads(response.body)
+    assert got["time"]["from"] == "01:00:00" and got["time"]["to"] == "00:10:00", got["time"]
+    assert got["spec"]["time"] == "00:10:00" and got["spec"]["checkpoint"]["warn"] == "300s"
+    JobSpec.model_validate(got["spec"])
