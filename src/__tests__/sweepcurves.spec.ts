@@ -1,6 +1,7 @@
 import { TritonAPI } from '../api';
 import { curveDomain, curveName, curveOf, hasCurves, pruneLabel, prunedOf, sparkline } from '../sweeps/curve';
-import { bestTask, SweepModel } from '../sweeps/model';
+import { SweepModel } from '../sweeps/model';
+import { bestTask } from '../sweeps/table';
 
 // The view's dialogs and notifications are not used here (apputils pulls in ES modules jest does not load).
 jest.mock('@jupyterlab/apputils', () => ({ Dialog: {}, Notification: {}, showDialog: jest.fn() }));

@@ -13,9 +13,9 @@ import {
   paramColumns,
   progress,
   sortTasks,
-  staleAgainst,
-  SweepModel
-} from '../sweeps/model';
+  staleAgainst
+} from '../sweeps/table';
+import { SweepModel } from '../sweeps/model';
 
 function task(index: number, over: Partial<TritonAPI.ISweepTask> = {}): TritonAPI.ISweepTask {
   return {

@@ -4,7 +4,7 @@
  */
 import * as React from 'react';
 
-import { progress } from './model';
+import { progress } from './table';
 
 export function ProgressBar({
   progress: p,

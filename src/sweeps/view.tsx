@@ -22,9 +22,9 @@ import {
   paramColumns,
   progress,
   SortKey,
-  sortTasks,
-  SweepModel
-} from './model';
+  sortTasks
+} from './table';
+import { SweepModel } from './model';
 import { ProgressBar } from './progressbar';
 import { Sparkline } from './sparkline';
 
