@@ -13,6 +13,7 @@ import { jobSectionsPlugin, jobsPlugin } from './jobs/plugin';
 import { metricsPlugin } from './metrics/plugin';
 import { notebookJobsPlugin } from './notebookjobs/plugin';
 import { sweepsPlugin } from './sweeps/plugin';
+import { trackingPlugin } from './tracking/plugin';
 import { jobWidgetPlugin } from './widget/plugin';
 
 export default [
@@ -27,5 +28,6 @@ export default [
   jobWidgetPlugin,
   notebookJobsPlugin,
   sweepsPlugin,
+  trackingPlugin,
   healthPlugin
 ];
