@@ -135,9 +135,16 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
     if spec.modules:
         lines += ["", "# Software environment"]
         lines += [f"module load {shlex.quote(module)}" for module in spec.modules]
+    lines += [  # issue 26: result tracking (a sweep task's runner names its own: tensorboard/<parameters>)
+        "", "# Where to log (TensorBoard's SummaryWriter, W&B): the job's folder, one per array task",
+        f"export TRITONML_LOG_DIR={quoted_dir}/tensorboard${{SLURM_ARRAY_TASK_ID:+/task-$SLURM_ARRAY_TASK_ID}}",
+        'export TENSORBOARD_LOGDIR="$TRITONML_LOG_DIR"', 'mkdir -p "$TRITONML_LOG_DIR" 2>/dev/null || true',
+    ]
     if spec.env:
         lines += ["", "# Environment variables"]
         lines += [f"export {key}={shlex.quote(value)}" for key, value in spec.env.items()]
+    if "WANDB_PROJECT" in spec.env and "WANDB_DIR" not in spec.env:
+        lines.append('export WANDB_DIR="$TRITONML_LOG_DIR"')
     lines += ["", "# What to run"]
     if spec.code is not None:
         python = spec.python or defaults.python or "python3"

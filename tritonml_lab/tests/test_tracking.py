@@ -18,6 +18,9 @@ from .test_sweeps import RESOURCES, post_sweep, wait_finished
 
 CURVES = ("for step in range(3):\n"
           "    tritonml.report(step=step, loss=lr * (3 - step))\n")
+LOG_DIR = ("import os\n"
+           "open(os.path.join(os.environ['TRITONML_LOG_DIR'], 'where'), 'w').write(\n"
+           "    os.environ['TRITONML_LOG_DIR'] + os.environ['TENSORBOARD_LOGDIR'])\n")
 
 
 @pytest.fixture
@@ -90,9 +93,13 @@ async def wait_stopped(jp_fetch, timeout):
 
 
 @pytest.mark.usefixtures("slurm_cluster")
-async def test_a_sweep_shows_in_tensorboard_as_one_run_per_task(jp_fetch, jp_serverapp):
-    sweep = await post_sweep(jp_fetch, code=CURVES, grid={"lr": [0.1, 0.2, 0.3, 0.4]}, metric="loss", **RESOURCES)
+async def test_a_sweep_shows_in_tensorboard_as_one_run_per_task(jp_fetch, jp_serverapp, jobs_root):
+    sweep = await post_sweep(jp_fetch, code=CURVES + LOG_DIR, grid={"lr": [0.1, 0.2, 0.3, 0.4]}, metric="loss",
+                             **RESOURCES)
     await wait_finished(jp_fetch, sweep["id"])
+    log_root = (jobs_root / sweep["id"]).resolve() / "tensorboard"
+    for lr in (0.1, 0.2, 0.3, 0.4):  # each task was told its run's folder, named by its point
+        assert (log_root / f"lr={lr}" / "where").read_text() == str(log_root / f"lr={lr}") * 2
     status, info = await api(jp_fetch, "tensorboards", method="POST", body={"sweep": sweep["id"]},
                              path="/tensorboards")
     try:
@@ -190,3 +197,27 @@ async def test_bad_requests_get_a_clear_400_or_404(jp_fetch, jp_root_dir, monkey
     status, data = await api(jp_fetch, "tensorboards", method="POST", body={"path": "logs"}, path="/tensorboards")
     assert status == 400 and "pip install" in data["message"] and "tracking" in data["message"], data
 
+
+
+@pytest.mark.usefixtures("slurm_cluster")
+async def test_every_job_and_array_task_is_told_where_to_log(jp_fetch, jobs_root):
+    from .test_jobs_api import post_job
+
+    command = ('env | grep -E "^(TRITONML_LOG_DIR|TENSORBOARD_LOGDIR|WANDB_DIR|WANDB_PROJECT)=" | sort '
+               '> "$TENSORBOARD_LOGDIR/env.txt"')
+    plain = await post_job(jp_fetch, partition="batch-csl", time="00:02:00", command=command)
+    array = await post_job(jp_fetch, partition="batch-csl", time="00:02:00", command=command, array="0-1",
+                           env={"WANDB_PROJECT": "demo"})
+    plain_dir = (jobs_root / plain["id"]).resolve() / "tensorboard"
+    array_dir = (jobs_root / array["id"]).resolve() / "tensorboard"
+    files = [plain_dir / "env.txt", array_dir / "task-0" / "env.txt", array_dir / "task-1" / "env.txt"]
+    deadline = time.monotonic() + 150
+    while not all(f.exists() and f.read_text().endswith("\n") for f in files) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert (plain_dir / "env.txt").read_text().split() == [f"TENSORBOARD_LOGDIR={plain_dir}",
+                                                           f"TRITONML_LOG_DIR={plain_dir}"]
+    for task in (0, 1):
+        task_dir = (jobs_root / array["id"]).resolve() / "tensorboard" / f"task-{task}"
+        assert (task_dir / "env.txt").read_text().split() == [
+            f"TENSORBOARD_LOGDIR={task_dir}", f"TRITONML_LOG_DIR={task_dir}", f"WANDB_DIR={task_dir}",
+            "WANDB_PROJECT=demo"]
