@@ -88,6 +88,21 @@ def _env_float(name):
         return None
 
 
+def _ipc_dir():
+    """A private directory for the kernel's sockets on this node's local disk (TMPDIR, or /tmp when
+    its path is too long for a socket's), removed when the executor ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    base = os.environ.get("TMPDIR") or "/tmp"
+    if len(base) > 60 or not os.path.isdir(base):
+        base = "/tmp"
+    path = tempfile.mkdtemp(prefix="tritonml-kernel-", dir=base)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def _kernel_path(job_dir):
     """Put the job's tritonml_checkpoint.py on the kernel's PYTHONPATH as ``tritonml``."""
     source = os.path.join(job_dir, CHECKPOINT_MODULE)
@@ -256,7 +271,11 @@ class Run:
 
         class Client(NotebookClient):
             def create_kernel_manager(self):
-                self.km = AsyncKernelManager(kernel_name=self.kernel_name, kernel_spec_manager=PinnedSpecs())
+                # The kernel listens on Unix sockets in a private directory, not on TCP ports: choosing
+                # free ports and binding them later races with every other process on the node
+                # (the kernel then dies with "ZMQError: Address already in use").
+                self.km = AsyncKernelManager(kernel_name=self.kernel_name, kernel_spec_manager=PinnedSpecs(),
+                                             transport="ipc", ip=os.path.join(_ipc_dir(), "kernel"))
                 return self.km
 
             def output(self, outs, msg, display_id, cell_index):

@@ -75,6 +75,17 @@ def _new_threads(before: set[int]) -> list[threading.Thread]:
             if t.ident not in before and t.is_alive() and t is not threading.current_thread() and not _allowed(t)]
 
 
+def _where(thread: threading.Thread) -> str:
+    """Where the thread is now: its innermost frames, to tell what it waits for."""
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident)
+    if frame is None:
+        return ""
+    lines = traceback.format_stack(frame)[-3:]
+    return "\n      " + "      ".join(lines).rstrip().replace("\n", "\n      ")
+
+
 def other_threads() -> list[threading.Thread]:
     """Threads other than the calling one that could run Python code now (the whitelist aside)."""
     return [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()
@@ -207,7 +218,8 @@ def find_leaks(before: "Snapshot", tmp_base: Path | None, grace: float = GRACE) 
         if not (threads or procs or jobs) or time.monotonic() >= deadline:
             break
         time.sleep(0.1 if not jobs else 0.5)
-    leaks = [f"thread {t.name!r} (daemon={t.daemon}, target={getattr(t, '_target', None)!r})" for t in threads]
+    leaks = [f"thread {t.name!r} (daemon={t.daemon}, target={getattr(t, '_target', None)!r}){_where(t)}"
+             for t in threads]
     if procs:
         leaks += [f"child process {_describe(p)} (killed)" for p in procs]
         _kill(procs)

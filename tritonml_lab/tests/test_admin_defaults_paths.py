@@ -50,8 +50,11 @@ async def test_every_server_path_applies_the_admins_defaults(jp_fetch, jp_root_d
                                      body=json.dumps({"path": "nb/defaults.ipynb"}))).body)
     sweep = json.loads((await jp_fetch("tritonml", "sweeps", method="POST",
                                        body=json.dumps({"code": "x = 1", "grid": {"x": [1, 2]}}))).body)
-    for job_id in (job["id"], run["id"], sweep["id"]):
-        assert slurm_settings(job_id) == (PARTITION, TIME), job_id
+    try:
+        for job_id in (job["id"], run["id"], sweep["id"]):
+            assert slurm_settings(job_id) == (PARTITION, TIME), job_id
+    finally:  # only their settings matter: no need to let them run
+        slurm("scancel", job["id"], run["id"], sweep["id"].split("_")[0])
     # The dialogs show the same defaults as "default" (GET cluster carries them).
     cluster = await get_ok(jp_fetch, "/cluster", "cluster")
     assert cluster["job_defaults"] == {"partition": PARTITION, "time": TIME, "cpus_per_task": None, "mem": None}
@@ -67,5 +70,8 @@ def test_every_kernel_path_applies_the_admins_defaults(kernel_magics, tmp_path, 
     monkeypatch.chdir(tmp_path)
     shell.run_line_magic("tritonml", "run-notebook defaults.ipynb")
     notebook_run = kernel_magics.last_job[0]
-    for job_id in (submitted, swept, notebook_run):
-        assert slurm_settings(job_id) == (PARTITION, TIME), job_id
+    try:
+        for job_id in (submitted, swept, notebook_run):
+            assert slurm_settings(job_id) == (PARTITION, TIME), job_id
+    finally:
+        slurm("scancel", submitted, str(swept).split("_")[0], notebook_run)
