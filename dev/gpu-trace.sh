@@ -95,10 +95,10 @@ json.dump({"device": name, "matmul": "8192x8192x8192 bf16, torch", "phases": mar
 EOF
 timeout 200 $PY /tmp/gpu_load.py "$OUT/trace.phases.json" "$SCALE" &
 LOAD=$!
-timeout 220 $PY tritonml_lab/metrics/sampler.py --out "$OUT/trace.nvml.jsonl" --source nvml \
+timeout 220 $PY tritonml_lab/injob/sampler.py --out "$OUT/trace.nvml.jsonl" --source nvml \
   --interval 1 --pid $LOAD &
 S1=$!
-timeout 220 $PY tritonml_lab/metrics/sampler.py --out "$OUT/trace.nvidia-smi.jsonl" \
+timeout 220 $PY tritonml_lab/injob/sampler.py --out "$OUT/trace.nvidia-smi.jsonl" \
   --source nvidia-smi --interval 1 --pid $LOAD &
 S2=$!
 wait $LOAD; echo "load rc=$?"
