@@ -140,7 +140,7 @@ def fed_loop(step, seconds, on_step=None):
     for _ in range(3):
         step(x, y)
     sync()
-    n, busy, t0, end = 0, 0.0, time.time(), time.time() + seconds
+    n, t0, end = 0, time.time(), time.time() + seconds
     while time.time() < end:
         step(x, y)
         n += 1
@@ -202,7 +202,6 @@ def run_cpu(seconds):
 def run_eval(seconds, every=150, eval_batches=12):
     m, step = train_setup()
     val = loader(augment=False)
-    state = {"images": 0}
 
     def evaluate(n):
         if n % every:
