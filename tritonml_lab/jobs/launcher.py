@@ -46,7 +46,6 @@ from typing import Optional
 
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm.errors import SchedulerUnavailable, SlurmCommandMissing, SlurmRejected
-from ..slurm.runner import run_slurm_blocking
 from .script import EXIT_FILE, REQUEUED_FILE, START_FILE, STDERR, STDOUT, WARNED_FILE, Defaults
 from .spec import JobSpec
 from .store import BadJobRequest, JobDir, JobStore, Manifest, Origin
@@ -265,27 +264,11 @@ class Launcher:
 
     def _accounted_comments(self, since: float) -> dict[str, str]:
         """``{comment token: job id}`` of this user's jobs that accounting (sacct) knows since
-        ``since`` (epoch seconds, less an hour for the clocks). The token is read from Comment, which
-        sacct stores only with AccountingStoreFlags=job_comment, and from SubmitLine (stored by every
-        release since 21.08), where sbatch's ``--comment=tritonml:...`` is. Array jobs by their
-        array id, as squeue's %F. Raises SlurmError (accounting disabled, slurmdbd down).
-
-        TODO(slurm/ owner): belongs in SlurmClient (next to queued_comments_blocking) and parse.py;
-        here because slurm/ was another change's while this one was made."""
-        seconds = int(max(0.0, time.time() - since)) + 3600
-        sacct = os.path.join(self.slurm.bin_dir, "sacct") if self.slurm.bin_dir else "sacct"
-        result = run_slurm_blocking(
-            [sacct, "--allocations", "--noheader", "--parsable2", f"--uid={os.getuid()}",
-             f"--starttime=now-{seconds}", "--endtime=now", "--format=JobID,Comment,SubmitLine"],
-            timeout=self.slurm.timeout,
-        )
+        ``since``: the token from Comment or SubmitLine. Raises SlurmError."""
         found: dict[str, str] = {}
-        for line in result.stdout.splitlines():
-            job_id, _, rest = line.partition("|")  # SubmitLine, last, may hold "|" itself
-            base = re.split(r"[_+.]", job_id.strip(), maxsplit=1)[0]
-            if base.isdigit():
-                for token in _TOKEN.findall(rest):
-                    found.setdefault(token, base)
+        for job_id, text in self.slurm.accounted_submissions_blocking(since):
+            for token in _TOKEN.findall(text):
+                found.setdefault(token, job_id)
         return found
 
     def remove(self, job_dir: JobDir, job_id: Optional[str] = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Optional
@@ -78,6 +79,19 @@ class SlurmClient:
         result = run_slurm_blocking([self._cmd("squeue"), "--me", "--noheader", "--format=%F|%k"],
                                     timeout=self.timeout)
         return parse.comments(result.stdout)
+
+    def accounted_submissions_blocking(self, since: float) -> list[tuple[str, str]]:
+        """``[(job or array id, its Comment and SubmitLine)]`` of this user's jobs that accounting
+        knows since ``since`` (epoch s, less an hour for the clocks), for a worker thread. Comment is
+        stored only with AccountingStoreFlags=job_comment; SubmitLine (every release since 21.08)
+        carries sbatch's --comment all the same. Raises SlurmError (accounting off, slurmdbd down)."""
+        seconds = int(max(0.0, time.time() - since)) + 3600
+        result = run_slurm_blocking(
+            [self._cmd("sacct"), "--allocations", "--noheader", "--parsable2", f"--uid={os.getuid()}",
+             f"--starttime=now-{seconds}", "--endtime=now", "--format=JobID,Comment,SubmitLine"],
+            timeout=self.timeout,
+        )
+        return parse.accounted_submissions(result.stdout)
 
     async def cancel(self, job_id: str, *, signal: Optional[str] = None) -> None:
         """``scancel``; cancelling a job that already ended is not an error (idempotent)."""

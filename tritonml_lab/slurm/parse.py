@@ -60,6 +60,19 @@ def squeue_start(text: str) -> dict[str, float]:
     return starts
 
 
+def accounted_submissions(text: str) -> list[tuple[str, str]]:
+    """``sacct --parsable2 --format=JobID,Comment,SubmitLine`` -> ``[(job or array id, the rest)]``:
+    an array's tasks (``15_0``, ``529_[0-2%2]``) and steps (``15.batch``, ``7+0``) by their first id,
+    as squeue's %F; the rest holds Comment and SubmitLine, the last of which may itself hold "|"."""
+    found = []
+    for line in text.splitlines():
+        job_id, _, rest = line.partition("|")
+        base = re.split(r"[_+.]", job_id.strip(), maxsplit=1)[0]
+        if base.isdigit():
+            found.append((base, rest))
+    return found
+
+
 def comments(text: str) -> dict[str, str]:
     """``squeue --format=%F|%k`` -> ``{comment: array-or-job id}``; jobs without a comment are left out
     (22.05 prints "(null)", newer releases an empty field)."""
