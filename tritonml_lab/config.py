@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Float, Int, List, Type, Unicode, validate, TraitError
+from traitlets import Bool, Float, Int, List, Type, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
 
@@ -143,6 +143,11 @@ class TritonML(Configurable):
         900.0,
         help="A TensorBoard opened from JupyterLab is stopped after this many seconds without a request "
         "(an open tab asks every 30 s while TensorBoard's auto-reload is on). Nothing runs until one is opened.",
+    ).tag(config=True)
+    wandb_offline = Bool(
+        False,
+        help="Jobs submitted with --wandb log to W&B offline (WANDB_MODE=offline: compute nodes without "
+        "internet); users sync them later with %tritonml wandb-sync ID.",
     ).tag(config=True)
 
     squeue_budget_seconds = Float(

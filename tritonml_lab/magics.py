@@ -21,12 +21,13 @@ from .kernel.options import HelpShown, doc, parsers
 from .kernel.run_notebook import NotebookCommands
 from .kernel.submit import JobFailed
 from .kernel.sweep import SweepCommands
+from .kernel.wandb_sync import WandbCommands
 
 __all__ = ["JobFailed", "TritonMLMagics", "load_ipython_extension"]
 
 
 @magics_class
-class TritonMLMagics(JobCommands, NotebookCommands, SweepCommands, Magics):
+class TritonMLMagics(JobCommands, NotebookCommands, SweepCommands, WandbCommands, Magics):
     """``%tritonml`` / ``%%tritonml``: see ``%tritonml?``."""
 
     jobs_root = Unicode(

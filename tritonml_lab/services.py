@@ -4,6 +4,7 @@ not each other."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
@@ -105,6 +106,9 @@ def build_services(config: TritonML) -> Services:
     from .jobs.budget import BudgetedCache
 
     slurm = config.slurm_client_class(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
+    from .tracking.wandb import OFFLINE_ENV
+
+    os.environ[OFFLINE_ENV] = "1" if config.wandb_offline else "0"  # for the kernels it starts (--wandb)
     store = config.job_store_class(config.resolved_jobs_root())
     monitor = JobMonitor(
         slurm,

@@ -82,6 +82,8 @@ def add_environment_options(p: argparse.ArgumentParser, python: bool = True) -> 
                      help="environment variable for the job (repeat for several); the value is data, "
                      "never run by a shell")
     env.add_argument("--workdir", help="directory the job starts in (default: the notebook's)")
+    env.add_argument("--wandb", metavar="PROJECT", help="log to this Weights & Biases project: sets WANDB_PROJECT, "
+                     "WANDB_DIR (the job's log folder), WANDB_RUN_GROUP (a sweep) and WANDB_NAME (a task's point)")
     if python:
         env.add_argument("--python", help="Python that runs the cell (default: this kernel's, sys.executable)")
 
@@ -150,7 +152,17 @@ def parsers() -> dict[str, Parser]:
             "sweep-cancel", "Cancel a whole sweep: every array job with tasks still queued or running "
             "(ended tasks keep their results; cancelling an ended sweep is fine)."),
         "run-notebook": run_notebook_parser(),
+        "wandb-sync": wandb_sync_parser(),
     }
+
+
+def wandb_sync_parser() -> Parser:
+    p = Parser(prog="%tritonml wandb-sync", description="Sync the W&B offline runs of a job or a sweep (wandb "
+               "sync): prints the command, and runs it when wandb is installed and you are logged in.")
+    p.add_argument("id", metavar="ID", help="a job id or a sweep id")
+    p.add_argument("--project", help="the W&B project to sync into (default: the runs' own)")
+    p.add_argument("--dry-run", "-n", action="store_true", help="print the command only")
+    return p
 
 
 def resubmit_parser() -> Parser:
@@ -260,6 +272,7 @@ def doc() -> str:
         "  %tritonml sweep-retry ID        run a sweep's failed tasks again",
         "  %tritonml sweep-cancel ID       cancel a whole sweep (all its array jobs)",
         "  %tritonml run-notebook PATH [-p NAME VALUE ...] [options]   run a whole notebook as a batch job",
+        "  %tritonml wandb-sync ID         sync a job's or sweep's W&B offline runs (wandb sync)",
         "",
         "Examples::",
         "",

@@ -52,6 +52,13 @@ def resource_fields(args) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"--env: give NAME=VALUE, not {item!r}")
         env[key] = value
+    from ..tracking.wandb import BadProject, wandb_env  # issue 26: --wandb PROJECT
+
+    try:
+        env.update(wandb_env(getattr(args, "wandb", None), env, sweep=args.name or "sweep" if hasattr(args, "grid")
+                             else None))
+    except BadProject as exc:
+        raise UsageError(str(exc)) from None
     workdir = args.workdir
     if workdir is None:
         cwd = os.getcwd()
