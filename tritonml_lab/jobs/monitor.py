@@ -211,8 +211,13 @@ class JobMonitor:
     def _active(self) -> bool:
         return any(job.state.is_active for job in self.jobs.values())
 
+    def _running(self) -> bool:
+        """This loop is still one of ours: close() empties the list. (Python 3.11's wait_for may
+        swallow a cancel that comes as its wait ends; the loop must end all the same.)"""
+        return asyncio.current_task() in self._tasks
+
     async def _run(self) -> None:
-        while True:
+        while self._running():
             now = time.monotonic()
             self._wake.clear()
             try:
@@ -290,7 +295,7 @@ class JobMonitor:
 
     # -- markers -------------------------------------------------------------------------------
     async def _watch(self) -> None:
-        while True:
+        while self._running():
             now = time.monotonic()
             self._watch_wake.clear()
             if not self._interested(now) or self.store is None:
@@ -300,8 +305,8 @@ class JobMonitor:
                 await asyncio.wait_for(self._watch_wake.wait(), self.marker_tick)
             except asyncio.TimeoutError:
                 pass
-            if not self._interested(time.monotonic()):
-                continue
+            if not self._interested(time.monotonic()) or not self._running():
+                continue  # (closed meanwhile: no scan, no executor made after close())
             try:
                 self._confirm_due()
                 if self._scan is None or self._scan.done():
@@ -317,6 +322,8 @@ class JobMonitor:
         if len(bases) > self.dirs_per_tick:  # bounded per second: take turns
             self._turn = (self._turn + self.dirs_per_tick) % len(bases)
             bases = (bases[self._turn:] + bases[: self._turn])[: self.dirs_per_tick]
+        if not self._tasks:
+            return  # closed: no thread is started after close()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tritonml-markers")
         known = {job.array_job_id or job.id for job in self.jobs.values()}
@@ -435,7 +442,7 @@ class JobMonitor:
                 self._forget(job.id)
         # Directories looked up for jobs no longer listed (bounded like the jobs themselves).
         listed = {job.array_job_id or job.id for job in self.jobs.values()}
-        for base in [base for base in self._dirs if base not in listed]:
+        for base in [base for base in list(self._dirs) if base not in listed]:  # list(): the scan thread adds
             self._dirs.pop(base, None)
         for jid in [jid for jid in self._start_mtimes if jid.partition("_")[0] not in listed]:
             self._start_mtimes.pop(jid, None)

@@ -204,6 +204,7 @@ class JobService:
                                             manifest is not None, manifest is not None and manifest.spec.checkpoint is not None)
             except DirectoryNotAnswering:
                 hung = True
+                self._dir_version += 1  # the list says so too from now on
         view = self._view(job)
         detail = JobDetail(**view.model_dump())
         if manifest is not None:
@@ -327,7 +328,7 @@ class JobService:
         listed = {parse_job_id(job.id)[0] for job in jobs if _valid_id(job.id)}
         if len(self._manifests) + len(self._no_manifest) > 2 * len(listed) + 100:
             for cache in (self._manifests, self._no_manifest):  # jobs no longer listed: forgotten
-                for base in [base for base in cache if base not in listed]:
+                for base in [base for base in list(cache) if base not in listed]:  # list(): pool threads add
                     cache.pop(base, None)
         for base in listed:
             if self._manifest_due(base):
@@ -342,7 +343,8 @@ class JobService:
         self._dir_version += 1
         if base in self._late:
             self._late.discard(base)
-            self._push(base)
+            if base in self._manifests:  # shown untracked before: now it is tracked
+                self._push(base)
 
     def _manifest_overdue(self, base: str, future: Any) -> None:
         if not future.done():  # the directory does not answer: say so on the job's row
@@ -356,7 +358,7 @@ class JobService:
 
     def _not_answering(self, job_id: str) -> bool:
         base, _task = parse_job_id(job_id)
-        keys = (f"manifest:{base}", f"detail:{job_id}")
+        keys = (f"manifest:{base}", f"detail:{job_id}", f"metrics-poll:{job_id}", f"metrics-history:{job_id}")
         return any(self.dirs.running_for(key) > self.dirs.timeout for key in keys)
 
     def _view(self, job: Job) -> JobView:
@@ -368,7 +370,7 @@ class JobService:
             if manifest is None and self._manifest_due(base):
                 self._start_manifest_read(base)
                 self._late.add(base)
-            hung = manifest is None and self._not_answering(job.id)
+            hung = self._not_answering(job.id)
         data = job.model_dump()
         if job.state is JobState.RUNNING and job.started:
             data["elapsed"] = int(time.time() - job.started)

@@ -5,7 +5,7 @@ open() of them blocks, as a read from an OST that stopped answering does. The jo
 way the kernel's magics submit (the launcher, not the server), so the server has not read its
 manifest yet. The server runs at its default intervals and time-outs. While the job's directory
 hangs, GET jobs, another job's detail and an open events socket answer as fast as before (p99 within
-2x), and the hung job shows "directory not answering" in the list and in its detail.
+2x, or 5 ms of scheduling jitter for sub-millisecond answers), and the hung job shows "directory not answering" in the list and in its detail.
 """
 
 import asyncio
@@ -27,7 +27,8 @@ from .test_jobs_api import post_job
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 NOT_ANSWERING = "directory not answering"
-ROUNDS = 40
+ROUNDS = 60
+JITTER = 0.005
 # On the code before the fix the event loop itself blocks in open(); this thread then writes the
 # FIFOs after this many seconds, so that the test fails (every request took that long) instead of
 # hanging for ever.
@@ -142,7 +143,9 @@ async def test_a_hung_job_directory_degrades_only_that_job(jp_fetch, jp_ws_fetch
         degraded = await timings(jp_fetch, socket, healthy)
         assert not watchdog.finished.is_set(), "the event loop was blocked until the watchdog unblocked it"
         for what in normal:
-            assert p99(degraded[what]) <= 2 * p99(normal[what]), (
+            # 2x, and never less than 5 ms over: a sub-millisecond ping on a shared 2-core machine meets
+            # one scheduling hiccup in 60. (Before the fix every request waited UNBLOCK_AFTER seconds.)
+            assert p99(degraded[what]) <= max(2 * p99(normal[what]), p99(normal[what]) + JITTER), (
                 what, f"p99 {p99(degraded[what]) * 1000:.1f} ms while one directory hangs, "
                       f"{p99(normal[what]) * 1000:.1f} ms before")
         # The healthy job's charts still open over the same socket.
