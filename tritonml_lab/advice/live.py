@@ -89,6 +89,8 @@ class LiveAdvisor:
                 self._readers.pop(job_id, None)
                 self._windows.pop(job_id, None)
                 self._headers.pop(job_id, None)
+        for job_id in [job_id for job_id in list(self.told) if job_id not in running]:
+            del self.told[job_id]  # ended: its directory remembers that it was told (TOLD_FILE)
         for job_id, job in running.items():
             if job_id in self.told or now - job.started < self.t.live_settle_seconds:
                 continue
