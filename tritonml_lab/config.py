@@ -225,6 +225,26 @@ class TritonML(Configurable):
     advice_live_window_seconds = Float(
         600.0, help="Live advice looks at this last stretch of a running job's samples."
     ).tag(config=True)
+    # A starved data pipeline and its neighbours, tuned on real H200 traces (tests/data/gpu-traces/).
+    advice_gpu_starved_util = Float(
+        50.0, help="A GPU that holds memory and is busy under this % on average, while the job's processes "
+        "keep cores busy (the two settings below), is starved by its data pipeline."
+    ).tag(config=True)
+    advice_starved_busy_procs = Float(
+        1.5, help="Starved pipeline: at least this many of the job's processes each near a full core (DataLoader workers)."
+    ).tag(config=True)
+    advice_starved_cpu_share = Float(
+        0.6, help="Starved pipeline: the job uses at least this share of its allocated cores."
+    ).tag(config=True)
+    advice_io_wait_share = Float(
+        0.25, help="The job stalled on I/O this share of the time: its reads are too slow."
+    ).tag(config=True)
+    advice_gpu_memory_held_mib = Float(
+        256.0, help="A GPU holding at least this much memory (MiB) is in use: never advise a CPU partition."
+    ).tag(config=True)
+    advice_gpu_memory_full_share = Float(
+        0.95, help="GPU memory peaking at this share of the card is at the edge of CUDA out of memory."
+    ).tag(config=True)
 
     def resolved_jobs_root(self) -> str:
         """The traitlet, else what kernels use too ($TRITONML_JOBS_ROOT, $WRKDIR/..., ~/...)."""
