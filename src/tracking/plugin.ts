@@ -65,7 +65,7 @@ export const trackingPlugin: JupyterFrontEndPlugin<void> = {
       widget.title.closable = true;
       widget.addClass('tml-TensorBoard');
       void tracker.add(widget);
-      app.shell.add(widget, 'main', { mode: 'split-right' });
+      app.shell.add(widget, 'main'); // a whole tab: TensorBoard needs the width
       app.shell.activateById(widget.id);
     };
 
