@@ -221,3 +221,49 @@ async def test_every_job_and_array_task_is_told_where_to_log(jp_fetch, jobs_root
         assert (task_dir / "env.txt").read_text().split() == [
             f"TENSORBOARD_LOGDIR={task_dir}", f"TRITONML_LOG_DIR={task_dir}", f"WANDB_DIR={task_dir}",
             "WANDB_PROJECT=demo"]
+
+
+async def test_live_steps_and_the_default_idle_time(jp_fetch, jp_serverapp, jobs_root):
+    """At the product's defaults (900 s idle, a conversion pass every 5 s): a running task's new steps
+    reach TensorBoard while it is open; it is kept at 898 s without a request and stopped past 900 s
+    (its last use moved back rather than waiting a quarter of an hour)."""
+    from tritonml_lab.sweeps.models import SweepJob, SweepManifest
+
+    job_dir = jobs_root / "job-live"
+    job_dir.mkdir()
+    (job_dir / "sweep_points.json").write_text(json.dumps({"metric": "loss", "indices": [0], "params": [{"lr": 1}]}))
+    steps = job_dir / "steps.0.jsonl"
+    steps.write_text('{"step": 0, "values": {"loss": 3.0}}\n{"step": 1, "values": {"loss": 2.0}}\n')
+    manifest = SweepManifest(id="777001", name="live", search="grid", space={"lr": [1]}, metric="loss",
+                             spec={"partition": "batch-csl"}, points=[{"lr": 1}], created_at=time.time(),
+                             jobs=[SweepJob(id="777001", directory=str(job_dir), indices=[0])])
+    (jobs_root / "sweeps").mkdir()
+    (jobs_root / "sweeps" / "777001.json").write_text(manifest.model_dump_json())
+    status, info = await api(jp_fetch, "tensorboards", method="POST", body={"sweep": "777001"})
+    assert status == 200 and info["idle_seconds"] == 900.0
+
+    async def loss_points():
+        body = (await tb_get(jp_fetch, info, "data", "plugin", "scalars", "scalars", run="lr=1", tag="loss")).body
+        return [step for _w, step, _v in json.loads(body)]
+
+    deadline = time.monotonic() + 30
+    while await loss_points() != [0, 1] and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert await loss_points() == [0, 1]
+    with open(steps, "a") as handle:
+        handle.write('{"step": 2, "values": {"loss": 1.0}}\n')
+    while await loss_points() != [0, 1, 2] and time.monotonic() < deadline + 30:
+        await asyncio.sleep(0.5)
+    assert await loss_points() == [0, 1, 2]  # converted while open, read by TensorBoard's reload
+
+    boards = jp_serverapp.web_app.settings["tritonml"].tensorboards
+    instance = boards.get(info["id"])
+    instance.last_used = time.monotonic() - 892
+    await asyncio.sleep(boards.reload_seconds + 1.5)  # a tick of the watcher at least: 898.5 s unused
+    assert boards.get(info["id"]) is instance and instance.alive()
+    instance.last_used = time.monotonic() - 901
+    await wait_stopped(jp_fetch, boards.reload_seconds + 5)
+    deadline = time.monotonic() + 10
+    while instance.alive() and time.monotonic() < deadline:  # terminated (SIGTERM, then SIGKILL after 5 s)
+        await asyncio.sleep(0.1)
+    assert not instance.alive()
