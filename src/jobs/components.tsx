@@ -49,6 +49,9 @@ export function metaParts(job: TritonAPI.IJob, now?: number): string[] {
   if (elapsed !== null && stateFamily(job.state) !== 'pending') {
     parts.push(formatDuration(elapsed));
   }
+  if (job.directory_error) {
+    parts.push(job.directory_error); // "directory not answering": the rest of the row is Slurm's
+  }
   return parts;
 }
 
