@@ -263,7 +263,7 @@ class JobService:
         if job_dir is None:
             return None
         script = job_dir.script() if with_script else None
-        return script, job_summary(job_dir.path), run_history(str(job_dir.path), task) if with_runs else None
+        return script, job_summary(job_dir.path, task), run_history(str(job_dir.path), task) if with_runs else None
 
     def view_dict(self, job: dict) -> dict:
         """A monitor event's job, as the API shows it (with tracking fields)."""
