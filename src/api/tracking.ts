@@ -8,7 +8,15 @@ export type ITensorBoardOpen = Schemas['TensorBoardOpen'];
 /** A running TensorBoard; `url` is under the server's base_url, ready for a tab. */
 export type ITensorBoard = Schemas['TensorBoardInfo'];
 
+/** POST wandb-sync: a job's or sweep's W&B offline runs, and what `wandb sync` did with them. */
+export type IWandbSync = Schemas['WandbSync'];
+export type IWandbSyncResult = Schemas['WandbSyncResult'];
+
 export const TrackingClient = {
+  syncWandb(body: IWandbSync, settings?: ServerConnection.ISettings): Promise<IWandbSyncResult> {
+    return requestAPI<IWandbSyncResult>('wandb-sync', { method: 'POST', body: JSON.stringify(body) }, settings);
+  },
+
   open(target: ITensorBoardOpen, settings?: ServerConnection.ISettings): Promise<ITensorBoard> {
     return requestAPI<ITensorBoard>('tensorboards', { method: 'POST', body: JSON.stringify(target) }, settings);
   },

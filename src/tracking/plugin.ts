@@ -117,6 +117,7 @@ export const trackingPlugin: JupyterFrontEndPlugin<void> = {
       detail: (props: IJobSectionProps) =>
         React.createElement(TensorBoardSection, {
           job: props.job,
+          detail: props.detail,
           open: (target: ITensorBoardOpen) => void app.commands.execute(TrackingCommandIDs.openTensorBoard, target)
         })
     });

@@ -5,13 +5,28 @@
  */
 import * as React from 'react';
 
+import { Notification } from '@jupyterlab/apputils';
+
 import { SweepsClient, TritonAPI } from '../api';
-import type { ITensorBoardOpen } from '../api/tracking';
+import { ITensorBoardOpen, TrackingClient } from '../api/tracking';
+
+/** "Sync to W&B": the server's `wandb sync` of the job's or sweep's offline runs, its answer as a toast. */
+async function syncWandb(target: { job?: string; sweep?: string }): Promise<void> {
+  try {
+    const answer = await TrackingClient.syncWandb(target);
+    const ok = answer.ran && answer.exit_code === 0;
+    Notification.emit(answer.message, ok ? 'success' : answer.ran ? 'error' : 'info', { autoClose: 12000 });
+  } catch (error) {
+    Notification.error(`Sync to W&B: ${(error as Error).message}`, { autoClose: 12000 });
+  }
+}
 
 export function TensorBoardSection(props: {
   job: TritonAPI.IJob;
+  detail: TritonAPI.IJobDetail | null;
   open: (target: ITensorBoardOpen) => void;
 }): JSX.Element {
+  const wandb = Boolean(props.detail?.spec?.env?.WANDB_PROJECT);
   const base = props.job.id.split('_')[0];
   const [sweep, setSweep] = React.useState<string | null>(null);
   React.useEffect(() => {
@@ -40,6 +55,15 @@ export function TensorBoardSection(props: {
       <button className="tml-Button tml-JobTensorBoard-open" onClick={() => props.open(target)}>
         Open TensorBoard
       </button>
+      {wandb && (
+        <button
+          className="tml-Button tml-JobTensorBoard-wandb"
+          title="wandb sync of its offline runs (in the Jupyter server's environment)"
+          onClick={() => void syncWandb(sweep ? { sweep } : { job: base })}
+        >
+          Sync to W&B
+        </button>
+      )}
     </section>
   );
 }

@@ -20,8 +20,9 @@ from .events import MAX_WATCHED_METRICS, EventsHandler
 from .jobs import (JobHandler, JobLogHandler, JobMetricsHandler, JobPreviewHandler, JobsHandler, JobSpreadHandler,
                    JobSuggestionHandler, MyEfficiencyHandler)
 from .notebooks import NotebookJobHandler, NotebookJobsHandler, NotebookParametersHandler
+from .profile import JobProfileHandler, JobProfileTraceHandler
 from .sweeps import SweepHandler, SweepRetryHandler, SweepsHandler
-from .tracking import TensorBoardHandler, TensorBoardsHandler, proxy_handler
+from .tracking import TensorBoardHandler, TensorBoardsHandler, WandbSyncHandler, proxy_handler
 
 # status.py imports nothing of the package (it must load when the rest cannot), so its contract is here.
 StatusHandler.get.__api__ = Operation(  # type: ignore[attr-defined]
@@ -42,6 +43,8 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"jobs/(?P<job_id>[^/]+)/metrics", JobMetricsHandler),
     (r"jobs/(?P<job_id>[^/]+)/suggestion", JobSuggestionHandler),
     (r"jobs/(?P<job_id>[^/]+)/spread", JobSpreadHandler),
+    (r"jobs/(?P<job_id>[^/]+)/profile", JobProfileHandler),
+    (r"jobs/(?P<job_id>[^/]+)/profile/trace", JobProfileTraceHandler),
     (r"my-efficiency", MyEfficiencyHandler),
     (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),
@@ -55,6 +58,7 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"sweeps/(?P<sweep_id>[^/]+)/retry", SweepRetryHandler),
     (r"tensorboards", TensorBoardsHandler),
     (r"tensorboards/(?P<tb_id>[^/]+)", TensorBoardHandler),
+    (r"wandb-sync", WandbSyncHandler),
 ]
 
 # Not JSON endpoints (their answers are TensorBoard's own pages and data), so not in ROUTES nor the schema.

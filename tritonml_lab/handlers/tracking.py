@@ -5,7 +5,6 @@ the server's authentication, under base_url)."""
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from pathlib import Path
 
 from jupyter_server.utils import url_path_join
@@ -13,7 +12,7 @@ from tornado import web
 
 from ..jobs import BadJobRequest, JobNotFound
 from ..tracking import Instance, Target, TrackingUnavailable, targets
-from ..tracking.models import TensorBoardInfo, TensorBoardList, TensorBoardOpen
+from ..tracking.models import TensorBoardInfo, TensorBoardList, TensorBoardOpen, WandbSync, WandbSyncResult
 from .base import AUTH_RESOURCE, BaseHandler, endpoint
 from .contract import PATH_PARAMETERS
 
@@ -40,6 +39,16 @@ def _info(handler: BaseHandler, instance: Instance, started: bool) -> TensorBoar
     )
 
 
+def target_of(services, request: TensorBoardOpen) -> Target:
+    """The folders of a job, a sweep or a folder (blocking: run in a worker thread)."""
+    jobs_root = Path(services.jobs.store.root)
+    if request.job:
+        return targets.for_job(services.jobs.store, request.job)
+    if request.sweep:
+        return targets.for_sweep(services.sweeps.manifests, jobs_root, request.sweep)
+    return targets.for_folder(request.path or "", services.root_dir, jobs_root)
+
+
 class TensorBoardsHandler(BaseHandler):
     @endpoint(summary="The TensorBoards running for this server.", response=TensorBoardList)
     async def get(self) -> None:
@@ -50,7 +59,7 @@ class TensorBoardsHandler(BaseHandler):
               body=TensorBoardOpen, response=TensorBoardInfo, errors=(400, 404, 413))
     async def post(self) -> None:
         request = TensorBoardOpen.model_validate(await self.json_object("a JSON object: job, sweep or path"))
-        target = await asyncio.get_running_loop().run_in_executor(None, partial(self._target, request))
+        target = await asyncio.get_running_loop().run_in_executor(None, target_of, self.services, request)
         why = targets.check_spec(target)
         if why:
             raise BadJobRequest(why)
@@ -58,14 +67,6 @@ class TensorBoardsHandler(BaseHandler):
         before = boards.started
         instance = await boards.open(target)
         self.write_model(_info(self, instance, boards.started != before))
-
-    def _target(self, request: TensorBoardOpen) -> Target:
-        jobs_root = Path(self.services.jobs.store.root)
-        if request.job:
-            return targets.for_job(self.services.jobs.store, request.job)
-        if request.sweep:
-            return targets.for_sweep(self.services.sweeps.manifests, jobs_root, request.sweep)
-        return targets.for_folder(request.path or "", self.services.root_dir, jobs_root)
 
 
 class TensorBoardHandler(BaseHandler):
@@ -75,6 +76,26 @@ class TensorBoardHandler(BaseHandler):
         if not await boards.stop(tb_id):
             raise JobNotFound(f"TensorBoard {tb_id}")
         self.write_model(TensorBoardList(tensorboards=[_info(self, i, False) for i in boards.running()]))
+
+
+class WandbSyncHandler(BaseHandler):
+    @endpoint(summary="Sync to W&B: `wandb sync` of a job's or a sweep's offline runs.",
+              description="Runs in the Jupyter server's environment, without a shell, when wandb is installed "
+              "there and the user is logged in; else (and with dry_run) says what would run and what is missing. "
+              "404: no such job or sweep, or no offline runs in its directories.",
+              body=WandbSync, response=WandbSyncResult, errors=(400, 404, 413))
+    async def post(self) -> None:
+        from ..tracking.wandb import offline_runs, sync
+
+        request = WandbSync.model_validate(await self.json_object("a JSON object: job or sweep, dry_run"))
+        open_request = TensorBoardOpen(job=request.job, sweep=request.sweep)
+        loop = asyncio.get_running_loop()
+        target = await loop.run_in_executor(None, target_of, self.services, open_request)
+        runs = await loop.run_in_executor(None, offline_runs, target.job_dirs)
+        if not runs:
+            raise JobNotFound(f"W&B offline runs in {target.label} (submit with --wandb where offline mode is on, "
+                              "or WANDB_MODE=offline)")
+        self.write_model(WandbSyncResult.model_validate(await sync(runs, dry_run=request.dry_run)))
 
 
 def proxy_handler():
@@ -124,4 +145,4 @@ def proxy_handler():
     return TensorBoardProxyHandler
 
 
-__all__ = ["TensorBoardHandler", "TensorBoardsHandler", "TrackingUnavailable", "proxy_handler"]
+__all__ = ["TensorBoardHandler", "TensorBoardsHandler", "TrackingUnavailable", "WandbSyncHandler", "proxy_handler"]

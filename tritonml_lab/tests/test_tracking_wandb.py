@@ -74,3 +74,28 @@ def test_an_offline_wandb_sweep_and_its_sync(magics, capsys, monkeypatch, tmp_pa
     shell.run_line_magic("tritonml", f"wandb-sync {sweep_id}_0 --dry-run --project other")
     assert "--project other" in capsys.readouterr().out
     os.environ.pop("WANDB_SILENT", None)
+
+
+@pytest.mark.usefixtures("slurm_cluster")
+async def test_sync_to_wandb_through_the_api(jp_fetch, monkeypatch, tmp_path):
+    pytest.importorskip("wandb")
+    from .test_sweeps import RESOURCES, post_sweep, wait_finished
+    from .test_tracking import api
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    sweep = await post_sweep(jp_fetch, code=WANDB_CELL, grid={"lr": [0.1, 0.2]}, metric="loss", **RESOURCES,
+                             env={"WANDB_PROJECT": "demo", "WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+    finished = await wait_finished(jp_fetch, sweep["id"])
+    assert finished["counts"] == {"COMPLETED": 2}, finished["tasks"]
+    status, plan = await api(jp_fetch, "wandb-sync", method="POST", body={"sweep": sweep["id"], "dry_run": True},
+                             path="/wandb-sync")
+    assert status == 200 and len(plan["runs"]) == 2 and not plan["ran"], plan
+    assert plan["command"][1] == "sync" and plan["command"][2:] == plan["runs"]
+    assert all("/tensorboard/lr=" in run and "/wandb/offline-run-" in run for run in plan["runs"])
+    status, answer = await api(jp_fetch, "wandb-sync", method="POST", body={"sweep": sweep["id"]}, path="/wandb-sync")
+    assert status == 200 and not answer["ran"] and "Not logged in" in answer["message"], answer
+    for body, code, words in (({}, 400, "exactly one"), ({"job": "99999999"}, 404, "No job"),
+                              ({"sweep": "1;x"}, 400, "not a sweep id")):
+        status, data = await api(jp_fetch, "wandb-sync", method="POST", body=body, path="/wandb-sync")
+        assert status == code and words in data["message"], (body, data)

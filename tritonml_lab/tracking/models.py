@@ -37,3 +37,28 @@ class TensorBoardInfo(BaseModel):
 
 class TensorBoardList(BaseModel):
     tensorboards: list[TensorBoardInfo]
+
+
+class WandbSync(BaseModel):
+    """Whose W&B offline runs to sync: exactly one of job and sweep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: Optional[str] = Field(None, description="a job id: the offline runs in its directory", max_length=64)
+    sweep: Optional[str] = Field(None, description="a sweep id: the offline runs of all its tasks", max_length=64)
+    dry_run: bool = Field(False, description="only say what would run")
+
+    @model_validator(mode="after")
+    def _one(self) -> "WandbSync":
+        if sum(value is not None and value != "" for value in (self.job, self.sweep)) != 1:
+            raise ValueError("give exactly one of job and sweep")
+        return self
+
+
+class WandbSyncResult(BaseModel):
+    runs: list[str] = Field(description="the offline run folders found")
+    command: list[str] = Field(description="the wandb sync command line (run without a shell)")
+    ran: bool = Field(description="true: it was run (false: a dry run, wandb missing or not logged in)")
+    exit_code: Optional[int] = Field(None, description="wandb sync's exit status when it ran")
+    message: str = Field(description="what happened, for a person")
+    output: str = Field("", description="the end of wandb sync's output")

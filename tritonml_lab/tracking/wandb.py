@@ -82,3 +82,34 @@ def logged_in(environ: Optional[dict[str, str]] = None) -> bool:
         return netrc.netrc(environ.get("NETRC") or None).authenticators(host) is not None
     except (OSError, netrc.NetrcParseError):
         return False
+
+
+async def sync(runs: list[Path], *, dry_run: bool = False, timeout: float = 600.0) -> dict:
+    """``wandb sync`` of ``runs`` in the server's environment (the "Sync to W&B" action): what would
+    run, and its result when wandb is there and the user is logged in."""
+    import asyncio
+
+    wandb = find_wandb()
+    argv = sync_command(runs, wandb=wandb)
+    result = {"runs": [str(run) for run in runs], "command": argv, "ran": False, "exit_code": None, "output": ""}
+    if dry_run:
+        return {**result, "message": f"Would run: {' '.join(argv)}"}
+    if wandb is None:
+        return {**result, "message": "wandb is not installed in the Jupyter server's environment: ask your admins "
+                "for pip install wandb, or run %tritonml wandb-sync ID in a notebook whose kernel has it."}
+    if not logged_in():
+        return {**result, "message": "Not logged in to W&B on this server: run `wandb login` in a terminal "
+                "(or set WANDB_API_KEY), then sync again."}
+    process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        return {**result, "ran": True, "message": f"wandb sync did not end within {timeout:.0f} s: stopped."}
+    text = output.decode("utf-8", "replace")[-4000:]
+    ok = process.returncode == 0
+    return {**result, "ran": True, "exit_code": process.returncode, "output": text,
+            "message": f"Synced {len(runs)} run{'s' if len(runs) != 1 else ''}." if ok
+            else f"wandb sync ended with exit status {process.returncode}."}
