@@ -2342,11 +2342,6 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile?: ("torch" | "nsys") | null;
             /** @default null */
             origin?: components["schemas"]["Origin-Input"] | null;
         };
@@ -2461,11 +2456,6 @@ export interface components {
              * @default null
              */
             checkpoint: components["schemas"]["Checkpoint-Output"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile: ("torch" | "nsys") | null;
         };
         /**
          * @description Every base job state Slurm 22.05+ reports (``squeue``/``sacct``), by Slurm's own names.
@@ -2931,11 +2921,6 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile?: ("torch" | "nsys") | null;
             /** @description the notebook, relative to the server's root directory */
             path: string;
             /** @description values for the parameters cell */
@@ -3450,11 +3435,6 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile?: ("torch" | "nsys") | null;
             /**
              * @description name -> list of values; every combination runs
              * @default null
