@@ -613,6 +613,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's profile (--profile): its state, and the summary of its torch.profiler trace (top kernels or operators, the share of step time waiting for data, the GPU's idle gaps).
+         * @description Computed on the server from the trace the job wrote, without a GPU; cached per trace.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Slurm job id, or ARRAYID_TASK for an array task. */
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobProfile"];
+                    };
+                };
+                /** @description The request is invalid; nothing was done */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such job, sweep, notebook or entry */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/profile/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job's profile file: the Chrome trace JSON (gzip; chrome://tracing, Perfetto, TensorBoard) or Nsight Systems' .nsys-rep. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Slurm job id, or ARRAYID_TASK for an array task. */
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file, as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/gzip": string;
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The request is invalid; nothing was done */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such job, sweep, notebook or entry */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/my-efficiency": {
         parameters: {
             query?: never;
@@ -2252,6 +2370,29 @@ export interface components {
             server_time: number | null;
             jobs: components["schemas"]["JobView"][];
         };
+        JobProfile: {
+            job_id: string;
+            /**
+             * @description the job's --profile; null: not profiled
+             * @default null
+             */
+            mode: ("torch" | "nsys") | null;
+            /** @description "none" (not profiled), "waiting" (nothing written yet), the in-job status ("recording", "recorded", "no-torch", "no-steps", "too-short", "no-nsys", "error") */
+            state: string;
+            /** @default null */
+            message: string | null;
+            /**
+             * @description the trace to download (GET jobs/{id}/profile/trace)
+             * @default null
+             */
+            file: components["schemas"]["ProfileFile"] | null;
+            /** @default null */
+            summary: components["schemas"]["ProfileSummary"] | null;
+            /** @default null */
+            summary_error: string | null;
+            /** @description the starved-pipeline advice, where the profile shows the steps waiting for data */
+            advice: string[];
+        };
         /** @description ``POST jobs`` and ``POST jobs/preview``: a JobSpec, and where it came from. */
         JobRequest: {
             /**
@@ -2342,6 +2483,11 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile?: ("torch" | "nsys") | null;
             /** @default null */
             origin?: components["schemas"]["Origin-Input"] | null;
         };
@@ -2456,6 +2602,11 @@ export interface components {
              * @default null
              */
             checkpoint: components["schemas"]["Checkpoint-Output"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile: ("torch" | "nsys") | null;
         };
         /**
          * @description Every base job state Slurm 22.05+ reports (``squeue``/``sacct``), by Slurm's own names.
@@ -2921,6 +3072,11 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile?: ("torch" | "nsys") | null;
             /** @description the notebook, relative to the server's root directory */
             path: string;
             /** @description values for the parameters cell */
@@ -3134,6 +3290,78 @@ export interface components {
         };
         Preview: {
             script: string;
+        };
+        ProfileFile: {
+            name: string;
+            bytes: number;
+            /** @enum {string} */
+            kind: "chrome-trace" | "nsys-rep";
+        };
+        ProfileGap: {
+            /** @description from the start of the first profiled step */
+            start_ms: number;
+            ms: number;
+        };
+        ProfileOp: {
+            /** @description the kernel's or operator's name (cut at 300 characters) */
+            name: string;
+            calls: number;
+            total_ms: number;
+            /** @description of all device time (or all CPU self time) in the trace, 0..1 */
+            share: number;
+        };
+        ProfileSummary: {
+            /**
+             * @description the GPU's name, from the trace
+             * @default null
+             */
+            device: string | null;
+            /**
+             * @description device time, or CPU self time where no device ran
+             * @enum {string}
+             */
+            top_by: "device" | "cpu";
+            top: components["schemas"]["ProfileOp"][];
+            /** @description ProfilerStep spans recorded */
+            steps: number;
+            /**
+             * @description mean step time
+             * @default null
+             */
+            step_ms: number | null;
+            /** @description the profiled steps' time (the whole trace's without steps) */
+            window_ms: number;
+            /**
+             * @description share of the steps' time in DataLoader __next__, 0..1
+             * @default null
+             */
+            data_wait_share: number | null;
+            /**
+             * @description per step
+             * @default null
+             */
+            data_wait_ms: number | null;
+            /**
+             * @description share of the steps' time with device activity
+             * @default null
+             */
+            gpu_busy_share: number | null;
+            /** @default null */
+            gpu_idle_ms: number | null;
+            /**
+             * @description idle stretches of 1 ms or more
+             * @default 0
+             */
+            gpu_gap_count: number;
+            /** @description the longest idle stretches (5 at most) */
+            gpu_gaps: components["schemas"]["ProfileGap"][];
+            /** @default null */
+            events: number | null;
+            /**
+             * @description the trace was larger than the server reads; figures from its start
+             * @default false
+             */
+            truncated: boolean;
         };
         /**
          * @description Stop tasks early that are clearly worse, from the values they report per step
@@ -3435,6 +3663,11 @@ export interface components {
              * @default null
              */
             checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile?: ("torch" | "nsys") | null;
             /**
              * @description name -> list of values; every combination runs
              * @default null

@@ -17,6 +17,9 @@ from .sizes import GIB, MIB, format_size, format_time, human_size, round_size, r
 from .thresholds import DEFAULT, Thresholds
 
 IDLE_UTIL = 5.0  # % under which a sample counts as idle (as metrics.efficiency.summarize counts)
+# --profile (issue 25): a profile whose steps spent this share or more in DataLoader __next__ shows a
+# starved pipeline for certain (the H200 starved trace: 58 %; fed: 0 %).
+DATA_WAIT_SHARE = 0.25
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Usage:
     warn: Optional[float] = None  # seconds: checkpoint.warn, a limit must stay longer than it
     busy_procs: Optional[float] = None  # mean count of the job's processes each near a full core
     io_wait: Optional[float] = None  # mean % of time stalled on I/O (pressure stall information)
+    data_wait: Optional[float] = None  # share of the profiled steps' time waiting for data (--profile)
 
     @property
     def gpu_count(self) -> int:
@@ -54,7 +58,8 @@ class Finding:
     figure: str = ""  # the measurement behind it, short
 
 
-def usage_of(metrics: Optional[dict], efficiency: Optional[dict], spec: Any = None) -> Usage:
+def usage_of(metrics: Optional[dict], efficiency: Optional[dict], spec: Any = None,
+             data_wait: Optional[float] = None) -> Usage:
     """One ``Usage`` from the samples summary, sacct's figures and the spec (any may be None).
     Samples win for CPU (whole-job cores at 1 Hz) and GPUs; sacct for what was allocated."""
     m, e = metrics or {}, efficiency or {}
@@ -84,7 +89,7 @@ def usage_of(metrics: Optional[dict], efficiency: Optional[dict], spec: Any = No
         gpus_requested=getattr(spec, "gpus", None), gpus=gpus,
         busy_procs=m.get("cpu_busy_procs_mean"), io_wait=m.get("io_wait_mean"),
         nodes=getattr(spec, "nodes", None) or 1,
-        warn=getattr(getattr(spec, "checkpoint", None), "warn_seconds", None),
+        warn=getattr(getattr(spec, "checkpoint", None), "warn_seconds", None), data_wait=data_wait,
     )
 
 
@@ -177,17 +182,21 @@ def _gpus(u: Usage, t: Thresholds) -> list[Finding]:
             per_task = max(1, (u.cpus or 1) // max(1, u.tasks))
             cpus_to = per_task * 2
             busy = (f"{u.busy_procs:.1f} processes (the DataLoader workers) each kept a core busy"
-                    if u.busy_procs is not None and u.busy_procs >= t.starved_busy_procs else "the CPU was saturated")
+                    if u.busy_procs is not None and u.busy_procs >= t.starved_busy_procs else "the CPU was saturated"
+                    if _cpu_saturated(u) else "the training loop waited for its batches")
+            cores = f" ({u.cores_used:.1f} of {u.cpus} cores)" if u.cores_used is not None and u.cpus else ""
+            profiled = _profiled_wait(u)
             out.append(Finding(
-                "gpu-starved", "red" if util < t.gpu_starved_util or idle >= t.gpu_idle_share else "low",
-                f"{who} {was} busy only {util:.0f}% on average (idle {idle:.0%} of the time) while {busy} "
-                f"({u.cores_used:.1f} of {u.cpus} cores): the data pipeline cannot keep up. Ask for "
+                "gpu-starved", "red" if util < t.gpu_starved_util or idle >= t.gpu_idle_share or profiled else "low",
+                f"{who} {was} busy only {util:.0f}% on average (idle {idle:.0%} of the time) while {busy}"
+                f"{cores}{profiled}: the data pipeline cannot keep up. Ask for "
                 f"--cpus-per-task={cpus_to} and set DataLoader(num_workers={cpus_to - 1}, pin_memory=True, "
                 "persistent_workers=True), or move the augmentation to the GPU (torchvision.transforms.v2 "
                 "on GPU tensors, or NVIDIA DALI).",
                 "cpus_per_task", cpus_to,
-                f"GPU {util:.0f}%, CPU {u.cores_used:.1f} of {u.cpus} cores"
-                + (f", {u.busy_procs:.1f} busy processes" if u.busy_procs is not None else "")))
+                f"GPU {util:.0f}%" + (f", CPU {u.cores_used:.1f} of {u.cpus} cores" if cores else "")
+                + (f", {u.busy_procs:.1f} busy processes" if u.busy_procs is not None else "")
+                + (f", {u.data_wait:.0%} of step time waiting for data" if profiled else "")))
         elif idle >= t.gpu_idle_share and holds:
             out.append(Finding(
                 "gpu-idle", "red",
@@ -238,6 +247,8 @@ def _waiting_for_data(u: Usage, t: Thresholds, util: float, idle: float) -> Any:
     there), its utilisation is low, and two or more of the job's processes each keep a core busy
     while the job's CPU is mostly used. The main process waits on the workers' queue, so the CPU
     rarely reaches 85 %: the busy workers are the sign."""
+    if _profiled_wait(u):  # the profile saw the loop wait for the DataLoader: certain
+        return "io" if u.io_wait is not None and u.io_wait >= t.io_wait_share * 100 else True
     if util >= t.gpu_starved_util and idle < 0.4:
         return False
     if u.io_wait is not None and u.io_wait >= t.io_wait_share * 100:
@@ -246,6 +257,13 @@ def _waiting_for_data(u: Usage, t: Thresholds, util: float, idle: float) -> Any:
         return True
     return bool(u.busy_procs is not None and u.busy_procs >= t.starved_busy_procs and u.cpus
                 and u.cores_used is not None and u.cores_used >= t.starved_cpu_share * u.cpus)
+
+
+def _profiled_wait(u: Usage) -> str:
+    """What the profile (--profile) says of the wait for data, when it shows a starved pipeline."""
+    if u.data_wait is None or u.data_wait < DATA_WAIT_SHARE:
+        return ""
+    return f"; the profile found {u.data_wait:.0%} of each training step spent waiting for the DataLoader"
 
 
 def _cpu(u: Usage, t: Thresholds) -> Optional[Finding]:
@@ -340,3 +358,18 @@ def _duration(seconds: float) -> str:
 
 
 __all__ = ["Finding", "Usage", "advise", "findings", "usage_of"]
+
+
+def profile_advice(u: Usage, t: Thresholds = DEFAULT) -> list[str]:
+    """The Profile section's advice (issue 25): the starved-pipeline finding where the profile's
+    ``u.data_wait`` shows one (with the samples' GPU figures where there are some), else nothing."""
+    if not _profiled_wait(u):
+        return []
+    texts = [f.text for f in _gpus(u, t) if f.code in ("gpu-starved", "gpu-io-wait")]
+    if texts:
+        return texts
+    per_task = max(1, (u.cpus or 1) // max(1, u.tasks))
+    return [f"The profile found {u.data_wait:.0%} of each training step spent waiting for the DataLoader: "
+            f"the data pipeline cannot keep up. Ask for --cpus-per-task={per_task * 2} and set "
+            f"DataLoader(num_workers={per_task * 2 - 1}, pin_memory=True, persistent_workers=True), or move "
+            "the augmentation to the GPU."]

@@ -20,6 +20,7 @@ from .events import MAX_WATCHED_METRICS, EventsHandler
 from .jobs import (JobHandler, JobLogHandler, JobMetricsHandler, JobPreviewHandler, JobsHandler, JobSpreadHandler,
                    JobSuggestionHandler, MyEfficiencyHandler)
 from .notebooks import NotebookJobHandler, NotebookJobsHandler, NotebookParametersHandler
+from .profile import JobProfileHandler, JobProfileTraceHandler
 from .sweeps import SweepHandler, SweepRetryHandler, SweepsHandler
 from .tracking import TensorBoardHandler, TensorBoardsHandler, WandbSyncHandler, proxy_handler
 
@@ -42,6 +43,8 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     (r"jobs/(?P<job_id>[^/]+)/metrics", JobMetricsHandler),
     (r"jobs/(?P<job_id>[^/]+)/suggestion", JobSuggestionHandler),
     (r"jobs/(?P<job_id>[^/]+)/spread", JobSpreadHandler),
+    (r"jobs/(?P<job_id>[^/]+)/profile", JobProfileHandler),
+    (r"jobs/(?P<job_id>[^/]+)/profile/trace", JobProfileTraceHandler),
     (r"my-efficiency", MyEfficiencyHandler),
     (r"events", EventsHandler),
     (r"catalog", CatalogListHandler),

@@ -10,6 +10,8 @@ conda env). Every file here therefore runs as a plain script and imports nothing
 - ``notebook_executor.py`` runs a notebook headless (nbclient; started with the server's Python)
 - ``checkpoint.py``        long jobs: time_left(), should_checkpoint(), checkpoint_dir(), restarts(),
                            requeue(); in every job directory as ``tritonml_checkpoint.py`` (stdlib only)
+- ``profiler.py``          ``--profile torch``: torch.profiler for a few steps, ``tritonml.profile()``; in
+                           ``profile-hook/sitecustomize.py`` of profiled jobs (stdlib only)
 
 The server side reads their constants by importing them (they are plain modules too), and copies
 or links them into job directories with :func:`copy_into`. tests/test_injob.py checks the rule.
@@ -27,7 +29,8 @@ OPTUNA_TASK = HERE / "optuna_task.py"
 SAMPLER = HERE / "sampler.py"
 NOTEBOOK_EXECUTOR = HERE / "notebook_executor.py"
 CHECKPOINT = HERE / "checkpoint.py"
-ALL = (RUNNER, SWEEP_SHIM, OPTUNA_TASK, SAMPLER, NOTEBOOK_EXECUTOR, CHECKPOINT)
+PROFILER = HERE / "profiler.py"
+ALL = (RUNNER, SWEEP_SHIM, OPTUNA_TASK, SAMPLER, NOTEBOOK_EXECUTOR, CHECKPOINT, PROFILER)
 
 
 def copy_into(source: Path, job_dir: Path, name: str | None = None) -> Path:

@@ -105,6 +105,28 @@ def _load_checkpoint(job_dir):
     return module
 
 
+class _NoProfile:
+    """``tritonml.profile()`` in a job submitted without ``--profile torch``: does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def step(self):
+        pass
+
+
+def _add_profile(module):
+    """``tritonml.profile()``: the profiler's context where ``--profile torch`` loaded it (as
+    ``tritonml_profile``, from profile-hook/sitecustomize.py), else one that does nothing."""
+    if module is None or hasattr(module, "profile"):
+        return
+    profiler = sys.modules.get("tritonml_profile")
+    module.profile = profiler.profile if profiler is not None else (lambda *a, **k: _NoProfile())
+
+
 def _is_rank_zero():
     return os.environ.get("RANK", "0") in ("", "0")
 
@@ -153,6 +175,8 @@ def main():
         except Exception as exc:  # noqa: BLE001
             _say("could not set up this sweep task (%s: %s)" % (type(exc).__name__, exc))
             return EXIT_BAD_SETUP
+
+    _add_profile(sys.modules.get("tritonml"))
 
     with open(cell_path, encoding="utf-8") as handle:
         source = handle.read()

@@ -10,6 +10,7 @@ import shlex
 from datetime import datetime, timezone
 
 from ..injob import checkpoint as injob_checkpoint
+from ..injob import profiler as injob_profiler
 from ..slurm.timefmt import parse_duration
 from . import ddp
 from .spec import Defaults, JobSpec, ddp_layout, resolve
@@ -30,6 +31,10 @@ CHECKPOINT_MODULE = injob_checkpoint.MODULE_FILE  # tritonml_checkpoint.py, in e
 CHECKPOINT_DIR = injob_checkpoint.CHECKPOINT_DIR
 WARNED_FILE, REQUEUED_FILE = "warned", "requeued"
 REQUEUE_EXIT = injob_checkpoint.REQUEUE_EXIT
+# --profile (issue 25): what the profile leaves (trace.<run>.json.gz, status.<run>.json, report.<run>.nsys-rep),
+# and the folder put first on PYTHONPATH, holding injob/profiler.py as sitecustomize.py (--profile torch).
+PROFILE_DIR = "profile"
+PROFILE_HOOK_DIR = injob_profiler.HOOK_DIR
 
 
 def sbatch_options(spec: JobSpec, defaults: Defaults, job_dir: str) -> list[tuple[str, str]]:
@@ -145,6 +150,8 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         lines += [f"export {key}={shlex.quote(value)}" for key, value in spec.env.items()]
     if "WANDB_PROJECT" in spec.env and "WANDB_DIR" not in spec.env:
         lines.append('export WANDB_DIR="$TRITONML_LOG_DIR"')
+    if spec.profile:
+        lines += _profile_lines(spec, quoted_dir)
     lines += ["", "# What to run"]
     if spec.code is not None:
         python = spec.python or defaults.python or "python3"
@@ -155,11 +162,44 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         program = f"bash -c {shlex.quote(spec.command or '')}"
     else:
         program = spec.command or ""
+    if spec.profile == "nsys":
+        if spec.code is None and spec.script is None and not (spec.ddp or spec.checkpoint is not None):
+            program = f"bash -c {shlex.quote(program)}"  # one command line: nsys runs a program
+        program = f'"${{tritonml_nsys[@]}}" {program}'
     run = ddp.launcher(program) if spec.ddp else [program]
     if spec.checkpoint is not None:
         run = _checkpoint_run(run, spec, quoted_dir)
     lines += run
     return "\n".join(lines) + "\n"
+
+
+def _profile_lines(spec: JobSpec, quoted_dir: str) -> list[str]:
+    """Environment of ``--profile torch`` (the hook every Python of the job loads), or the ``nsys profile``
+    command line (``tritonml_nsys``, empty where nsys is not on the PATH: the job runs without it)."""
+    profile_dir = f"{quoted_dir}/{PROFILE_DIR}"
+    lines = ["", f"# Profile (--profile {spec.profile}): the job detail's Profile section reads {PROFILE_DIR}/",
+             f"export TRITONML_PROFILE={spec.profile}", f"export TRITONML_PROFILE_DIR={profile_dir}",
+             'mkdir -p "$TRITONML_PROFILE_DIR"']
+    if spec.profile == "torch":
+        return lines + [
+            "# torch.profiler for a few steps after warm-up (counted on optimizer.step(), or tritonml.profile()):",
+            "# every Python of the job loads tritonml_profile (profile-hook/sitecustomize.py) first.",
+            f'export PYTHONPATH={quoted_dir}/{PROFILE_HOOK_DIR}"${{PYTHONPATH:+:$PYTHONPATH}}"',
+        ]
+    status = f"$TRITONML_PROFILE_DIR/{injob_profiler.STATUS % '${SLURM_ARRAY_TASK_ID:-job}'}"
+    report = "$TRITONML_PROFILE_DIR/report.${SLURM_ARRAY_TASK_ID:-job}"
+    return lines + [
+        "# Nsight Systems (load it with a module where the site has one); without nsys the job runs unprofiled.",
+        "tritonml_nsys=()",
+        "if command -v nsys >/dev/null 2>&1; then",
+        f'    tritonml_nsys=(nsys profile --trace=cuda,nvtx,osrt --force-overwrite=true -o "{report}")',
+        "else",
+        '    echo "tritonml: --profile nsys: nsys is not on the PATH on $(hostname) (load its module, e.g.'
+        ' --module nsys); the job runs without a profile" >&2',
+        f'    printf \'{{"version": 1, "state": "no-nsys", "message": "nsys is not on the PATH on %s: the job ran'
+        f' without a profile (load its module)"}}\\n\' "$(hostname)" > "{status}"',
+        "fi",
+    ]
 
 
 def _checkpoint_head(spec: JobSpec, defaults: Defaults, quoted_dir: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -104,6 +104,9 @@ class JobSpec(BaseModel):
     python: Optional[str] = Field(None, description="absolute path of the Python that runs `code`")
     checkpoint: Optional[Checkpoint] = Field(None, description="warn before the time limit (SIGUSR1) and "
                                              "requeue a job that stops there, up to N times")
+    profile: Optional[Literal["torch", "nsys"]] = Field(
+        None, description='profile the program: "torch" (torch.profiler over a few steps after warm-up; the job '
+        'detail\'s Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)')
 
     @field_validator("name")
     @classmethod

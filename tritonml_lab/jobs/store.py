@@ -34,6 +34,7 @@ from .script import (
     ARRAY_STDOUT,
     CHECKPOINT_MODULE,
     EXIT_FILE,
+    PROFILE_HOOK_DIR,
     PYTHON_FILE,
     SAMPLER_FILE,
     STDERR,
@@ -43,6 +44,7 @@ from .script import (
     render_script,
 )
 from .. import injob
+from ..injob.profiler import HOOK_FILE as PROFILE_HOOK_FILE
 from .spec import _CONTROL, JobSpec
 
 _JOB_ID = re.compile(r"^(\d{1,12})(?:_(\d{1,7}))?$")
@@ -209,6 +211,9 @@ class JobStore:
                 self._add_sampler(job_dir.path / SAMPLER_FILE)
             # Long jobs' in-job API (tritonml.time_left(), ...), next to the code in every job.
             injob.copy_into(injob.CHECKPOINT, job_dir.path, CHECKPOINT_MODULE)
+            if spec.profile == "torch":  # issue 25: the profiler's hook, first on the job's PYTHONPATH
+                (job_dir.path / PROFILE_HOOK_DIR).mkdir()
+                injob.copy_into(injob.PROFILER, job_dir.path / PROFILE_HOOK_DIR, PROFILE_HOOK_FILE)
             label = origin.notebook or origin.kind
             script = render_script(spec, defaults, str(job_dir.path), origin=label)
             manifest = Manifest(

@@ -84,6 +84,10 @@ def add_environment_options(p: argparse.ArgumentParser, python: bool = True) -> 
     env.add_argument("--workdir", help="directory the job starts in (default: the notebook's)")
     env.add_argument("--wandb", metavar="PROJECT", help="log to this Weights & Biases project: sets WANDB_PROJECT, "
                      "WANDB_DIR (the job's log folder), WANDB_RUN_GROUP (a sweep) and WANDB_NAME (a task's point)")
+    env.add_argument("--profile", nargs="?", const="torch", choices=("torch", "nsys"),
+                     help="profile the job: torch (the default) records a few training steps with torch.profiler "
+                     "(the job detail's Profile section: top kernels, data-wait share, GPU idle gaps); nsys runs "
+                     "the program under nsys profile where nsys is on the PATH")
     if python:
         env.add_argument("--python", help="Python that runs the cell (default: this kernel's, sys.executable)")
 

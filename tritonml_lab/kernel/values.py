@@ -29,7 +29,7 @@ _OPTION_OF = {
     "grid": "--grid", "random": "--random/--space", "optuna": "--optuna/--space", "metric": "--metric",
     "mode": "--mode",
     "parallel": "--parallel", "path": "PATH", "parameters": "-p", "kernel": "--kernel",
-    "output_dir": "--output-dir", "checkpoint": "--warn/--requeue", "prune": "--prune",
+    "output_dir": "--output-dir", "checkpoint": "--warn/--requeue", "prune": "--prune", "profile": "--profile",
 }
 
 _SAFE_DIR = re.compile(r"^/[A-Za-z0-9._+/@=,-]*$")  # a --chdir Slurm reads without quoting
@@ -70,6 +70,7 @@ def resource_fields(args) -> dict[str, Any]:
         mem=args.mem, time=args.time, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
         array=getattr(args, "array", None), constraint=args.constraint, gres=args.gres, tmp=args.tmp,
         account=args.account, qos=args.qos, modules=list(args.module), env=env, workdir=workdir,
+        profile=getattr(args, "profile", None),
     )
 
 
