@@ -12,6 +12,7 @@ import { healthPlugin } from './health/plugin';
 import { jobSectionsPlugin, jobsPlugin } from './jobs/plugin';
 import { metricsPlugin } from './metrics/plugin';
 import { notebookJobsPlugin } from './notebookjobs/plugin';
+import { profilePlugin } from './profile/plugin';
 import { sweepsPlugin } from './sweeps/plugin';
 import { trackingPlugin } from './tracking/plugin';
 import { jobWidgetPlugin } from './widget/plugin';
@@ -25,6 +26,7 @@ export default [
   metricsPlugin,
   advicePlugin,
   checkpointPlugin,
+  profilePlugin,
   jobWidgetPlugin,
   notebookJobsPlugin,
   sweepsPlugin,

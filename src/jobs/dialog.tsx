@@ -21,6 +21,7 @@ import {
   SubmitForm
 } from './submitform';
 import { FIELD_LABELS, FIELD_OF, JobFormView, PreviewState } from './formview';
+import { ProfileMode } from './profilefield';
 
 const PREVIEW_DELAY_MS = 400;
 
@@ -31,6 +32,7 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
     this.addClass('tml-JobForm');
     this._form = formFromSpec(options.spec ?? {});
     this._ddp = options.spec?.ddp === true;
+    this._profile = options.spec?.profile ?? '';
     this._copy = options.copy ?? (() => undefined);
     this._showAdvanced = ADVANCED_FIELDS.some(key => this._form[key] !== '');
     this._highlight = options.highlight ?? {};
@@ -116,6 +118,13 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
           this._schedulePreview(PREVIEW_DELAY_MS);
         }}
         onCopy={() => this._copy(this._script)}
+        profile={this._profile}
+        onProfile={mode => {
+          this._profile = mode;
+          delete this._errors.profile;
+          this.update();
+          this._schedulePreview(PREVIEW_DELAY_MS);
+        }}
         checkpoint={this._checkpoint}
         onCheckpoint={changes => {
           this._checkpoint = { ...this._checkpoint, ...changes };
@@ -135,6 +144,7 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
     return {
       ...result.spec,
       ...(this._ddp ? { ddp: true } : {}),
+      ...(this._profile ? { profile: this._profile } : {}),
       ...(checkpoint ? { checkpoint } : {}),
       origin: { kind: 'dialog' }
     };
@@ -219,6 +229,7 @@ export class JobForm extends SubmitForm<TritonAPI.IJobDetail> {
 
   private _form: IJobForm;
   private _ddp: boolean;
+  private _profile: ProfileMode;
   private _checkpoint: ICheckpointForm = { ...EMPTY_CHECKPOINT };
   private _copy: (text: string) => void;
   private _cluster: TritonAPI.IClusterSummary | null = null;

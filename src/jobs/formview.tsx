@@ -6,6 +6,7 @@ import { copyIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { TritonAPI } from '../api';
+import { ProfileField, ProfileMode } from './profilefield';
 import { formField, formText, ResourceFields } from './resources';
 import { IJobForm, ISpecResult, RunKind } from './spec';
 import { CheckpointFields, IBanner, ICheckpointForm, SubmitBanner } from './submitform';
@@ -41,7 +42,8 @@ export const FIELD_LABELS: { [field: string]: string } = {
   tmp: 'Local disk (--tmp)',
   account: 'Account',
   qos: 'QOS',
-  workdir: 'Working directory'
+  workdir: 'Working directory',
+  profile: 'Profile'
 };
 
 interface IViewProps {
@@ -65,6 +67,9 @@ interface IViewProps {
   /** Long jobs: warn before the time limit, requeue (JobSpec.checkpoint). */
   checkpoint: ICheckpointForm;
   onCheckpoint(changes: Partial<ICheckpointForm>): void;
+  /** --profile (JobSpec.profile). */
+  profile: ProfileMode;
+  onProfile(mode: ProfileMode): void;
 }
 
 const RUN_KINDS: { kind: RunKind; label: string }[] = [
@@ -115,6 +120,7 @@ export function JobFormView(props: IViewProps): JSX.Element {
             true
           )}
           <CheckpointFields form={props.checkpoint} errors={errors} onChange={props.onCheckpoint} />
+          <ProfileField mode={props.profile} errors={errors} onChange={props.onProfile} />
         </div>
         <div className={`tml-Field tml-Field--wide${errors.env ? ' tml-mod-invalid' : ''}`} data-field="env">
           <label className="tml-Field-label">Environment</label>

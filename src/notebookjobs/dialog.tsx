@@ -10,6 +10,7 @@
 import * as React from 'react';
 
 import { APIError, NotebookJobsClient, TritonAPI, TritonClient } from '../api';
+import { ProfileMode } from '../jobs/profilefield';
 import { EMPTY_FORM, IJobForm } from '../jobs/spec';
 import {
   CHECKPOINT_FIELDS,
@@ -111,6 +112,9 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
     if (checkpoint) {
       request.checkpoint = checkpoint;
     }
+    if (this._profile) {
+      request.profile = this._profile;
+    }
     this._paramErrors = { ...params.errors };
     if (Object.keys(errors).length || Object.keys(params.errors).length) {
       this._errors = { ...errors };
@@ -172,6 +176,12 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
         }}
         onMore={open => {
           this._showMore = open;
+          this.update();
+        }}
+        profile={this._profile}
+        onProfile={mode => {
+          this._profile = mode;
+          delete this._errors.profile;
           this.update();
         }}
         checkpoint={this._checkpoint}
@@ -260,6 +270,7 @@ export class RunNotebookForm extends SubmitForm<TritonAPI.INotebookJobCreated> {
   private _outputDir = '';
   private _showMore = false;
   private _checkpoint: ICheckpointForm = { ...EMPTY_CHECKPOINT };
+  private _profile: ProfileMode = '';
 }
 
 export namespace RunNotebookForm {

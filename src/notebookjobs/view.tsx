@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import { TritonAPI } from '../api';
+import { ProfileField, ProfileMode } from '../jobs/profilefield';
 import { formField, formText, ResourceFields } from '../jobs/resources';
 import { IJobForm } from '../jobs/spec';
 import { CheckpointFields, IBanner, ICheckpointForm, SubmitBanner } from '../jobs/submitform';
@@ -45,6 +46,9 @@ export interface IViewProps {
   /** Long runs: warn before the time limit (the notebook is saved), requeue (it runs again from the top). */
   checkpoint: ICheckpointForm;
   onCheckpoint(changes: Partial<ICheckpointForm>): void;
+  /** --profile (JobSpec.profile): profile the notebook's training steps. */
+  profile: ProfileMode;
+  onProfile(mode: ProfileMode): void;
 }
 
 function PresetChip(props: {
@@ -154,6 +158,7 @@ export function RunNotebookView(props: IViewProps): JSX.Element {
           onChange={props.onChange}
         />
         <CheckpointFields form={props.checkpoint} errors={errors} onChange={props.onCheckpoint} />
+        <ProfileField mode={props.profile} errors={errors} onChange={props.onProfile} />
         {formField(
           { kernel: kernelError ?? '' },
           'kernel',
