@@ -14,16 +14,24 @@ pytest_plugins = ["pytest_jupyter.jupyter_server", "tritonml_lab.tests.leak_guar
 # Tests that stop or freeze the cluster's daemons: no other test may run against the same cluster at
 # that moment, so dev/test runs them after the parallel (pytest-xdist) part, one at a time.
 SERIAL_MODULES = {"test_cluster_api.py", "test_launcher.py"}
-# Tests that measure the CPU use of busy processes (a burner must get most of a core): beside other
-# workers on a 2-core machine they starve, so they run in the serial part too.
+# Tests that measure the CPU use of busy processes (a burner must get most of a core) or latency:
+# beside other workers on a 2-core machine they starve, so they run in the serial part too.
+CPU_TIMING_MODULES = {"test_metrics_multinode.py", "test_sampler_array_tasks.py", "test_advice_live.py",
+                      "test_jobdir_hang.py"}
 CPU_TIMING = {
     "test_sampler.py::test_process_tree_cpu_rss_and_exit_when_pid_dies",
     "test_sampler.py::test_proc_tree_accounts_children_reaped_between_samples",
     "test_sampler.py::test_busiest_processes_and_io_keys",
     "test_metrics_multinode.py::test_two_node_job_samples_both_nodes_with_their_own_cpu_load",
 }
-# Tests that need root (they mount filesystems): marked like the cluster tests, out of the fast lane.
+# Tests that need root (they mount filesystems, chown to other users): marked like the cluster
+# tests, out of the fast lane.
 ROOT_MODULES = {"test_faults.py"}
+ROOT_TESTS = {
+    "test_jobs_store.py::test_a_root_others_can_write_to_or_own_is_refused",
+    "test_jobs_store.py::test_job_directories_are_private_and_only_the_users_own_are_found",
+    "test_jobs_store.py::test_a_root_another_user_creates_after_start_up_is_refused_when_used",
+}
 # Tests that parse or compile source with ast (not thread-safe in CPython 3.11): run with no other
 # thread of this process alive (leak_guard's source_parsing marker).
 SOURCE_PARSING = {"test_import_cycles.py", "test_injob.py", "test_runner.py", "test_apischema.py"}
@@ -35,14 +43,15 @@ def pytest_collection_modifyitems(config, items):
     - ``cluster``: it uses the real Slurm cluster (the slurm_cluster fixture, directly or through
       pytestmark / usefixtures), or needs root; ``dev/test --fast`` runs ``-m "not cluster"``;
     - ``serial``: it stops or freezes the cluster's daemons (SERIAL_MODULES), or measures CPU use
-      (CPU_TIMING);
+      or latency (CPU_TIMING_MODULES, CPU_TIMING);
     - ``source_parsing``: see SOURCE_PARSING.
     """
     for item in items:
         module = Path(str(item.fspath)).name
-        if "slurm_cluster" in getattr(item, "fixturenames", ()) or module in ROOT_MODULES:
+        test = f"{module}::{getattr(item, 'originalname', item.name)}"
+        if "slurm_cluster" in getattr(item, "fixturenames", ()) or module in ROOT_MODULES or test in ROOT_TESTS:
             item.add_marker(pytest.mark.cluster)
-        if module in SERIAL_MODULES or f"{module}::{getattr(item, 'originalname', item.name)}" in CPU_TIMING:
+        if module in SERIAL_MODULES or module in CPU_TIMING_MODULES or test in CPU_TIMING:
             item.add_marker(pytest.mark.serial)
         if module in SOURCE_PARSING:
             item.add_marker(pytest.mark.source_parsing)

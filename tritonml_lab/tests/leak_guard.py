@@ -67,7 +67,10 @@ def _line(frame) -> str:
 
 
 def _allowed(thread: threading.Thread) -> bool:
-    return thread.name.startswith(WHITELIST_THREAD_NAMES) or _idle_pool_worker(thread)
+    # asyncio-waitpid-N: asyncio's watcher of one child process; it ends with that child, which the
+    # process check below reports (and kills) if it is still there.
+    return (thread.name.startswith(WHITELIST_THREAD_NAMES) or thread.name.startswith("asyncio-waitpid-")
+            or _idle_pool_worker(thread))
 
 
 def _new_threads(before: set[int]) -> list[threading.Thread]:
