@@ -156,3 +156,14 @@ def test_advice_data_wait_makes_starved_certain():
     assert starved and starved[0].to == 8 and "58% of each training step" in starved[0].text
     assert profile_advice(Usage(cpus=2, data_wait=0.4))[0].startswith("The profile found 40%")
     assert profile_advice(Usage(cpus=2, data_wait=0.01)) == []
+
+
+def test_sweeps_and_notebook_runs_pass_profile_on():
+    from tritonml_lab.notebooks.request import NotebookJobRequest
+    from tritonml_lab.sweeps.request import SweepRequest
+
+    assert "profile" in SweepRequest.model_fields and "profile" in NotebookJobRequest.model_fields
+    sweep = SweepRequest.model_validate({"code": "x", "grid": {"a": [1, 2]}, "profile": "torch"})
+    assert sweep.resources()["profile"] == "torch"
+    run = NotebookJobRequest.model_validate({"path": "nb.ipynb", "profile": "nsys"})
+    assert run.resources()["profile"] == "nsys"
