@@ -54,6 +54,8 @@ describe('profile format', () => {
   it('formats numbers', () => {
     expect(percent(null)).toBe('–');
     expect(percent(0)).toBe('0%');
+    expect(percent(0.996)).toBe('>99%');
+    expect(percent(1)).toBe('100%');
     expect(ms(0.034)).toBe('0.03 ms');
     expect(ms(3.25)).toBe('3.3 ms');
     expect(ms(12345)).toBe('12 s');

@@ -15,7 +15,10 @@ export function percent(share: number | null | undefined): string {
     return '–';
   }
   const p = share * 100;
-  return p > 0 && p < 1 ? '<1%' : `${Math.round(p)}%`;
+  if (p > 0 && p < 1) {
+    return '<1%';
+  }
+  return p > 99 && p < 100 ? '>99%' : `${Math.round(p)}%`;
 }
 
 export function ms(value: number | null | undefined): string {
