@@ -5,6 +5,7 @@ download; a Python without torch still runs and says why there is no profile; th
 import gzip
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,25 +14,8 @@ from .test_jobs_api import post_job, read_log, wait_done
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
-# A slow Dataset (30 ms per sample, no workers): the loop waits for data most of each step.
-TRAIN = """
-import time, torch
-torch.set_num_threads(1)
-class Slow(torch.utils.data.Dataset):
-    def __len__(self):
-        return 4096
-    def __getitem__(self, i):
-        time.sleep(0.03)
-        return torch.randn(32), i % 4
-model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.ReLU(), torch.nn.Linear(256, 4))
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
-for step, (x, y) in enumerate(torch.utils.data.DataLoader(Slow(), batch_size=8)):
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    opt.zero_grad(); loss.backward(); opt.step()
-    if step == 14:
-        break
-print("trained", step)
-"""
+# A slow Dataset (30 ms per sample, no workers), a tiny model: the loop waits for data most of each step.
+TRAIN = (Path(__file__).parent / "data" / "profile-slow-train.py").read_text()
 
 
 async def test_cpu_torch_job_with_profile_gets_its_summary(jp_fetch, jobs_root):

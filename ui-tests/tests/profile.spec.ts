@@ -1,4 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as path from 'path';
 
 import { setTheme, shoot } from './helpers';
 
@@ -8,23 +10,11 @@ import { setTheme, shoot } from './helpers';
  * steps, the data-wait share, the top operators, the advice and the trace to download.
  */
 
-const TRAIN = `import time, torch
-torch.set_num_threads(1)
-class Slow(torch.utils.data.Dataset):
-    def __len__(self):
-        return 4096
-    def __getitem__(self, i):
-        time.sleep(0.03)
-        return torch.randn(32), i % 4
-model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.ReLU(), torch.nn.Linear(256, 4))
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
-for step, (x, y) in enumerate(torch.utils.data.DataLoader(Slow(), batch_size=8)):
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    opt.zero_grad(); loss.backward(); opt.step()
-    if step == 14:
-        break
-print("trained", step)
-`;
+// The training of tritonml_lab/tests/test_profile_live.py: a slow Dataset, a tiny model.
+const TRAIN = fs.readFileSync(
+  path.join(__dirname, '..', '..', 'tritonml_lab', 'tests', 'data', 'profile-slow-train.py'),
+  'utf-8'
+);
 
 test('the Profile section of a profiled CPU PyTorch job', async ({ page }, testInfo) => {
   test.setTimeout(300000);
