@@ -22,7 +22,7 @@ from ..advice.rules import profile_advice, usage_of
 from ..injob import profiler as injob_profiler
 from ..metrics.profile import TraceError, summarize_file
 from .script import PROFILE_DIR
-from .store import JobNotFound, parse_job_id
+from .store import DirectoryNotAnswering, JobNotFound, parse_job_id
 
 if TYPE_CHECKING:
     from .service import JobService
@@ -164,8 +164,13 @@ async def job_profile(service: "JobService", job_id: str) -> JobProfile:
     manifest = await service.dirs.run(f"manifest:{base}", NOT_ANSWERING, service._read_manifest, base)
     if manifest is None:
         raise JobNotFound(job_id)
-    return await service.dirs.run(f"profile:{job_id}", NOT_ANSWERING, _read_profile, service, job_id,
-                                  manifest.spec, timeout=SUMMARY_TIMEOUT)
+    try:
+        return await service.dirs.run(f"profile:{job_id}", NOT_ANSWERING, _read_profile, service, job_id,
+                                      manifest.spec, timeout=SUMMARY_TIMEOUT)
+    except DirectoryNotAnswering:  # the read goes on in the pool: a later request gets the cached summary
+        return JobProfile(job_id=job_id, mode=manifest.spec.profile, state="waiting",
+                          summary_error="The job's directory did not answer in time, or its trace is still being "
+                          "read: try again in a minute.")
 
 
 async def trace_file(service: "JobService", job_id: str) -> tuple[str, str]:

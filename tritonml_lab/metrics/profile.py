@@ -22,8 +22,8 @@ import re
 from collections import defaultdict
 from typing import Any, Iterator, Optional
 
-MAX_BYTES = 1 << 30
-MAX_EVENTS = 3_000_000
+MAX_BYTES = 512 << 20
+MAX_EVENTS = 2_000_000  # ~25 s of reading at ~80,000 events/s
 CHUNK = 1 << 20
 TOP = 10
 GAP_MIN_US = 1000.0  # an idle gap worth listing: 1 ms without any device activity

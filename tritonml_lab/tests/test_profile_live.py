@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from .openapi_check import get_ok
 from .test_jobs_api import post_job, read_log, wait_done
@@ -51,6 +52,9 @@ async def test_a_python_without_torch_still_runs_and_says_why(jp_fetch, jobs_roo
     plain = await post_job(jp_fetch, name="plain", time="00:02:00", command="true")
     profile = await get_ok(jp_fetch, "/jobs/{job_id}/profile", "jobs", plain["id"], "profile")
     assert profile["state"] == "none" and profile["mode"] is None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("tritonml", "jobs", job["id"], "profile", "trace")
+    assert info.value.code == 404
 
 
 def test_magic_profile_option(magics, capsys):
