@@ -2871,6 +2871,7 @@ export interface components {
             cpu_cores_max?: number | null;
             rss_peak_bytes: number | null;
             gpu_source?: ("samples" | "sacct") | null;
+            data_wait_share?: number | null;
         } & {
             [key: string]: unknown;
         };

@@ -63,6 +63,8 @@ def usage_of(metrics: Optional[dict], efficiency: Optional[dict], spec: Any = No
     """One ``Usage`` from the samples summary, sacct's figures and the spec (any may be None).
     Samples win for CPU (whole-job cores at 1 Hz) and GPUs; sacct for what was allocated."""
     m, e = metrics or {}, efficiency or {}
+    if data_wait is None:  # a --profile job's detail carries it in its samples summary
+        data_wait = m.get("data_wait_share")
     cpus = e.get("cpus")
     if cpus is None and spec is not None and spec.cpus_per_task:
         cpus = spec.cpus_per_task * _tasks(spec)

@@ -156,6 +156,18 @@ def _read_profile(service: "JobService", job_id: str, spec: "JobSpec") -> JobPro
     return profile
 
 
+async def data_wait_share(service: "JobService", job_id: str, spec: "JobSpec", wait: float) -> Optional[float]:
+    """The profile's data-wait share for the job's advice and suggestion, or None: no trace, or its
+    summary not ready within ``wait`` seconds (it is cached once read, for the next request)."""
+    if spec.profile != "torch":
+        return None
+    try:
+        profile = await service.dirs.run(f"profile:{job_id}", "", _read_profile, service, job_id, spec, timeout=wait)
+    except DirectoryNotAnswering:
+        return None
+    return profile.summary.data_wait_share if profile.summary is not None else None
+
+
 async def job_profile(service: "JobService", job_id: str) -> JobProfile:
     """The job's profile: state, summary, file (raises JobNotFound for a job without a directory)."""
     from ..metrics.stream import NOT_ANSWERING

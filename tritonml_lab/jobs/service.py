@@ -26,6 +26,7 @@ from ..slurm.models import SlurmEfficiency
 from .launcher import GRACE_SECONDS, Launcher
 from .markers import run_history
 from .monitor import JobMonitor
+from .profile import data_wait_share
 from .script import Defaults, render_script
 from .spec import JobSpec
 from .store import (BadJobRequest, DirectoryNotAnswering, JobNotFound, JobStore, LogChunk, Manifest,
@@ -215,6 +216,11 @@ class JobService:
                 detail.runs = runs
         if hung:
             detail.directory_error = NOT_ANSWERING
+        elif detail.metrics is not None and detail.spec is not None and detail.spec.profile:
+            # The profile's advice: steps waiting on data are a starved pipeline, with certainty.
+            share = await data_wait_share(self, job_id, detail.spec, wait=DIR_TIMEOUT)
+            if share is not None:
+                detail.metrics["data_wait_share"] = share
         if job.state.is_finished:
             detail.efficiency, detail.metrics, detail.advice = await after_the_end(
                 self.slurm, job_id, detail.metrics, self.thresholds, detail.spec)

@@ -37,3 +37,5 @@ class MetricsSummary(TypedDict):
     cpu_cores_max: NotRequired[Optional[float]]
     rss_peak_bytes: Optional[int]
     gpu_source: NotRequired[Optional[Literal["samples", "sacct"]]]
+    # Jobs run with --profile: the share of step time spent waiting for data (jobs/profile.py).
+    data_wait_share: NotRequired[Optional[float]]

@@ -36,6 +36,9 @@ async def test_cpu_torch_job_with_profile_gets_its_summary(jp_fetch, jobs_root):
     assert s["data_wait_share"] > 0.4, s  # 8 samples x 30 ms per step, a tiny model (on a busy CI machine)
     assert profile["advice"] and "waiting for the DataLoader" in profile["advice"][0]
     assert profile["file"]["name"] == "trace.job.json.gz"
+    # The job's detail carries the share in its samples summary: its advice and suggestion use it.
+    detail = json.loads((await jp_fetch("tritonml", "jobs", job["id"])).body)
+    assert detail["metrics"]["data_wait_share"] == pytest.approx(s["data_wait_share"]), detail["metrics"]
     response = await jp_fetch("tritonml", "jobs", job["id"], "profile", "trace")
     assert response.headers["Content-Type"] == "application/gzip"
     assert "traceEvents" in json.loads(gzip.decompress(response.body))
