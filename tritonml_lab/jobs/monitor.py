@@ -111,6 +111,9 @@ class JobMonitor:
         its own time-out must not hang the server's shutdown too."""
         tasks = self._tasks
         self.close()
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.cancel()  # the squeue of a refresh in flight ends too (slurm/runner.py kills it)
+            tasks = [*tasks, self._inflight]
         if tasks:
             _done, stuck = await asyncio.wait(tasks, timeout=STOP_SECONDS)
             if stuck:
@@ -448,10 +451,12 @@ class JobMonitor:
             self._start_mtimes.pop(jid, None)
 
     def _forget(self, job_id: str) -> None:
-        self.jobs.pop(job_id, None)
+        gone = self.jobs.pop(job_id, None)
         self._marked.pop(job_id, None)
         self._confirm.pop(job_id, None)
         self._start_mtimes.pop(job_id, None)
+        if gone is not None:  # open tabs drop its row too (they only ever hear of changes)
+            self._emit("job-removed", {"id": job_id})
 
     def _emit(self, event: str, payload: dict) -> None:
         for listener in list(self._listeners):
