@@ -22,6 +22,10 @@ class EventError(BaseModel):
     message: str = Field(description="what went wrong with the tab's request, for a person")
 
 
+class JobRef(BaseModel):
+    id: str
+
+
 class Empty(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +74,14 @@ class JobEvent(BaseModel):
     data: JobView
 
 
+class JobRemovedEvent(BaseModel):
+    """The monitor no longer lists a job (a pending array's record whose tasks were split off, or old
+    history past the list's length): its row goes."""
+
+    event: Literal["job-removed"]
+    data: JobRef
+
+
 class StatusEvent(BaseModel):
     """The monitor's state changed (a poll, an error, the interval)."""
 
@@ -112,7 +124,7 @@ class AdviceEvent(BaseModel):
     data: AdviceLive
 
 
-EVENTS = (SnapshotEvent, JobEvent, StatusEvent, PongEvent, ErrorEvent, MetricsHistoryEvent, MetricsEvent,
+EVENTS = (SnapshotEvent, JobEvent, JobRemovedEvent, StatusEvent, PongEvent, ErrorEvent, MetricsHistoryEvent, MetricsEvent,
           AdviceEvent)
 ServerEventUnion = Annotated[Union[EVENTS], Field(discriminator="event")]
 

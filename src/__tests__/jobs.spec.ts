@@ -335,6 +335,11 @@ describe('JobsModel over the events channel', () => {
     expect(changes[0].current.state).toBe('RUNNING');
     expect(model.get('5')?.nodes).toBe('csl1');
     expect(changed).toBe(1);
+    // A job the monitor no longer lists (a pending array's record) goes from the list at once.
+    socket.receive({ event: 'job', data: job({ id: '7_[0-1]', state: 'PENDING' }) });
+    socket.receive({ event: 'job-removed', data: { id: '7_[0-1]' } });
+    expect(model.get('7_[0-1]')).toBeUndefined();
+    expect(changed).toBe(3);
     socket.receive({ event: 'status', data: { updated: 3, error: 'slurmctld down', interval: 10 } });
     expect(model.status.error).toBe('slurmctld down');
     // A later snapshot drops jobs no longer listed.

@@ -25,7 +25,7 @@ export type IJobList = Schemas['JobList'];
 export type ILogChunk = Schemas['LogChunk'];
 
 /** Messages of the push channel ({base_url}tritonml/events). */
-export type IEvent = Extract<IServerEvent, { event: 'snapshot' | 'job' | 'status' | 'pong' }>;
+export type IEvent = Extract<IServerEvent, { event: 'snapshot' | 'job' | 'job-removed' | 'status' | 'pong' }>;
 
 export const JobsClient = {
   /** `fresh`: the refresh button; the server asks squeue now (within its scheduler budget). */

@@ -2393,6 +2393,21 @@ export interface components {
             /** @description the starved-pipeline advice, where the profile shows the steps waiting for data */
             advice: string[];
         };
+        JobRef: {
+            id: string;
+        };
+        /**
+         * @description The monitor no longer lists a job (a pending array's record whose tasks were split off, or old
+         *     history past the list's length): its row goes.
+         */
+        JobRemovedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "job-removed";
+            data: components["schemas"]["JobRef"];
+        };
         /** @description ``POST jobs`` and ``POST jobs/preview``: a JobSpec, and where it came from. */
         JobRequest: {
             /**
@@ -3434,7 +3449,7 @@ export interface components {
             text: string;
         };
         /** @description Every message the server sends on the push channel. */
-        ServerEvent: components["schemas"]["SnapshotEvent"] | components["schemas"]["JobEvent"] | components["schemas"]["StatusEvent"] | components["schemas"]["PongEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["MetricsHistoryEvent"] | components["schemas"]["MetricsEvent"] | components["schemas"]["AdviceEvent"];
+        ServerEvent: components["schemas"]["SnapshotEvent"] | components["schemas"]["JobEvent"] | components["schemas"]["JobRemovedEvent"] | components["schemas"]["StatusEvent"] | components["schemas"]["PongEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["MetricsHistoryEvent"] | components["schemas"]["MetricsEvent"] | components["schemas"]["AdviceEvent"];
         ShardInfo: {
             directory: string;
             count: number;

@@ -166,6 +166,11 @@ export class JobsModel implements IDisposable {
       case 'job':
         this.upsert(message.data);
         break;
+      case 'job-removed':
+        if (this._jobs.delete(message.data.id)) {
+          this._changed.emit();
+        }
+        break;
       case 'status':
         this._status = { ...message.data };
         noteServerTime(message.data.server_time);

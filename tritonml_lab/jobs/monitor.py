@@ -451,10 +451,12 @@ class JobMonitor:
             self._start_mtimes.pop(jid, None)
 
     def _forget(self, job_id: str) -> None:
-        self.jobs.pop(job_id, None)
+        gone = self.jobs.pop(job_id, None)
         self._marked.pop(job_id, None)
         self._confirm.pop(job_id, None)
         self._start_mtimes.pop(job_id, None)
+        if gone is not None:  # open tabs drop its row too (they only ever hear of changes)
+            self._emit("job-removed", {"id": job_id})
 
     def _emit(self, event: str, payload: dict) -> None:
         for listener in list(self._listeners):

@@ -21,11 +21,14 @@ class Recorder:
 
     def __init__(self, monitor: JobMonitor) -> None:
         self.events: list[tuple[float, dict]] = []
+        self.removed: list[str] = []
         self.unsubscribe = monitor.subscribe(self)
 
     def __call__(self, event: str, data: dict) -> None:
         if event == "job":
             self.events.append((time.time(), data))
+        elif event == "job-removed":
+            self.removed.append(data["id"])
 
     def states(self, job_id: str) -> list[str]:
         return [data["state"] for _at, data in self.events if data["id"] == job_id]
@@ -206,6 +209,7 @@ async def test_a_pending_arrays_record_does_not_stay_pending(jobs_root, outcome)
             await asyncio.sleep(2)
         if outcome == "ran":
             assert record is None, f"the array's record is still listed: {record}"
+            assert recorder.removed == [base]  # open tabs drop its row too
             assert {monitor.jobs[f"{base}_{t}"].state for t in ("0", "1")} == {JobState.COMPLETED}
         else:
             assert record is not None and record.state is JobState.CANCELLED
