@@ -181,7 +181,8 @@ def test_every_job_directory_holds_the_module(tmp_path):
 
 def test_the_monitor_keeps_a_requeued_job_going_and_records_each_run(tmp_path):
     """Markers of a job that requeued itself: pending again after run 0 (not ended), running in
-    run 1, completed at its exit code; the restart history rides on the job's record."""
+    run 1, completed at its exit code; the restart history rides on the job's record. (The markers'
+    file times are on one clock, as the scanner reads them: the run time is measured between them.)"""
     from tritonml_lab.jobs.markers import Marker
     from tritonml_lab.jobs.monitor import JobMonitor
     from tritonml_lab.slurm import Job, JobState
@@ -190,14 +191,14 @@ def test_the_monitor_keeps_a_requeued_job_going_and_records_each_run(tmp_path):
     monitor.jobs["5"] = Job(id="5", state=JobState.PENDING, time_limit=1)
     events = []
     monitor._listeners.add(lambda event, payload: events.append(payload))
-    monitor._on_marker(Marker("5", None, "start", 100.0, nodes="csl1"), 0.0)
+    monitor._on_marker(Marker("5", None, "start", 100.0, nodes="csl1", mtime=100.0), 0.0)
     monitor._on_marker(Marker("5", None, "requeue", 130.0, exit_code=99, run=0), 0.0)
     job = monitor.jobs["5"]
     assert job.state is JobState.PENDING and job.ended is None
     assert [(r.run, r.started, r.ended, r.outcome) for r in job.runs] == [(0, 100.0, 130.0, "requeued")]
-    monitor._on_marker(Marker("5", None, "start", 260.0, nodes="csl1", run=1), 0.0)
+    monitor._on_marker(Marker("5", None, "start", 260.0, nodes="csl1", run=1, mtime=260.0), 0.0)
     assert monitor.jobs["5"].state is JobState.RUNNING and monitor.jobs["5"].started == 260.0
-    monitor._on_marker(Marker("5", None, "exit", 280.0, exit_code=0), 0.0)
+    monitor._on_marker(Marker("5", None, "exit", 280.0, exit_code=0, mtime=280.0), 0.0)
     job = monitor.jobs["5"]
     assert job.state is JobState.COMPLETED and job.elapsed == 20
     assert [(r.run, r.outcome) for r in job.runs] == [(0, "requeued"), (1, "exit 0")]
