@@ -45,8 +45,10 @@ async def test_cpu_torch_job_with_profile_gets_its_summary(jp_fetch, jobs_root):
 
 
 async def test_a_python_without_torch_still_runs_and_says_why(jp_fetch, jobs_root):
+    # PYTHONPATH cleared as in a real server's jobs: pytest-jupyter puts the test runner's sys.path
+    # (Python 3.11's standard library) there, which the 24.11 lane's Python 3.13 cannot load.
     job = await post_job(jp_fetch, name="no-torch", profile="torch", time="00:02:00",
-                         code="print('plain python')", python="/usr/bin/python3")
+                         code="print('plain python')", python="/usr/bin/python3", env={"PYTHONPATH": ""})
     detail = await wait_done(jp_fetch, job["id"], timeout=90)
     assert detail["state"] == "COMPLETED"
     profile = await get_ok(jp_fetch, "/jobs/{job_id}/profile", "jobs", job["id"], "profile")
