@@ -30,7 +30,12 @@ test('a job using 1 of 2 cores is told once while it runs, and its advice and su
   expect(response.status()).toBe(201);
   const id = (await response.json()).id as string;
 
-  const toasts = page.locator('.Toastify__toast', { hasText: `Job ${id} “galata-advice”: Used about 1 of 2` });
+  // "about 1", or "about 0.4" where a loaded machine (CI runs the suites side by side) gave the busy
+  // loop less than its core: the advice, ask for 1, is the same.
+  const usedAbout = /Used about (1|0\.\d) of 2 requested CPU cores/;
+  const toasts = page.locator('.Toastify__toast', { hasText: `Job ${id} “galata-advice”` }).filter({
+    hasText: usedAbout
+  });
   await expect(toasts).toHaveCount(1, { timeout: 120000 });
   await expect(toasts).toContainText('ask for --cpus-per-task=1');
   const panel = page.locator('#tritonml-jobs');
@@ -51,7 +56,7 @@ test('a job using 1 of 2 cores is told once while it runs, and its advice and su
 
   // The finished job's advice says the same.
   const advice = detail.locator('.tml-MetricsAdvice');
-  await expect(advice).toContainText('Used about 1 of 2 requested CPU cores', { timeout: 60000 });
+  await expect(advice).toContainText(usedAbout, { timeout: 60000 });
   await expect(advice).toContainText('ask for --cpus-per-task=1.');
 
   // Its suggestion, each change with its reason.
