@@ -19,7 +19,6 @@ from tritonml_lab.slurm.errors import SlurmOutputError
 from tritonml_lab.slurm.sinfo import cluster_summary_json
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path("/work/shared/fixtures/slurm-json")
 ODD = ["x", 7, {"x": 1}, ["x"], True]  # what a field may hold instead of its recorded shape
 
 JOB_FILES = {
