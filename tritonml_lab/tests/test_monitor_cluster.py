@@ -69,11 +69,16 @@ async def submit(monitor, launcher, *, held: bool = False, **spec) -> str:
 
 
 async def settled(monitor, job_id: str, timeout: float = 10) -> int:
-    """Wait until the squeue after the submission has seen the job; the poll count then."""
+    """Wait until the squeue after the submission has seen the job and no squeue asked for is still
+    to come (two submissions in a row may each ask for one); the poll count then."""
     deadline = time.monotonic() + timeout
-    while job_id not in monitor.jobs and time.monotonic() < deadline:
+
+    def quiet() -> bool:  # seen, nothing asked for, and no squeue in flight (it counts when it returns)
+        return job_id in monitor.jobs and not monitor.budget.asked and monitor._inflight is None
+
+    while not quiet():
+        assert time.monotonic() < deadline, f"job {job_id} seen: {job_id in monitor.jobs}, asked: {monitor.budget.asked}"
         await asyncio.sleep(0.05)
-    assert job_id in monitor.jobs
     return monitor.polls
 
 
