@@ -30,11 +30,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tritonml_lab.config import TritonML  # noqa: E402
-from tritonml_lab.services import build_services  # noqa: E402
+from tritonml_lab.server.config import TritonML  # noqa: E402
+from tritonml_lab.server.services import build_services  # noqa: E402
 from tritonml_lab.jobs import JobSpec  # noqa: E402
-from tritonml_lab.notebooks import NotebookJobRequest, NotebookJobs, check_kernel  # noqa: E402
-from tritonml_lab.notebooks.service import read_progress  # noqa: E402
+from tritonml_lab.notebooks import NotebookJobRequest, check_kernel  # noqa: E402
+from tritonml_lab.server.notebook_jobs import NotebookJobs  # noqa: E402
+from tritonml_lab.notebooks.submit import read_progress  # noqa: E402
 from tritonml_lab.tests.cluster_control import ensure_up  # noqa: E402
 
 PLAIN_PRELUDE = '''\

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from jobs_load import start_server, use_local_cluster  # noqa: E402
 
-from tritonml_lab.handlers.events import EventsHandler  # noqa: E402
+from tritonml_lab.server.handlers.events import EventsHandler  # noqa: E402
 
 APP_PING_SECONDS = 30.0  # src/events/channel.ts
 

@@ -44,7 +44,7 @@ from peers import PYTHON, jls_default_interval, jls_python, jls_version  # noqa:
 from sweep_bench import call  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tritonml_lab.handlers.events import EventsHandler  # noqa: E402
+from tritonml_lab.server.handlers.events import EventsHandler  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = 500

@@ -19,14 +19,14 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(server_app):
     """Register the API handlers and start the shared services of this server."""
-    from .extension import load
+    from .server.extension import load
 
     load(server_app)
 
 
 def _unload_jupyter_server_extension(server_app):
     """Stop background work (the catalog's size scan) when the server shuts down."""
-    from .extension import unload
+    from .server.extension import unload
 
     unload(server_app)
 

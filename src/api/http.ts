@@ -10,7 +10,7 @@ import type { components } from './schema';
 /** The schemas of tritonml_lab/openapi.yaml, generated from the server's pydantic models (dev/gen-api). */
 export type Schemas = components['schemas'];
 
-/** Every message of the push channel (tritonml_lab/event_models.py), told apart by `event`. */
+/** Every message of the push channel (tritonml_lab/server/event_models.py), told apart by `event`. */
 export type IServerEvent = Schemas['ServerEvent'];
 /** What a tab may send on the push channel besides the text "ping". */
 export type IClientAction = Schemas['ClientAction'];

@@ -1,24 +1,21 @@
-"""Jobs: the validated spec, script rendering, job directories, the shared monitor, the service."""
+"""Jobs, the shared core: the validated spec, script rendering, job directories and the launcher.
 
-from .monitor import JobMonitor
+The kernel and the server both use it; what runs only in the server (the monitor, the job service)
+is in ``server/``, so importing this package loads nothing of the server (tests/test_rooms.py).
+"""
+
 from .script import Defaults, render_script
-from .service import JobDetail, JobService, JobView, Preview
 from .spec import JobSpec, field_errors
 from .store import BadJobRequest, JobNotFound, JobStore, LogChunk, Origin, parse_job_id
 
 __all__ = [
     "BadJobRequest",
     "Defaults",
-    "JobDetail",
-    "JobMonitor",
     "JobNotFound",
-    "JobService",
     "JobSpec",
     "JobStore",
-    "JobView",
     "LogChunk",
     "Origin",
-    "Preview",
     "field_errors",
     "parse_job_id",
     "render_script",

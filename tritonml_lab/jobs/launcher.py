@@ -42,13 +42,22 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Optional
+from typing import Optional, Protocol
 
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm.errors import SchedulerUnavailable, SlurmCommandMissing, SlurmRejected
 from .script import EXIT_FILE, REQUEUED_FILE, START_FILE, STDERR, STDOUT, WARNED_FILE, Defaults
 from .spec import JobSpec
 from .store import BadJobRequest, JobDir, JobStore, Manifest, Origin
+
+
+class SubmissionListener(Protocol):
+    """What a service that submits or cancels tells the server's monitor (``server/monitor.py``), so
+    that the core names no server class; in a kernel there is none."""
+
+    def poke(self, *, submitted: bool = False) -> None: ...
+
+    def cancelled(self, job_id: str) -> None: ...
 
 log = logging.getLogger(__name__)
 

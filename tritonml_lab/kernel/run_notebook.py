@@ -22,7 +22,7 @@ class NotebookCommands(SubmitCommands):
     """Mixin: run-notebook (a notebook run is followed, fetched and cancelled as a submitted job)."""
 
     def _cmd_run_notebook(self, args) -> None:
-        from ..notebooks.service import launcher_submitter, submit_notebook
+        from ..notebooks.submit import launcher_submitter, submit_notebook
 
         full = os.path.abspath(os.path.expanduser(args.path))
         root, name = os.path.dirname(full), os.path.basename(full)

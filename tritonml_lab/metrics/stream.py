@@ -122,6 +122,7 @@ class MetricsHub:
                  io: Optional[BoundedIO] = None) -> None:
         self.find_dir = find_dir
         self.interval = interval
+        self._own_io = io is None  # a pool given (the server's job directories') is closed by its owner
         self.io = io if io is not None else BoundedIO(2, 10.0, "tritonml-metrics-io")
         self._watchers: dict[str, set[Listener]] = {}
         self._readers: dict[str, dict[str, TraceReader]] = {}
@@ -196,12 +197,12 @@ class MetricsHub:
             return out
 
     def close(self) -> None:
-        """Stop polling and let the pool's idle threads end (the server's shutdown: the pool may be
-        the jobs service's, which closes with it)."""
+        """Stop polling, and let the pool's idle threads end if the pool is this hub's own."""
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        self.io.shutdown()
+        if self._own_io:
+            self.io.shutdown()
 
     def poll_once(self) -> None:
         """Start a poll in the pool for each watched job whose last poll is back (never waits)."""

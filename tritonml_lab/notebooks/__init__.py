@@ -2,7 +2,8 @@
 
 * :mod:`.request`    ``POST notebook-jobs`` model and the root-directory path checks
 * :mod:`.parameters` papermill's ``parameters`` cell: read defaults, inject values
-* :mod:`.service`    check the kernel, prepare and submit (through JobService), read progress
+* :mod:`.submit`     check the kernel, prepare and submit (the server's JobService or the kernel's launcher)
+* ``server/notebook_jobs.py`` the server's ``POST notebook-jobs`` on top of it
 * ``injob/notebook_executor.py`` runs IN the job with the server's Python (nbclient); imports nothing from here
 """
 
@@ -16,13 +17,9 @@ from .request import (
     PathOutsideRoot,
     resolve_in_root,
 )
-from .service import (
-    NotebookJobCreated,
-    NotebookJobs,
-    NotebookJobStatus,
-    NotebookParameters,
-    check_kernel,
-    notebook_parameters,
+from .kernels import NotebookParameters, check_kernel, notebook_parameters
+from .progress import NotebookJobStatus
+from .submit import (
     prepare,
     launcher_submitter,
     submit_notebook,
@@ -34,10 +31,8 @@ __all__ = [
     "BadNotebook",
     "KernelNotFound",
     "NotANotebookJob",
-    "NotebookJobCreated",
     "NotebookJobRequest",
     "NotebookJobStatus",
-    "NotebookJobs",
     "NotebookNotFound",
     "NotebookParameters",
     "Parameter",

@@ -37,8 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
-from ..jobs.launcher import Launcher
-from ..jobs.monitor import JobMonitor
+from ..jobs.launcher import Launcher, SubmissionListener
 from ..jobs.script import Defaults
 from ..jobs.spec import JobSpec
 from ..jobs.store import JobDir, JobStore, Origin
@@ -71,7 +70,7 @@ class SweepService:
         store: JobStore,
         slurm: SlurmClient,
         defaults: Defaults = Defaults(),
-        monitor: Optional[JobMonitor] = None,
+        monitor: Optional[SubmissionListener] = None,
         *,
         max_array_size: Optional[int] = None,
         state_ttl: float = 2.0,
@@ -90,11 +89,6 @@ class SweepService:
         self._sacct: dict[tuple[str, ...], tuple[float, dict[str, Job]]] = {}
         self.manifests = SweepManifests(self.root)
         self._lock = threading.Lock()
-
-    @classmethod
-    def for_jobs(cls, jobs, **kwargs) -> "SweepService":
-        """On top of a server's JobService (same store, Slurm client, defaults and monitor)."""
-        return cls(jobs.store, jobs.slurm, jobs.defaults, jobs.monitor, launcher=jobs.launcher, **kwargs)
 
     @property
     def submissions(self) -> int:

@@ -10,7 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from tornado.httpclient import HTTPClientError
 
-from tritonml_lab.apischema import OPENAPI_PATH
+from tritonml_lab.server.apischema import OPENAPI_PATH
 
 SPEC = yaml.safe_load(OPENAPI_PATH.read_text())
 

@@ -23,11 +23,12 @@ def jp_server_config(jp_server_config):
 
 
 async def test_a_job_using_one_of_two_cores_is_told_once_and_its_advice_agrees(jp_fetch, jp_serverapp):
-    jobs = jp_serverapp.web_app.settings["tritonml"].jobs
+    services = jp_serverapp.web_app.settings["tritonml"]
+    jobs, monitor = services.jobs, services.monitor
     events = []
-    unsubscribe = jobs.monitor.subscribe(lambda event, data: events.append(data) if event == "advice" else None)
+    unsubscribe = monitor.subscribe(lambda event, data: events.append(data) if event == "advice" else None)
     try:
-        await jobs.list()  # as the events channel does when a tab connects: starts the advisor
+        services.advisor.start()  # as the events channel does when a tab connects
         job = await post_job(jp_fetch, name="half-idle", partition="batch-csl", cpus_per_task=2, time="00:05:00",
                              code=ONE_CORE)
         job_id = job["id"]
@@ -35,7 +36,7 @@ async def test_a_job_using_one_of_two_cores_is_told_once_and_its_advice_agrees(j
         while not [e for e in events if e["id"] == job_id] and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         told = [e for e in events if e["id"] == job_id]
-        assert len(told) == 1, (told, jobs.monitor.jobs.get(job_id))
+        assert len(told) == 1, (told, monitor.jobs.get(job_id))
         (cpu,) = [f for f in told[0]["findings"] if f["code"] == "cpu"]
         assert cpu["level"] == "red" and cpu["to"] == "1" and cpu["field"] == "cpus_per_task"
         # "about 1", or "about 0.3" where a loaded machine gave the busy loop less of its core.
@@ -43,7 +44,7 @@ async def test_a_job_using_one_of_two_cores_is_told_once_and_its_advice_agrees(j
         assert told[0]["elapsed"] >= 10
 
         # A restarted server (a new advisor) reads the job's directory and stays quiet.
-        fresh = LiveAdvisor(jobs.monitor, jobs._job_path, jobs._spec, jobs.thresholds)
+        fresh = LiveAdvisor(monitor, services.files.path, services.files.spec, services.thresholds)
         assert fresh.check(time.time()) == []
 
         detail = await wait_done(jp_fetch, job_id, timeout=120)

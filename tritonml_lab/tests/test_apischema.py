@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from tritonml_lab import apischema, handlers
-from tritonml_lab.handlers.base import _STATUS
-from tritonml_lab.handlers.contract import ERROR_MEANINGS
+from tritonml_lab.server import apischema, handlers
+from tritonml_lab.server.handlers.base import _STATUS
+from tritonml_lab.server.handlers.contract import ERROR_MEANINGS
 
-REPO = Path(apischema.__file__).resolve().parent.parent
+REPO = Path(apischema.__file__).resolve().parents[2]
 SCHEMA_TS = REPO / "src" / "api" / "schema.ts"
 CLI = REPO / "node_modules" / "openapi-typescript" / "bin" / "cli.js"
 STALE = "is stale: run dev/gen-api and commit the result"

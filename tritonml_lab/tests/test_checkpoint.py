@@ -184,7 +184,7 @@ def test_the_monitor_keeps_a_requeued_job_going_and_records_each_run(tmp_path):
     run 1, completed at its exit code; the restart history rides on the job's record. (The markers'
     file times are on one clock, as the scanner reads them: the run time is measured between them.)"""
     from tritonml_lab.jobs.markers import Marker
-    from tritonml_lab.jobs.monitor import JobMonitor
+    from tritonml_lab.server.monitor import JobMonitor
     from tritonml_lab.slurm import Job, JobState
 
     monitor = JobMonitor(slurm=None)

@@ -33,7 +33,7 @@ async def test_cluster_summary_lists_real_partitions_and_gpus(jp_fetch):
 async def test_requests_without_a_token_are_refused(jp_fetch, http_server_client, jp_base_url):
     """Every method of every route, without a token but WITH a valid XSRF cookie and header (so that
     the XSRF check cannot be what refuses a POST or DELETE): 401/403, never the handler's work."""
-    from .. import handlers
+    from ..server import handlers
 
     login = await http_server_client.fetch(f"{jp_base_url}login", raise_error=False)
     xsrf = next(c.split(";")[0].split("=", 1)[1] for c in login.headers.get_list("Set-Cookie") if c.startswith("_xsrf="))

@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from tritonml_lab.advice.thresholds import Thresholds
-from tritonml_lab.config import TritonML
+from tritonml_lab.server.config import TritonML
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "admin-guide.md"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tornado.escape import url_escape
 
-from tritonml_lab.event_models import EVENT_NAMES, ClientAction, ServerEvent
+from tritonml_lab.server.event_models import EVENT_NAMES, ClientAction, ServerEvent
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # The ways the server hands an event to a socket: the handler's _send, the monitor's _emit/publish,

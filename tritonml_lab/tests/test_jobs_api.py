@@ -7,8 +7,8 @@ import time
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from tritonml_lab.config import TritonML
-from tritonml_lab.services import build_services
+from tritonml_lab.server.config import TritonML
+from tritonml_lab.server.services import build_services
 
 from .jobs_root import leftovers
 
@@ -196,7 +196,7 @@ async def test_jobs_survive_a_server_restart(jp_fetch, jobs_root, jp_serverapp):
 
 
 async def test_many_clients_share_one_monitor(jp_fetch, jp_serverapp):
-    monitor = jp_serverapp.web_app.settings["tritonml"].jobs.monitor
+    monitor = jp_serverapp.web_app.settings["tritonml"].monitor
     await jp_fetch("tritonml", "jobs")
     polls = monitor.polls
     await asyncio.gather(*(jp_fetch("tritonml", "jobs") for _ in range(30)))

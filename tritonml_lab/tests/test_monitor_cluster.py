@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tritonml_lab.jobs import Defaults, JobMonitor, JobSpec, JobStore
+from tritonml_lab.jobs import Defaults, JobSpec, JobStore
+from tritonml_lab.server.monitor import JobMonitor
 from tritonml_lab.jobs.launcher import Launcher
 from tritonml_lab.slurm import JobState, SlurmClient
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tritonml_lab.jobs.budget import BudgetedCache, SqueueBudget
+from tritonml_lab.server.budget import BudgetedCache, SqueueBudget
 from tritonml_lab.jobs.markers import MarkerScanner, ended, parse_name, read_marker
 from tritonml_lab.jobs.script import Defaults, render_script
 from tritonml_lab.jobs.spec import JobSpec
@@ -129,7 +129,8 @@ async def test_budgeted_cache_does_not_keep_errors():
 def test_the_monitors_directory_lookups_shrink_with_its_jobs(tmp_path):
     """Issue 23 item 10: monitor._dirs (job id -> its directory) only grew, one entry per job the
     server ever watched. It now holds only the jobs the monitor still lists."""
-    from tritonml_lab.jobs import JobMonitor, JobStore
+    from tritonml_lab.jobs import JobStore
+    from tritonml_lab.server.monitor import JobMonitor
     from tritonml_lab.slurm import Job
 
     store = JobStore(tmp_path / "jobs")
@@ -153,7 +154,8 @@ def test_a_file_server_clock_apart_from_the_nodes(tmp_path, skew, code, ran, sta
     server behind by more than 1 s: its end waited for the minute poll), and a job that ran its whole
     limit ends TIMEOUT, one cancelled halfway CANCELLED. The markers are real files, their mtimes set
     with os.utime, read by the monitor's own scanner."""
-    from tritonml_lab.jobs import JobMonitor, JobStore
+    from tritonml_lab.jobs import JobStore
+    from tritonml_lab.server.monitor import JobMonitor
     from tritonml_lab.slurm import Job
 
     store = JobStore(tmp_path / "jobs")

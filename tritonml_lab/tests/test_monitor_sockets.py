@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tritonml_lab.handlers import EventsHandler
+from tritonml_lab.server.handlers import EventsHandler
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
@@ -92,7 +92,7 @@ async def test_at_the_default_intervals_a_live_tab_stays_and_a_silent_one_goes(
     closed within two intervals of its last answer."""
     interval = EventsHandler.ping_interval / 1000
     assert interval < EventsHandler.ping_timeout / 1000 < 2 * interval
-    path, monitor = f"{jp_base_url}tritonml/events", jp_serverapp.web_app.settings["tritonml"].jobs.monitor
+    path, monitor = f"{jp_base_url}tritonml/events", jp_serverapp.web_app.settings["tritonml"].monitor
     live = await jp_ws_fetch("tritonml", "events")
     opened = time.monotonic()
     live_pings: list[float] = []
@@ -137,7 +137,7 @@ async def test_a_killed_browser_stops_the_polling(jp_fetch, jp_serverapp, jp_htt
     # than in production (every 15 s, dropped 22.5 s after the last pong).
     monkeypatch.setattr(EventsHandler, "ping_interval", 300, raising=False)
     monkeypatch.setattr(EventsHandler, "ping_timeout", 450, raising=False)
-    monitor = jp_serverapp.web_app.settings["tritonml"].jobs.monitor
+    monitor = jp_serverapp.web_app.settings["tritonml"].monitor
     writer = await silent_socket(jp_http_port, f"{jp_base_url}tritonml/events", jp_auth_header)
     try:
         deadline = time.monotonic() + 5

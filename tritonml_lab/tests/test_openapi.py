@@ -7,7 +7,7 @@ import re
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from tritonml_lab import handlers
+from tritonml_lab.server import handlers
 
 from .openapi_check import SPEC, shape, validate
 pytestmark = pytest.mark.usefixtures("slurm_cluster")

@@ -5,7 +5,7 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from tritonml_lab.handlers import MAX_BODY
+from tritonml_lab.server.handlers import MAX_BODY
 
 from .jobs_root import leftovers
 

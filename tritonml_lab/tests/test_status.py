@@ -47,13 +47,13 @@ class TestABadSetting:
 class TestABrokenInstall:
     @pytest.fixture
     def jp_server_config(self, jp_server_config, monkeypatch):
-        monkeypatch.setitem(sys.modules, "tritonml_lab.handlers", None)  # its import now fails
+        monkeypatch.setitem(sys.modules, "tritonml_lab.server.handlers", None)  # its import now fails
         return jp_server_config
 
     async def test_status_says_the_install_is_broken(self, jp_fetch):
         status = json.loads((await jp_fetch("tritonml", "status")).body)
         assert status["ok"] is False
-        assert "Error: " in status["reason"] and "tritonml_lab.handlers" in status["reason"]
+        assert "Error: " in status["reason"] and "tritonml_lab.server.handlers" in status["reason"]
         assert "installation of tritonml-lab or of a package it needs is broken" in status["reason"]
 
 

@@ -90,7 +90,7 @@ def test_sizes_people_write():
 def test_the_admin_thresholds_reach_the_rules_and_the_kernels():
     from tritonml_lab.advice.rules import findings
     from tritonml_lab.advice.thresholds import Thresholds, export_thresholds, kernel_thresholds
-    from tritonml_lab.config import TritonML
+    from tritonml_lab.server.config import TritonML
 
     half = Usage(cpus=2, cores_used=1.0, elapsed=3600)
     assert [f.code for f in findings(half)] == ["cpu"]  # 50 % < jobstats' 65 %: red

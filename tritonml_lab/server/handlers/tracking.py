@@ -10,9 +10,9 @@ from pathlib import Path
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..jobs import BadJobRequest, JobNotFound
-from ..tracking import Instance, Target, TrackingUnavailable, targets
-from ..tracking.models import TensorBoardInfo, TensorBoardList, TensorBoardOpen, WandbSync, WandbSyncResult
+from ...jobs import BadJobRequest, JobNotFound
+from ...tracking import Instance, Target, TrackingUnavailable, targets
+from ...tracking.models import TensorBoardInfo, TensorBoardList, TensorBoardOpen, WandbSync, WandbSyncResult
 from .base import AUTH_RESOURCE, BaseHandler, endpoint
 from .contract import PATH_PARAMETERS
 
@@ -85,7 +85,7 @@ class WandbSyncHandler(BaseHandler):
               "404: no such job or sweep, or no offline runs in its directories.",
               body=WandbSync, response=WandbSyncResult, errors=(400, 404, 413))
     async def post(self) -> None:
-        from ..tracking.wandb import offline_runs, sync
+        from ...tracking.wandb import offline_runs, sync
 
         request = WandbSync.model_validate(await self.json_object("a JSON object: job or sweep, dry_run"))
         open_request = TensorBoardOpen(job=request.job, sweep=request.sweep)

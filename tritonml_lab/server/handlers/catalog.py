@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..api_models import CatalogImageQuery, CatalogQuery
-from ..catalog import CatalogListing, EntryDetail
+from ...catalog import CatalogListing, EntryDetail
 from .base import BaseHandler, endpoint
 
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")

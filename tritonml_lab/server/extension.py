@@ -35,11 +35,11 @@ def load(server_app) -> None:
 
 def _start(server_app) -> Services:
     from .config import TritonML
-    from .connection import export_catalog_roots
+    from ..connection import export_catalog_roots
     from .services import build_services
-    from .jobs.paths import JOBS_ROOT_ENV
-    from .jobs.server_defaults import export_defaults
-    from .advice.thresholds import export_thresholds
+    from ..jobs.paths import JOBS_ROOT_ENV
+    from ..jobs.server_defaults import export_defaults
+    from ..advice.thresholds import export_thresholds
 
     config = TritonML(parent=server_app)
     services = build_services(config)
@@ -67,7 +67,7 @@ def _close_on_cleanup(server_app) -> None:
         finally:
             services = server_app.web_app.settings.get("tritonml")
             if services is not None:
-                await services.jobs.monitor.stop()  # bounded; its Slurm commands end with it
+                await services.monitor.stop()  # bounded; its Slurm commands end with it
             unload(server_app)
             await asyncio.sleep(0.05)  # the cancelled tasks of the closed services end (and kill theirs)
 

@@ -12,24 +12,40 @@ from typing import TYPE_CHECKING, Any, Optional
 # The rest of the package is imported when the extension loads (extension.py, inside its try: a
 # broken install or a bad setting then still leaves GET tritonml/status to say why).
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from ..advice.live import LiveAdvisor
+    from ..advice.thresholds import Thresholds
+    from ..advice.usage import UsageReports
+    from ..catalog import Catalog
+    from ..jobs.launcher import Launcher
+    from ..metrics.stream import MetricsHub
+    from .job_files import JobFiles
+    from .monitor import JobMonitor
     from .config import TritonML
-    from .jobs.budget import BudgetedCache
-    from .slurm import ClusterSummary
-    from .jobs import JobService
-    from .notebooks import NotebookJobs
-    from .slurm import SlurmClient
-    from .sweeps import SweepService
+    from .budget import BudgetedCache
+    from ..slurm import ClusterSummary
+    from .job_service import JobService
+    from .notebook_jobs import NotebookJobs
+    from ..slurm import SlurmClient
+    from ..sweeps import SweepService
 
 
 @dataclass
 class Services:
-    """What handlers reach through ``self.settings["tritonml"]``: one of each per server."""
+    """What handlers reach through ``self.settings["tritonml"]``: one of each per server, each made
+    here and closed here (the job service uses the monitor, the reader and the launcher; it does not
+    own them)."""
 
     config: TritonML
     slurm: SlurmClient
     cluster: "BudgetedCache[ClusterSummary]"
+    thresholds: Thresholds
+    monitor: JobMonitor
+    files: JobFiles  # the job directories' reader (pool, manifests)
+    launcher: Launcher
     jobs: JobService
+    metrics: MetricsHub  # live charts: the push channel's job-metrics
+    advisor: LiveAdvisor  # live advice: the push channel's advice events
+    reports: UsageReports  # GET jobs/report
     root_dir: str = "."
     kernel_specs: Any = None
     _catalog: Optional[Catalog] = None
@@ -42,7 +58,7 @@ class Services:
     def notebooks(self) -> "NotebookJobs":
         """'Run on GPU' notebook runs on top of the jobs service (made on first use)."""
         if self._notebooks is None:
-            from .notebooks import NotebookJobs
+            from .notebook_jobs import NotebookJobs
 
             self._notebooks = NotebookJobs(
                 self.jobs,
@@ -56,16 +72,18 @@ class Services:
     def sweeps(self) -> "SweepService":
         """Sweeps as array jobs on top of the jobs service (made on first use)."""
         if self._sweeps is None:
-            from .sweeps import SweepService
+            from ..sweeps import SweepService
 
-            self._sweeps = SweepService.for_jobs(self.jobs, max_array_size=self.config.max_array_size or None)
+            jobs = self.jobs  # the same store, Slurm client, defaults, monitor and launcher
+            self._sweeps = SweepService(jobs.store, jobs.slurm, jobs.defaults, jobs.monitor, launcher=jobs.launcher,
+                                        max_array_size=self.config.max_array_size or None)
         return self._sweeps
 
     @property
     def tensorboards(self) -> Any:
         """The TensorBoards this server runs (tracking/tensorboard.py; made on first use, nothing runs before)."""
         if self._tensorboards is None:
-            from .tracking import TensorBoards
+            from ..tracking import TensorBoards
 
             self._tensorboards = TensorBoards(idle_seconds=self.config.tensorboard_idle_seconds)
         return self._tensorboards
@@ -73,7 +91,7 @@ class Services:
     @property
     def catalog(self) -> Catalog:
         """The shared-data catalog, created and its background size scan started on first use."""
-        from .catalog import Catalog
+        from ..catalog import Catalog
 
         with self._catalog_lock:
             if self._catalog is None:
@@ -94,19 +112,27 @@ class Services:
             self._tensorboards.close()
         if self._catalog is not None:
             self._catalog.stop()
-        self.jobs.monitor.close()
-        self.jobs.metrics.close()
-        self.jobs.advisor.close()
-        self.jobs.launcher.close()
+        self.monitor.close()
+        self.metrics.close()
+        self.advisor.close()
+        self.launcher.close()
+        self.files.dirs.shutdown()
 
 
 def build_services(config: TritonML) -> Services:
-    from .advice.thresholds import Thresholds
-    from .jobs import Defaults, JobMonitor, JobService
-    from .jobs.budget import BudgetedCache
+    from ..advice.thresholds import Thresholds
+    from ..advice.live import LiveAdvisor
+    from ..advice.usage import UsageReports
+    from ..jobs import Defaults
+    from ..jobs.launcher import Launcher
+    from ..metrics.stream import MetricsHub
+    from .job_files import JobFiles
+    from .job_service import JobService
+    from .monitor import JobMonitor
+    from .budget import BudgetedCache
 
     slurm = config.slurm_client_class(bin_dir=config.slurm_bin_dir or None, timeout=config.slurm_timeout)
-    from .tracking.wandb import OFFLINE_ENV
+    from ..tracking.wandb import OFFLINE_ENV
 
     os.environ[OFFLINE_ENV] = "1" if config.wandb_offline else "0"  # for the kernels it starts (--wandb)
     store = config.job_store_class(config.resolved_jobs_root())
@@ -126,11 +152,21 @@ def build_services(config: TritonML) -> Services:
         time=config.default_time or None,
         python=config.default_python or None,
     )
+    thresholds = Thresholds.from_config(config)
+    files = JobFiles(store)
+    launcher = Launcher(store, slurm, defaults)
     return Services(
         config=config,
         slurm=slurm,
         # sinfo within the budget while a sidebar asks; nothing while none does.
         cluster=BudgetedCache(slurm.cluster_summary, budget_seconds=config.cluster_cache_seconds,
                               fresh_seconds=config.scheduler_fresh_seconds),
-        jobs=JobService(slurm, store, monitor, defaults, thresholds=Thresholds.from_config(config)),
+        thresholds=thresholds,
+        monitor=monitor,
+        files=files,
+        launcher=launcher,
+        jobs=JobService(slurm, store, monitor, defaults, thresholds, files=files, launcher=launcher),
+        metrics=MetricsHub(files.path, io=files.dirs),
+        advisor=LiveAdvisor(monitor, files.path, files.spec, thresholds),
+        reports=UsageReports(slurm, thresholds, samples=files.summary),  # my efficiency report
     )

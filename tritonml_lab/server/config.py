@@ -85,7 +85,7 @@ class TritonML(Configurable):
 
     @validate("catalog_roots")
     def _check_roots(self, proposal):
-        from .catalog.safety import validate_label
+        from ..catalog.safety import validate_label
 
         for item in proposal["value"]:
             label, sep, path = item.partition("=")
@@ -248,8 +248,8 @@ class TritonML(Configurable):
 
     def resolved_jobs_root(self) -> str:
         """The traitlet, else what kernels use too ($TRITONML_JOBS_ROOT, $WRKDIR/..., ~/...)."""
-        from .jobs.paths import kernel_jobs_root
+        from ..jobs.paths import kernel_jobs_root
 
-        from .jobs.paths import expand_user
+        from ..jobs.paths import expand_user
 
         return os.path.expanduser(expand_user(self.jobs_root)) if self.jobs_root else kernel_jobs_root()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from typing_extensions import Annotated
 
 from .api_models import JobList, Metrics, MetricsHeader, MetricsSample, MonitorStatus
-from .jobs import JobView
+from .job_service import JobView
 
 
 class EventError(BaseModel):

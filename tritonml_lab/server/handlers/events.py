@@ -11,7 +11,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..jobs import BadJobRequest, parse_job_id
+from ...jobs import BadJobRequest, parse_job_id
 from ..services import Services
 from .base import AUTH_RESOURCE
 from .contract import Operation
@@ -57,7 +57,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         super().open(*args, **kwargs)  # WebSocketMixin: starts the ping loop
-        monitor = self.services.jobs.monitor
+        monitor = self.services.monitor
+        self.services.advisor.start()  # live advice is pushed here: it runs while a tab listens
         jobs = await self.services.jobs.list()
         # Snapshot first, then changes: no await between the two, so nothing falls in between.
         self._send("snapshot", {"jobs": [job.model_dump(mode="json") for job in jobs], **monitor.status()})
@@ -83,7 +84,7 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
                                                 "jobs at once; close some first."})
                 return
             try:  # the hub sends "metrics-history" once read (in its pool: a hung directory must not hang us)
-                watching[job_id] = self.services.jobs.metrics.watch(job_id, self._send)
+                watching[job_id] = self.services.metrics.watch(job_id, self._send)
             except Exception as exc:  # noqa: BLE001 - answer the client instead of dropping the socket
                 self._send("error", {"message": str(exc)})
                 return

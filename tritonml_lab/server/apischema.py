@@ -21,13 +21,13 @@ import yaml
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from . import __version__
+from .. import __version__
 from .api_models import ErrorBody
 from .event_models import SCHEMA_MODELS
 from .handlers import ROUTES
 from .handlers.contract import PATH_PARAMETERS, Operation, operation_of
 
-OPENAPI_PATH = Path(__file__).parent / "openapi.yaml"
+OPENAPI_PATH = Path(__file__).parents[1] / "openapi.yaml"  # in the package's top, beside its labextension
 REF = "#/components/schemas/{model}"
 METHODS = ("get", "post", "put", "patch", "delete")
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")

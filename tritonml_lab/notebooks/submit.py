@@ -1,8 +1,9 @@
 """Notebook runs ("Run on GPU"): prepare and submit a notebook as a batch job (kernels.py checks the
 notebook and its kernel; progress.py reads a run).
 
-Domain logic only (no Tornado). A notebook job is an ordinary tritonml-lab job (JobService.submit: the
-monitor, the panel and ``GET jobs`` see it) whose ``user.sh`` starts the executor (``injob/notebook_executor.py``, with
+Domain logic only (no Tornado), shared by the kernel (``%tritonml run-notebook``) and the server
+(``server/notebook_jobs.py``). A notebook job is an ordinary tritonml-lab job (the monitor, the panel and
+``GET jobs`` see it) whose ``user.sh`` starts the executor (``injob/notebook_executor.py``, with
 the SERVER environment's Python) and hands it, on stdin, the settings and a snapshot of the notebook
 taken at submission (outputs cleared, parameters injected). The notebook's code runs in a kernel of the
 user's kernelspec, which is checked to exist before anything is submitted.
@@ -17,27 +18,22 @@ import re
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
-from pydantic import Field
-
 from .. import injob
 from ..jobs.launcher import Launcher
-from ..jobs.service import JobDetail, JobService
 from ..jobs.spec import JobSpec
-from ..jobs.store import JobNotFound, Origin, parse_job_id
-from ..slurm import Job, JobState, SlurmError
+from ..jobs.store import Origin
 from .kernels import KernelInfo, NotebookParameters, check_kernel, load_notebook, notebook_kernel_name
 from .kernels import notebook_parameters
 from .parameters import inject_parameters
-from .progress import HEREDOC, NotebookJobStatus, _executor_saving, output_path, read_progress, read_settings
+from .progress import HEREDOC, NotebookJobStatus, output_path, read_progress, read_settings
 from .progress import summarize
 from .request import (
     BadNotebook,
     KernelNotFound,
-    NotANotebookJob,
     NotebookJobRequest,
     relative_to_root,
     resolve_in_root,
@@ -46,16 +42,6 @@ from .request import (
 EXECUTOR = injob.NOTEBOOK_EXECUTOR
 OUTPUT_NAME = "{stem}.{job_id}.ipynb"
 _JOB_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
-
-
-# -- models --------------------------------------------------------------------------------------
-class NotebookJobCreated(JobDetail):
-    """``POST notebook-jobs`` 201: the job, plus where its executed notebook will be."""
-
-    notebook: str
-    kernel: str
-    output: Optional[str] = Field(None, description="output notebook, relative to the server root")
-    parameters: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -161,66 +147,6 @@ async def prepare(
     return PreparedNotebookJob(spec=spec, origin=origin, settings=settings, kernel=kernel, output_dir=output_dir)
 
 
-# -- the service the handlers use ----------------------------------------------------------------
-@dataclass
-class NotebookJobs:
-    """Notebook runs on top of the one JobService of a server."""
-
-    jobs: JobService
-    root_dir: str
-    kernel_specs: Any = None
-    python: str = field(default_factory=lambda: sys.executable)
-    default_output_dir: Optional[str] = None
-
-    async def parameters(self, path: str) -> NotebookParameters:
-        return await notebook_parameters(self.root_dir, path, self.kernel_specs)
-
-    async def submit(self, request: NotebookJobRequest) -> NotebookJobCreated:
-        prepared = await prepare(
-            request, self.root_dir, kernel_specs=self.kernel_specs, python=self.python,
-            default_output_dir=self.default_output_dir,
-        )
-        job = await self.jobs.submit(prepared.spec, prepared.origin)
-        out = output_path(prepared.settings, job.id)
-        return NotebookJobCreated(
-            **job.model_dump(),
-            notebook=request.path,
-            kernel=prepared.kernel.name,
-            output=relative_to_root(self.root_dir, out),
-            parameters=request.parameters,
-        )
-
-    async def status(self, job_id: str) -> NotebookJobStatus:
-        base, _task = parse_job_id(job_id)
-        loop = asyncio.get_running_loop()
-        job_dir, manifest, settings, progress = await loop.run_in_executor(None, self._read, base)
-        job = await self._job(base)
-        state = job.state if job is not None else JobState.UNKNOWN
-        if state.is_finished and _executor_saving(progress, job):
-            # Cancelled (shown at once) while the executor still saves the cells it ran: Slurm's own
-            # word for a job whose processes are ending, until the output notebook is complete.
-            state = JobState.COMPLETING
-        return summarize(base, state, settings, progress, self.root_dir, str(job_dir.path))
-
-    def _read(self, job_id: str):
-        job_dir = self.jobs.store.find(job_id)
-        if job_dir is None:
-            raise JobNotFound(job_id)
-        try:
-            manifest = job_dir.manifest()
-        except (OSError, ValueError):
-            raise JobNotFound(job_id) from None
-        if manifest.origin.kind != "notebook":
-            raise NotANotebookJob(job_id)
-        return job_dir, manifest, read_settings(job_dir), read_progress(job_dir)
-
-    async def _job(self, job_id: str) -> Optional[Job]:
-        try:
-            return await self.jobs.lookup(job_id)
-        except SlurmError:
-            return None
-
-
 # -- for the kernel side (%tritonml run-notebook) ------------------------------------------------
 def launcher_submitter(launcher: Launcher) -> Callable[[JobSpec, Origin], Awaitable[str]]:
     """A ``submit(spec, origin) -> job id`` without a server (what the magic has)."""
@@ -259,9 +185,7 @@ async def submit_notebook(
 
 __all__ = [
     "KernelInfo",
-    "NotebookJobCreated",
     "NotebookJobStatus",
-    "NotebookJobs",
     "NotebookParameters",
     "PreparedNotebookJob",
     "check_kernel",

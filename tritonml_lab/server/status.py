@@ -37,7 +37,7 @@ class StatusHandler(APIHandler):
 
     @web.authenticated
     def get(self) -> None:
-        from . import __version__
+        from .. import __version__
 
         status = self.settings.get("tritonml_status")
         self.set_header("Content-Type", "application/json")

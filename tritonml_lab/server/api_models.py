@@ -11,9 +11,10 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .jobs import JobSpec, JobView, Origin
-from .slurm import ClusterSummary
-from .sweeps import SweepRequest
+from ..jobs import JobSpec, Origin
+from ..slurm import ClusterSummary
+from ..sweeps import SweepRequest
+from .job_service import JobView
 
 
 def _required(*names: str):

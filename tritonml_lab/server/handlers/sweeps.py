@@ -8,8 +8,8 @@ from functools import partial
 from jupyter_server.utils import url_path_join
 
 from ..api_models import SweepList, SweepRetry, SweepsQuery, SweepSubmit
-from ..jobs import BadJobRequest, Origin
-from ..sweeps import SweepRequest, SweepView
+from ...jobs import BadJobRequest, Origin
+from ...sweeps import SweepRequest, SweepView
 from .base import BaseHandler, endpoint
 
 _SUBMIT = """The code runs once per point of a grid (every combination), a random search or an Optuna

@@ -14,23 +14,20 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field
 
-from ..advice.live import LiveAdvisor
-from ..catalog.isolation import BoundedIO
 from ..advice.thresholds import Thresholds
-from ..advice.usage import UsageReports
 from ..metrics.models import MetricsSummary
 from ..metrics.report import after_the_end
-from ..metrics.stream import NOT_ANSWERING, MetricsHub, history, job_summary
+from ..metrics.stream import NOT_ANSWERING, history, job_summary
 from ..slurm import Job, JobState, SlurmClient
 from ..slurm.models import SlurmEfficiency
-from .launcher import GRACE_SECONDS, Launcher
-from .markers import run_history
+from ..jobs.launcher import GRACE_SECONDS, Launcher
+from ..jobs.markers import run_history
 from .monitor import JobMonitor
-from .profile import data_wait_share
-from .script import Defaults, render_script
-from .spec import JobSpec
-from .store import (BadJobRequest, DirectoryNotAnswering, JobNotFound, JobStore, LogChunk, Manifest,
-                    Origin, parse_job_id)
+from ..jobs.script import Defaults, render_script
+from ..jobs.spec import JobSpec
+from ..jobs.store import BadJobRequest, DirectoryNotAnswering, JobNotFound, JobStore, LogChunk, Origin, parse_job_id
+from .job_files import DIR_TIMEOUT, JobFiles
+from .job_profile import data_wait_share
 
 if TYPE_CHECKING:
     from ..advice.spread import Spread
@@ -38,14 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Job directories are read in a pool of their own threads, never on the event loop (issue 23): a
-# request waits at most DIR_TIMEOUT seconds for one; the job list waits at most LIST_WAIT for the
-# manifests it has not read yet (the rest follow as job events). A manifest found missing or
-# unreadable is looked for again after MANIFEST_RECHECK seconds (it may have been briefly so).
-DIR_THREADS = 4
-DIR_TIMEOUT = 5.0
-LIST_WAIT = 1.0
-MANIFEST_RECHECK = 10.0
 
 
 class JobView(Job):
@@ -72,6 +61,9 @@ class Preview(BaseModel):
 
 
 class JobService:
+    """Submit, list, detail, cancel, logs. Its parts are the server's (``services.py`` makes each once
+    and closes them): the monitor, the job directories' reader, the launcher."""
+
     def __init__(
         self,
         slurm: SlurmClient,
@@ -79,23 +71,20 @@ class JobService:
         monitor: JobMonitor,
         defaults: Defaults = Defaults(),
         thresholds: Optional[Thresholds] = None,
+        *,
+        files: Optional[JobFiles] = None,
+        launcher: Optional[Launcher] = None,
     ) -> None:
         self.slurm = slurm
         self.thresholds = thresholds or Thresholds()  # the advice rules' (admin traitlets advice_*)
         self.store = store
         self.monitor = monitor
         self.defaults = defaults
-        self.launcher = Launcher(store, slurm, defaults)
+        self.launcher = launcher or Launcher(store, slurm, defaults)
+        self.files = files or JobFiles(store)
+        self.files.on_late = self._push
         self._reconciling: Optional[asyncio.Future[None]] = None
-        self.dirs = BoundedIO(DIR_THREADS, DIR_TIMEOUT, "tritonml-jobdir-io", DirectoryNotAnswering)
-        self._manifests: dict[str, Manifest] = {}  # job id (an array's) -> its manifest
-        self._no_manifest: dict[str, float] = {}  # job id -> when a read found none (monotonic)
-        self._dir_version = 0  # bumped when a manifest read comes back or a directory stops answering
-        self._late: set[str] = set()  # shown before their manifest was read: pushed again once it is
         self._list_cache: Optional[tuple[tuple[int, bool, int], str]] = None
-        self.metrics = MetricsHub(self._job_path, io=self.dirs)
-        self.advisor = LiveAdvisor(monitor, self._job_path, self._spec, self.thresholds)
-        self.reports = UsageReports(slurm, self.thresholds, samples=self._summary)  # my efficiency report
 
     async def submit(
         self,
@@ -106,7 +95,7 @@ class JobService:
         """Launch the job (see :class:`Launcher`) and tell the monitor."""
         launched = await self.launcher.launch(spec, origin, env=env)
         manifest, job_id = launched.manifest, launched.job_id
-        self._manifests[job_id] = manifest
+        self.files.manifests[job_id] = manifest
         self.monitor.poke(submitted=True)
         return JobDetail(
             id=job_id,
@@ -130,18 +119,16 @@ class JobService:
 
     async def list(self) -> list[JobView]:
         self._reconcile_once()
-        self.advisor.start()  # the events channel lists first: live advice while it listens
         jobs = await self.monitor.snapshot()
-        await self._read_manifests(jobs)
+        await self.files.read_listed(jobs)
         return [self._view(job) for job in jobs]
 
     async def list_json(self) -> str:
         """``GET jobs`` body, built once per monitor poll however many clients ask (the hot path)."""
         self._reconcile_once()
-        self.advisor.start()
         jobs = await self.monitor.snapshot()
-        await self._read_manifests(jobs)
-        key = (self.monitor.version, self.monitor.error is None, self._dir_version)
+        await self.files.read_listed(jobs)
+        key = (self.monitor.version, self.monitor.error is None, self.files.version)
         if self._list_cache is None or self._list_cache[0] != key:
             views = [self._view(job).model_dump(mode="json") for job in jobs]
             self._list_cache = (key, json.dumps({"jobs": views})[:-1])
@@ -190,8 +177,7 @@ class JobService:
         base, task = parse_job_id(job_id)
         hung = False
         try:  # in the job directories' pool, at most DIR_TIMEOUT: a hung directory degrades this job only
-            manifest = self._manifests.get(base) or await self.dirs.run(
-                f"manifest:{base}", NOT_ANSWERING, self._read_manifest, base)
+            manifest = await self.files.manifest_soon(base)
         except DirectoryNotAnswering:
             manifest, hung = None, True
         if job is None and manifest is None:
@@ -201,11 +187,12 @@ class JobService:
         files = None
         if not hung:
             try:
-                files = await self.dirs.run(f"detail:{job_id}", NOT_ANSWERING, self._detail_files, job_id,
-                                            manifest is not None, manifest is not None and manifest.spec.checkpoint is not None)
+                files = await self.files.dirs.run(f"detail:{job_id}", NOT_ANSWERING, self._detail_files, job_id,
+                                                  manifest is not None,
+                                                  manifest is not None and manifest.spec.checkpoint is not None)
             except DirectoryNotAnswering:
                 hung = True
-                self._dir_version += 1  # the list says so too from now on
+                self.files.version += 1  # the list says so too from now on
         view = self._view(job)
         detail = JobDetail(**view.model_dump())
         if manifest is not None:
@@ -218,7 +205,7 @@ class JobService:
             detail.directory_error = NOT_ANSWERING
         elif detail.metrics is not None and detail.spec is not None and detail.spec.profile:
             # The profile's advice: steps waiting on data are a starved pipeline, with certainty.
-            share = await data_wait_share(self, job_id, detail.spec, wait=DIR_TIMEOUT)
+            share = await data_wait_share(self.files, self.thresholds, job_id, detail.spec, wait=DIR_TIMEOUT)
             if share is not None:
                 detail.metrics["data_wait_share"] = share
         if job.state.is_finished:
@@ -253,14 +240,10 @@ class JobService:
 
     def metrics_history(self, job_id: str, max_points: int = 3600) -> dict[str, Any]:
         """The job's GPU/CPU samples per node, downsampled (for charts opened after the start)."""
-        path = self._job_path(job_id)
+        path = self.files.path(job_id)
         if path is None:
             raise JobNotFound(job_id)
         return {"id": job_id, **history(path, max_points=max(10, min(max_points, 20000)))}
-
-    def _job_path(self, job_id: str):
-        job_dir = self.store.find(job_id)
-        return job_dir.path if job_dir is not None else None
 
     def _detail_files(self, job_id: str, with_script: bool, with_runs: bool) -> Optional[tuple]:
         """In the pool: (job.sh, the samples' summary, the runs or None) of the job's directory."""
@@ -275,108 +258,15 @@ class JobService:
         """A monitor event's job, as the API shows it (with tracking fields)."""
         return self._view(Job.model_validate(job)).model_dump(mode="json")
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _summary(self, job_id: str) -> Optional[dict[str, Any]]:
-        path = self._job_path(job_id)
-        return job_summary(path) if path is not None else None
-
-    def _spec(self, job_id: str) -> Optional[JobSpec]:
-        manifest = self._manifest(job_id)
-        return manifest.spec if manifest is not None else None
-
-    def _manifest(self, job_id: str) -> Optional[Manifest]:
-        """The job's manifest, read here if not known (blocking: for worker threads, the live advice)."""
-        base, _task = parse_job_id(job_id)
-        if base in self._manifests or not self._manifest_due(base):
-            return self._manifests.get(base)
-        return self._read_manifest(base)
-
-    def _manifest_due(self, base: str) -> bool:
-        """Not read yet, or found missing long enough ago to look again."""
-        if base in self._manifests:
-            return False
-        missed = self._no_manifest.get(base)
-        return missed is None or time.monotonic() - missed >= MANIFEST_RECHECK
-
-    def _read_manifest(self, base: str) -> Optional[Manifest]:
-        """Blocking (in the pool): read the manifest and remember it; a missing or unreadable one is
-        remembered for MANIFEST_RECHECK seconds only (a manifest being replaced, an NFS hiccup)."""
-        job_dir = self.store.find(base)
-        try:
-            manifest = job_dir.manifest() if job_dir else None
-        except (OSError, ValueError):
-            manifest = None
-        if manifest is not None:
-            self._manifests[base] = manifest
-            self._no_manifest.pop(base, None)
-        else:
-            self._no_manifest[base] = time.monotonic()
-        return manifest
-
-    def _start_manifest_read(self, base: str) -> Any:
-        """Read a manifest in the pool (once at a time per job); the future of the read."""
-        key = f"manifest:{base}"
-        running = self.dirs.running_for(key) > 0
-        future = self.dirs.submit(key, self._read_manifest, base)
-        if not running:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return future
-            future.add_done_callback(lambda _f: loop.call_soon_threadsafe(self._manifest_back, base))
-            loop.call_later(self.dirs.timeout + 0.05, self._manifest_overdue, base, future)
-        return future
-
-    async def _read_manifests(self, jobs: list[Job]) -> None:
-        """The manifests of ``jobs`` not read yet, in the pool; waits at most LIST_WAIT, and not for
-        reads that already take longer (their jobs are shown without, and pushed again later)."""
-        waits = []
-        listed = {parse_job_id(job.id)[0] for job in jobs if _valid_id(job.id)}
-        if len(self._manifests) + len(self._no_manifest) > 2 * len(listed) + 100:
-            for cache in (self._manifests, self._no_manifest):  # jobs no longer listed: forgotten
-                for base in [base for base in list(cache) if base not in listed]:  # list(): pool threads add
-                    cache.pop(base, None)
-        for base in listed:
-            if self._manifest_due(base):
-                key = f"manifest:{base}"
-                future = self._start_manifest_read(base)
-                if self.dirs.running_for(key) < LIST_WAIT:
-                    waits.append(asyncio.wrap_future(future))
-        if waits:
-            await asyncio.wait(waits, timeout=LIST_WAIT)
-
-    def _manifest_back(self, base: str) -> None:
-        self._dir_version += 1
-        if base in self._late:
-            self._late.discard(base)
-            if base in self._manifests:  # shown untracked before: now it is tracked
-                self._push(base)
-
-    def _manifest_overdue(self, base: str, future: Any) -> None:
-        if not future.done():  # the directory does not answer: say so on the job's row
-            self._dir_version += 1
-            self._push(base)
-
     def _push(self, base: str) -> None:
+        """The job's row again: its manifest came late, or its directory stopped answering."""
         for job in list(self.monitor.jobs.values()):
             if job.id == base or job.array_job_id == base:
                 self.monitor.publish("job", job.model_dump(mode="json"))
 
-    def _not_answering(self, job_id: str) -> bool:
-        base, _task = parse_job_id(job_id)
-        keys = (f"manifest:{base}", f"detail:{job_id}", f"metrics-poll:{job_id}", f"metrics-history:{job_id}")
-        return any(self.dirs.running_for(key) > self.dirs.timeout for key in keys)
-
     def _view(self, job: Job) -> JobView:
         """Never blocks: the manifest as read (a read not done yet is started in the pool)."""
-        manifest, hung = None, False
-        if _valid_id(job.id):
-            base, _task = parse_job_id(job.id)
-            manifest = self._manifests.get(base)
-            if manifest is None and self._manifest_due(base):
-                self._start_manifest_read(base)
-                self._late.add(base)
-            hung = self._not_answering(job.id)
+        manifest, hung = self.files.known(job.id)
         data = job.model_dump()
         if job.state is JobState.RUNNING and job.started:
             data["elapsed"] = int(time.time() - job.started)
@@ -389,14 +279,6 @@ class JobService:
             directory=manifest.directory if manifest else None,
             directory_error=NOT_ANSWERING if hung else None,
         )
-
-
-def _valid_id(job_id: str) -> bool:
-    try:
-        parse_job_id(job_id)
-    except BadJobRequest:
-        return False
-    return True
 
 
 __all__ = ["BadJobRequest", "JobDetail", "JobNotFound", "JobService", "JobView", "Preview"]

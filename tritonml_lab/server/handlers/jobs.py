@@ -7,11 +7,12 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from ..advice.spread import Spread
-from ..advice.suggest import Suggestion
-from ..advice.usage import UsageReport
+from ...advice.spread import Spread
+from ...advice.suggest import Suggestion
+from ...advice.usage import UsageReport
 from ..api_models import FreshQuery, JobList, JobRequest, LogQuery, Metrics, MetricsQuery, ReportQuery
-from ..jobs import BadJobRequest, JobDetail, JobSpec, JobView, LogChunk, Origin, Preview
+from ...jobs import BadJobRequest, JobSpec, LogChunk, Origin
+from ..job_service import JobDetail, JobView, Preview
 from .base import BaseHandler, endpoint
 
 _JOB_FIELDS = "a JSON object of job fields"
@@ -29,7 +30,7 @@ class JobsHandler(BaseHandler):
               response=JobList, query=FreshQuery, errors=(503,))
     async def get(self) -> None:
         if self.fresh():  # the refresh button: squeue, within the budget
-            self.services.jobs.monitor.want_fresh()
+            self.services.monitor.want_fresh()
         self.set_header("Content-Type", "application/json")
         self.finish(await self.services.jobs.list_json())  # JobList, serialized once per poll
 
@@ -83,7 +84,7 @@ class MyEfficiencyHandler(BaseHandler):
               "cached.", response=UsageReport, query=ReportQuery, errors=(400, 503))
     async def get(self) -> None:
         query = self.query(ReportQuery)
-        self.write_model(await self.services.jobs.reports.get(query.days, fresh=bool(query.fresh)))
+        self.write_model(await self.services.reports.get(query.days, fresh=bool(query.fresh)))
 
 
 class JobMetricsHandler(BaseHandler):

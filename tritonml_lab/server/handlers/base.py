@@ -13,11 +13,11 @@ from pydantic import BaseModel, ValidationError
 from tornado import web
 
 from ..api_models import ErrorBody
-from ..catalog import BadEntryId, CatalogError, CatalogTimeout, EntryNotFound, InvalidQuery
-from ..jobs import BadJobRequest, JobNotFound, field_errors
-from ..jobs.launcher import JobsRootUnavailable
+from ...catalog import BadEntryId, CatalogError, CatalogTimeout, EntryNotFound, InvalidQuery
+from ...jobs import BadJobRequest, JobNotFound, field_errors
+from ...jobs.launcher import JobsRootUnavailable
 from ..services import Services
-from ..slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
+from ...slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
 from .contract import Operation
 
 # Request bodies: a job's code is at most 1 MiB (jobs/spec.py MAX_CODE), so a body over this is a

@@ -5,8 +5,9 @@ from __future__ import annotations
 from jupyter_server.utils import url_path_join
 
 from ..api_models import NotebookParametersQuery
-from ..jobs import BadJobRequest
-from ..notebooks import NotebookJobCreated, NotebookJobRequest, NotebookJobStatus, NotebookParameters
+from ...jobs import BadJobRequest
+from ...notebooks import NotebookJobRequest, NotebookJobStatus, NotebookParameters
+from ..notebook_jobs import NotebookJobCreated
 from .base import BaseHandler, endpoint
 
 

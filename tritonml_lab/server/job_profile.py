@@ -3,8 +3,8 @@ and the file to download.
 
 The job leaves ``profile/`` in its directory (jobs/script.py, injob/profiler.py): ``status.<run>.json``,
 ``trace.<run>.json.gz`` (torch) or ``report.<run>.nsys-rep`` (nsys), ``<run>`` the array task or
-``job``. Every read happens in the jobs service's bounded pool of job-directory threads (a hung
-shared filesystem holds up this job's request only); the summary (metrics/profile.py) is computed
+``job``. Every read happens in the bounded pool of job-directory threads (job_files.py; a hung
+shared filesystem holds up this job's request only). The summary (metrics/profile.py) is computed
 there once per trace file and kept in a small cache by path, size and modification time.
 """
 
@@ -21,12 +21,13 @@ from pydantic import BaseModel, Field
 from ..advice.rules import profile_advice, usage_of
 from ..injob import profiler as injob_profiler
 from ..metrics.profile import TraceError, summarize_file
-from .script import PROFILE_DIR
-from .store import DirectoryNotAnswering, JobNotFound, parse_job_id
+from ..jobs.script import PROFILE_DIR
+from ..jobs.store import DirectoryNotAnswering, JobNotFound, parse_job_id
 
 if TYPE_CHECKING:
-    from .service import JobService
-    from .spec import JobSpec
+    from ..advice.thresholds import Thresholds
+    from .job_files import JobFiles
+    from ..jobs.spec import JobSpec
 
 SUMMARY_TIMEOUT = 60.0  # a trace of hundreds of MB takes a while to stream
 CACHE_SIZE = 16
@@ -123,12 +124,12 @@ def _trace_path(folder: str, run: str) -> tuple[Optional[str], Optional[str]]:
     return None, None
 
 
-def _read_profile(service: "JobService", job_id: str, spec: "JobSpec") -> JobProfile:
+def _read_profile(files: "JobFiles", thresholds: "Thresholds", job_id: str, spec: "JobSpec") -> JobProfile:
     """Blocking (in the pool)."""
     mode = spec.profile
     profile = JobProfile(job_id=job_id, mode=mode, state="none" if mode is None else "waiting")
     base, _task = parse_job_id(job_id)
-    job_dir = service.store.find(base)
+    job_dir = files.store.find(base)
     if job_dir is None or mode is None:
         return profile
     folder = os.path.join(str(job_dir.path), PROFILE_DIR)
@@ -151,59 +152,61 @@ def _read_profile(service: "JobService", job_id: str, spec: "JobSpec") -> JobPro
         except (TraceError, OSError) as exc:
             profile.summary_error = str(exc)
     if profile.summary is not None and profile.summary.data_wait_share is not None:
-        usage = usage_of(service._summary(job_id), None, spec, data_wait=profile.summary.data_wait_share)
-        profile.advice = profile_advice(usage, service.thresholds)
+        usage = usage_of(files.summary(job_id), None, spec, data_wait=profile.summary.data_wait_share)
+        profile.advice = profile_advice(usage, thresholds)
     return profile
 
 
-async def data_wait_share(service: "JobService", job_id: str, spec: "JobSpec", wait: float) -> Optional[float]:
+async def data_wait_share(files: "JobFiles", thresholds: "Thresholds", job_id: str, spec: "JobSpec",
+                          wait: float) -> Optional[float]:
     """The profile's data-wait share for the job's advice and suggestion, or None: no trace, or its
     summary not ready within ``wait`` seconds (it is cached once read, for the next request)."""
     if spec.profile != "torch":
         return None
     try:
-        profile = await service.dirs.run(f"profile:{job_id}", "", _read_profile, service, job_id, spec, timeout=wait)
+        profile = await files.dirs.run(f"profile:{job_id}", "", _read_profile, files, thresholds, job_id, spec,
+                                      timeout=wait)
     except DirectoryNotAnswering:
         return None
     return profile.summary.data_wait_share if profile.summary is not None else None
 
 
-async def job_profile(service: "JobService", job_id: str) -> JobProfile:
+async def job_profile(files: "JobFiles", thresholds: "Thresholds", job_id: str) -> JobProfile:
     """The job's profile: state, summary, file (raises JobNotFound for a job without a directory)."""
     from ..metrics.stream import NOT_ANSWERING
 
     base, _task = parse_job_id(job_id)
-    manifest = await service.dirs.run(f"manifest:{base}", NOT_ANSWERING, service._read_manifest, base)
+    manifest = await files.dirs.run(f"manifest:{base}", NOT_ANSWERING, files.read_manifest, base)
     if manifest is None:
         raise JobNotFound(job_id)
     try:
-        return await service.dirs.run(f"profile:{job_id}", NOT_ANSWERING, _read_profile, service, job_id,
-                                      manifest.spec, timeout=SUMMARY_TIMEOUT)
+        return await files.dirs.run(f"profile:{job_id}", NOT_ANSWERING, _read_profile, files, thresholds, job_id,
+                                    manifest.spec, timeout=SUMMARY_TIMEOUT)
     except DirectoryNotAnswering:  # the read goes on in the pool: a later request gets the cached summary
         return JobProfile(job_id=job_id, mode=manifest.spec.profile, state="waiting",
                           summary_error="The job's directory did not answer in time, or its trace is still being "
                           "read: try again in a minute.")
 
 
-async def trace_file(service: "JobService", job_id: str) -> tuple[str, str]:
+async def trace_file(files: "JobFiles", job_id: str) -> tuple[str, str]:
     """(path, kind) of the job's trace to download; JobNotFound when there is none."""
     from ..metrics.stream import NOT_ANSWERING
 
     base, _task = parse_job_id(job_id)
 
     def find() -> tuple[Optional[str], Optional[str]]:
-        job_dir = service.store.find(base)
+        job_dir = files.store.find(base)
         if job_dir is None:
             return None, None
         return _trace_path(os.path.join(str(job_dir.path), PROFILE_DIR), _run_of(job_id))
 
-    path, kind = await service.dirs.run(f"profile-file:{job_id}", NOT_ANSWERING, find)
+    path, kind = await files.dirs.run(f"profile-file:{job_id}", NOT_ANSWERING, find)
     if path is None or kind is None:
         raise JobNotFound(job_id)
     return path, kind
 
 
-async def read_chunk(service: "JobService", path: str, offset: int) -> bytes:
+async def read_chunk(files: "JobFiles", path: str, offset: int) -> bytes:
     """DOWNLOAD_CHUNK bytes of the file from ``offset``, in the pool."""
     from ..metrics.stream import NOT_ANSWERING
 
@@ -212,4 +215,4 @@ async def read_chunk(service: "JobService", path: str, offset: int) -> bytes:
             handle.seek(offset)
             return handle.read(DOWNLOAD_CHUNK)
 
-    return await service.dirs.run(f"profile-read:{path}:{offset}", NOT_ANSWERING, read)
+    return await files.dirs.run(f"profile-read:{path}:{offset}", NOT_ANSWERING, read)
