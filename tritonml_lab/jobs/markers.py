@@ -160,9 +160,15 @@ def run_history(path: str, task: Optional[str] = None) -> list[JobRun]:
     return [JobRun(run=k, **runs[k]) for k in sorted(runs)]
 
 
+def marker_order(marker: "Marker") -> tuple:
+    """Runs in order, each run's start before its end, the job's exit last."""
+    return (marker.kind == "exit", marker.run, marker.kind != "start", marker.at)
+
+
 class MarkerScanner:
-    """What changed in the watched job directories since the last scan. Not thread-safe: one
-    worker thread calls :meth:`scan` at a time."""
+    """What changed in the watched job directories since the last scan. Scans of different
+    directories may run in different threads (each has its own state); one directory is scanned by
+    one thread at a time."""
 
     def __init__(self, root: Optional[str] = None, *, relist_seconds: float = 10.0) -> None:
         self.root = root
@@ -177,8 +183,7 @@ class MarkerScanner:
         found: list[Marker] = []
         for base, path in dirs.items():
             found += self._scan_dir(base, path)
-        # Runs in order, each run's start before its end, the job's exit last.
-        return sorted(found, key=lambda m: (m.kind == "exit", m.run, m.kind != "start", m.at))
+        return sorted(found, key=marker_order)
 
     def keep_only(self, bases: set[str]) -> None:
         """Forget the directories of jobs no longer watched."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..jobs.markers import Marker, ended, with_run
+from ..catalog.isolation import BoundedIO
+from ..jobs.markers import marker_order, Marker, ended, with_run
+from ..jobs.store import DirectoryNotAnswering
 from ..slurm import Job, JobState, SlurmError
 
 if TYPE_CHECKING:
@@ -29,6 +30,12 @@ CONFIRM_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 # For this long after a marker changed a job, squeue may not set it back (the script ended, but
 # slurmctld still says RUNNING or COMPLETING); after it, squeue wins (a requeued job runs again).
 MARKER_GRACE = 30.0
+# Directories are scanned by SCAN_THREADS threads (more join while one hangs, as in the job files'
+# pool); a tick waits at most SCAN_WAIT for its scans, and those not back are collected by a later one.
+SCAN_THREADS = 2
+SCAN_TIMEOUT = 2.0
+SCAN_WAIT = 1.0
+ROOT_KEY = "/"  # the jobs root's listing (new job ids); never a job id
 BEFORE_START = {JobState.PENDING, JobState.CONFIGURING, JobState.UNKNOWN, JobState.REQUEUED,
                 JobState.REQUEUE_HOLD, JobState.REQUEUE_FED}
 
@@ -45,7 +52,8 @@ class MarkerWatch:
         # job id -> (run, mtime of its start marker): the file server's clock, as the exit marker's
         self._start_mtimes: dict[str, tuple[int, float]] = {}
         self._turn = 0
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._pool: Optional[BoundedIO] = None  # made on the first scan, in the server's event loop
+        self._scans: dict[str, asyncio.Future[Any]] = {}  # directory (job id, or the root) -> its scan
 
     async def _watch(self: JobMonitor) -> None:
         while self._running():
@@ -70,38 +78,66 @@ class MarkerWatch:
             except Exception:  # noqa: BLE001 - the loop must survive anything
                 log.exception("tritonml-lab: job marker scan failed")
 
-    async def _scan_once(self) -> None:
+    async def _scan_once(self: JobMonitor) -> None:
+        """One tick: each directory scanned in the pool on its own, so that one that hangs (an OST that
+        stopped answering) holds up its own job's markers only; its scan is collected when it is back."""
         bases = sorted({job.array_job_id or job.id for job in self.jobs.values() if job.state.is_active})
         if len(bases) > self.dirs_per_tick:  # bounded per second: take turns
             self._turn = (self._turn + self.dirs_per_tick) % len(bases)
             bases = (bases[self._turn:] + bases[: self._turn])[: self.dirs_per_tick]
         if not self._tasks:
             return  # closed: no thread is started after close()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tritonml-markers")
-        known = {job.array_job_id or job.id for job in self.jobs.values()}
-        loop = asyncio.get_running_loop()
-        markers, new_ids = await loop.run_in_executor(self._executor, self._scan_blocking, bases, known)
+        if self._pool is None:
+            self._pool = BoundedIO(SCAN_THREADS, SCAN_TIMEOUT, "tritonml-markers", DirectoryNotAnswering)
+        for key in [ROOT_KEY, *bases]:
+            if key not in self._scans:  # one scan at a time per directory: a hung one is not stacked
+                work = (self.scanner.new_ids,) if key == ROOT_KEY else (self._scan_base, key)
+                self._scans[key] = asyncio.wrap_future(self._pool.submit(f"markers:{key}", *work))
+        await asyncio.wait(list(self._scans.values()), timeout=SCAN_WAIT)
+        markers, new_ids = [], []
+        for key, future in list(self._scans.items()):
+            if not future.done():
+                continue
+            del self._scans[key]
+            if future.cancelled() or future.exception() is not None:
+                continue
+            if key == ROOT_KEY:
+                new_ids = future.result()
+            else:
+                markers += future.result()
+        for jid in new_ids:
+            self._dirs.pop(jid, None)
+        self.scanner.keep_only({job.array_job_id or job.id for job in self.jobs.values()} | set(self._scans))
         now = time.monotonic()
-        for marker in markers:
+        for marker in sorted(markers, key=marker_order):
             self._on_marker(marker, now)
         if new_ids and not all(jid in self.jobs for jid in new_ids):
             self.poke(submitted=True)  # submitted elsewhere (the kernel's magics): squeue once
 
-    def _scan_blocking(self, bases: list[str], known: set[str]) -> tuple[list[Marker], list[str]]:
+    def _scan_base(self: JobMonitor, base: str) -> list[Marker]:
+        """In the pool: the new markers of one job's directory (found through the jobs root once)."""
+        if base not in self._dirs:
+            job_dir = self.store.find(base)
+            self._dirs[base] = str(job_dir.path) if job_dir is not None else None
+        path = self._dirs.get(base)
+        return self.scanner.scan({base: path}) if path is not None else []
+
+    def _scan_blocking(self: JobMonitor, bases: list[str], known: set[str]) -> tuple[list[Marker], list[str]]:
+        """The same as one tick, in the calling thread (tests and benchmarks)."""
         new_ids = self.scanner.new_ids()
         for jid in new_ids:
             self._dirs.pop(jid, None)
-        dirs = {}
-        for base in bases:
-            if base not in self._dirs:
-                job_dir = self.store.find(base)
-                self._dirs[base] = str(job_dir.path) if job_dir is not None else None
-            if self._dirs[base] is not None:
-                dirs[base] = self._dirs[base]
-        markers = self.scanner.scan(dirs)
+        markers = [marker for base in bases for marker in self._scan_base(base)]
         self.scanner.keep_only(known)
-        return markers, new_ids
+        return sorted(markers, key=marker_order), new_ids
+
+    def _close_markers(self) -> None:
+        for future in self._scans.values():
+            future.cancel()
+        self._scans = {}
+        if self._pool is not None:
+            self._pool.shutdown()  # idle threads end; one hung in a read ends when the read returns
+            self._pool = None
 
     def _on_marker(self, marker: Marker, now: float) -> None:
         if marker.kind == "start" and marker.mtime is not None:

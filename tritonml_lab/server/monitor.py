@@ -84,11 +84,9 @@ class JobMonitor(MarkerWatch):
     def close(self) -> None:
         for task in [*self._tasks, self._scan, self._confirming]:
             if task is not None:
-                task.cancel()  # a scan in flight must not start a new executor after this
+                task.cancel()  # a scan in flight must not start a new pool after this
         self._tasks, self._scan, self._confirming = [], None, None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._close_markers()
 
     async def stop(self) -> None:
         """Cancel the loops and wait for them, for a bounded time: a Slurm command that hangs past

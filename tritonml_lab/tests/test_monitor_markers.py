@@ -179,3 +179,49 @@ def test_a_file_server_clock_apart_from_the_nodes(tmp_path, skew, code, ran, sta
     assert job.state is state, (skew, job)
     assert job.started == pytest.approx(node_start) and job.elapsed == ran
     assert job.ended == pytest.approx(node_start + ran)  # on the start's clock: ended - started = ran
+
+
+async def test_a_hung_job_directory_holds_up_its_own_markers_only(tmp_path):
+    """A marker file that blocks every open() (a FIFO nobody writes, as a read from an OST that stopped
+    answering) in job 41's directory: job 42's end still shows within a few ticks, at the default tick
+    and time-outs. With one scanning thread for every directory (before), 42's end waited for the
+    read of 41's marker, which never returned (here: until the test unblocks it)."""
+    from tritonml_lab.jobs import JobStore
+    from tritonml_lab.server.monitor import JobMonitor
+    from tritonml_lab.slurm import Job
+
+    store = JobStore(tmp_path / "jobs")
+    dirs = {}
+    for job_id in ("41", "42"):
+        job_dir, manifest = store.prepare(JobSpec(command="true"), Defaults(sampler_python=None))
+        store.attach(job_dir, manifest, job_id)
+        dirs[job_id] = job_dir.path
+    fifo = dirs["41"] / "started.job"
+    os.mkfifo(fifo)
+    monitor = JobMonitor(None, store=store)
+    now = time.time()
+    for job_id in ("41", "42"):
+        monitor.jobs[job_id] = Job(id=job_id, state=JobState.PENDING, submitted=now - 60)
+    monitor.start()  # its loops idle (nobody listens); the ticks are driven below
+    try:
+        (dirs["42"] / "started.job").write_text(f"{now - 30:.6f} csl1\n")
+        (dirs["42"] / "exit_code.job").write_text("0\n")
+        deadline = time.monotonic() + 10 * monitor.marker_tick + 5
+        while monitor.jobs["42"].state is not JobState.COMPLETED and time.monotonic() < deadline:
+            await monitor._scan_once()
+            await asyncio.sleep(monitor.marker_tick)
+        assert monitor.jobs["42"].state is JobState.COMPLETED, monitor.jobs["42"]
+        assert monitor.jobs["41"].state is JobState.PENDING  # its scan is still out
+    finally:
+        for _ in range(20):  # the blocked open() returns, with no data (ENXIO: no reader yet)
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        for _ in range(50):  # its scan comes back; the next tick collects it
+            if not monitor._scans:
+                break
+            await monitor._scan_once()
+            await asyncio.sleep(0.1)
+        monitor.close()
