@@ -38,9 +38,9 @@ from contextlib import contextmanager
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 warnings.filterwarnings("ignore")
 
+from bench_tree import generate_bench  # noqa: E402
 from tritonml_lab.catalog import Catalog, fsio  # noqa: E402
 from tritonml_lab.catalog.cache import EntryCache  # noqa: E402
-from tritonml_lab.catalog.sample_tree import generate_bench  # noqa: E402
 from tritonml_lab.catalog.sizes import SizeScanner  # noqa: E402
 
 META = ("openat", "getdents64", "newfstatat", "statx", "fstat", "lstat", "stat", "readlink", "readlinkat",

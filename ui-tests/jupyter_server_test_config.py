@@ -17,7 +17,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-from tritonml_lab.catalog.sample_tree import generate_sample  # noqa: E402
+from tritonml_lab.tests.sample_tree import generate_sample  # noqa: E402
 
 _catalog_tmp = tempfile.mkdtemp(prefix="tritonml-ui-tests-")
 atexit.register(shutil.rmtree, _catalog_tmp, ignore_errors=True)

@@ -6,7 +6,7 @@ import time
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 
 @pytest.fixture(scope="module")

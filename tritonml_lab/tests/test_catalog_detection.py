@@ -6,7 +6,7 @@ import pytest
 
 from tritonml_lab.catalog import Catalog
 from tritonml_lab.catalog.hf_cache import parse_front_matter, parse_repo_dirname
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 HUB = "dldata/huggingface-hub-cache/hub/"
 LLAMA = HUB + "models--meta-llama--Meta-Llama-3-8B"
@@ -79,7 +79,7 @@ def test_parameter_counts(cat, sample):
 def test_param_count_does_not_read_weights(tmp_path):
     """A header-only safetensors file whose data region is absent still gives a count."""
     from tritonml_lab.catalog.hf_cache import count_header_parameters, read_safetensors_header
-    from tritonml_lab.catalog.sample_tree import safetensors_header
+    from tritonml_lab.tests.sample_tree import safetensors_header
 
     head, _ = safetensors_header([("w", "BF16", (1000, 1000)), ("b", "BF16", (1000,))])
     p = tmp_path / "m.safetensors"

@@ -3,7 +3,7 @@ import json
 import os
 
 from tritonml_lab.catalog import Catalog
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 
 def _mk(tmp_path):

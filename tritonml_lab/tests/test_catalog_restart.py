@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from tritonml_lab.catalog import Catalog, fsio
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 HUB = "dldata/huggingface-hub-cache/hub/"
 LLAMA = HUB + "models--meta-llama--Meta-Llama-3-8B"

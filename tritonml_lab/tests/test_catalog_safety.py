@@ -4,7 +4,7 @@ import os
 import pytest
 
 from tritonml_lab.catalog import BadEntryId, Catalog, EntryNotFound
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 from tritonml_lab.catalog.sizes import scan_tree
 
 

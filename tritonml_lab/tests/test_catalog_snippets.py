@@ -2,7 +2,7 @@
 import shlex
 
 from tritonml_lab.catalog import Catalog
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 
 def _cat(tmp_path, name="dldata"):

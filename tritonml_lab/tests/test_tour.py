@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tritonml_lab.catalog.sample_tree import generate_sample
+from tritonml_lab.tests.sample_tree import generate_sample
 
 BINDER = Path(__file__).resolve().parents[2] / "binder"
 TOUR_FILES = ("Tour.ipynb", "tour-train.ipynb")

@@ -1,7 +1,6 @@
-"""Generate a realistic sample of ``/scratch/shareddata/dldata`` for the demo, tests and benchmarks.
+"""Generate a realistic sample of ``/scratch/shareddata/dldata`` for the tests and the demo.
 
-    python -m tritonml_lab.catalog.sample_tree DEST                       # the realistic sample
-    python -m tritonml_lab.catalog.sample_tree DEST --entries 1000 --files 1000000   # benchmark tree
+    python -m tritonml_lab.tests.sample_tree DEST
 
 The sample has a Hugging Face cache (``huggingface-hub-cache/hub``: blobs, refs, snapshots with
 relative symlinks, real-looking ``config.json``; Llama-3-8B and Mistral-7B as sharded safetensors
@@ -12,11 +11,12 @@ class folders, an admin ``.tritonml.toml``), ``imagenet-1k-wds/`` (small real We
 tars are *sparse* (``truncate``) with a valid safetensors header, so they take no disk space but
 parameter counting works.  A root-level ``.tritonml-catalog.toml`` overrides one HF entry.
 
-The benchmark mode makes ``N`` entries holding ``M`` empty files in total (a few of them HF repos),
-with at most 500 files per directory; it is reused when ``DEST/.sample-tree.json`` matches.
-
-Shipped inside the package (and over 400 lines, one generator per layout) on purpose: Binder's
-postBuild and an admin trying the catalog run it from the installed package, where dev/ is absent.
+Test data, not product code, so it lives with the tests: the catalog tests, the tour test, Galata's
+server (ui-tests/jupyter_server_test_config.py), dev/demo and Binder's postBuild (both from the
+repository's editable install) make their tree with it; benchmarks/bench_tree.py builds the large
+benchmark tree from its model helpers.  Over 400 lines as one file: one straight-line generator per
+layout of the real tree, each a list of the files it makes; split up, they would only scatter what
+the sample looks like.
 """
 from __future__ import annotations
 
@@ -422,101 +422,15 @@ def generate_sample(dest: str) -> Dict[str, int]:
     return expected
 
 
-# ----------------------------------------------------------------------------- benchmark tree
-def _bench_entry(args: Tuple[str, int, int, int]) -> int:
-    dest, i, files, per_dir = args
-    mknod = os.mknod
-    mode = 0o644 | 0o100000
-    made = 0
-    if i % 50 == 7:     # a few HF repos
-        hub = os.path.join(dest, "huggingface-hub-cache", "hub")
-        repo = os.path.join(hub, f"models--bench-org--model-{i:04d}")
-        commit = _commit(f"bench{i}")
-        snap = os.path.join(repo, "snapshots", commit)
-        os.makedirs(snap, exist_ok=True)
-        os.makedirs(os.path.join(repo, "refs"), exist_ok=True)
-        with open(os.path.join(repo, "refs", "main"), "w") as f:
-            f.write(commit)
-        cfg = _j({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": "bfloat16",
-                  "max_position_embeddings": 4096})
-        head, data = safetensors_header(llama_like(2, 256, 512, 2, 4, 1000))
-        blob_files = {"config.json": cfg}
-        for rel, content in blob_files.items():
-            b = hashlib.sha1(content).hexdigest()
-            os.makedirs(os.path.join(repo, "blobs"), exist_ok=True)
-            with open(os.path.join(repo, "blobs", b), "wb") as f:
-                f.write(content)
-            os.symlink(f"../../blobs/{b}", os.path.join(snap, rel))
-        blob = hashlib.sha256(head).hexdigest() + f"{i:04d}"
-        write_sparse(os.path.join(repo, "blobs", blob), head, len(head) + data)
-        os.symlink(f"../../blobs/{blob}", os.path.join(snap, "model.safetensors"))
-        base = os.path.join(repo, "blobs")
-        for j in range(files - 3):   # fill the rest with small blobs
-            if j % per_dir == 0:
-                d = os.path.join(base, f"x{j // per_dir:04d}")
-                os.makedirs(d, exist_ok=True)
-            mknod(os.path.join(d, f"{j:07d}"), mode)
-            made += 1
-        return made + 3
-    root = os.path.join(dest, f"dataset-{i:04d}")
-    kind = i % 4
-    os.makedirs(root, exist_ok=True)
-    if i % 3 == 0:
-        with open(os.path.join(root, "README.md"), "w") as f:
-            f.write(f"# Benchmark dataset {i}\n\nSynthetic entry number {i} of the catalog benchmark.\n")
-        made += 1
-    for j in range(files - made):
-        if j % per_dir == 0:
-            # webdataset-like: shards/, shards001/...; others: train/class-0000/...
-            sub = (f"shards{j // per_dir:03d}" if j else "shards") if kind == 1 else f"train/class-{j // per_dir:04d}"
-            d = os.path.join(root, sub)
-            os.makedirs(d, exist_ok=True)
-        name = f"data-{j:06d}.tar" if kind == 1 else (f"img_{j:07d}.jpg" if kind != 2 else f"part-{j:06d}.parquet")
-        mknod(os.path.join(d, name), mode)
-        made += 1
-    return made
-
-
-def generate_bench(dest: str, entries: int, files: int, per_dir: int = 500, procs: Optional[int] = None) -> int:
-    stamp = os.path.join(dest, ".sample-tree.json")
-    want = {"entries": entries, "files": files, "per_dir": per_dir, "version": 1}
-    try:
-        with open(stamp) as f:
-            if json.load(f) == want:
-                return -1
-    except (OSError, ValueError):
-        pass
-    if os.path.exists(dest) and os.listdir(dest):
-        raise SystemExit(f"{dest} exists with other content; remove it first")
-    os.makedirs(os.path.join(dest, "huggingface-hub-cache", "hub"), exist_ok=True)
-    per_entry = max(1, files // entries)
-    extra = files - per_entry * entries
-    jobs = [(dest, i, per_entry + (1 if i < extra else 0), per_dir) for i in range(entries)]
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(procs or os.cpu_count() or 1) as pool:
-        total = sum(pool.imap_unordered(_bench_entry, jobs, chunksize=4))
-    with open(stamp, "w") as f:
-        json.dump(want, f)
-    return total
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tritonml_lab.catalog.sample_tree", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tritonml_lab.tests.sample_tree", description=__doc__.split("\n\n")[0])
     ap.add_argument("dest")
-    ap.add_argument("--entries", type=int, help="benchmark mode: number of entries")
-    ap.add_argument("--files", type=int, default=1_000_000, help="benchmark mode: total number of files")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    if args.entries:
-        n = generate_bench(args.dest, args.entries, args.files)
-        msg = "reused existing tree" if n < 0 else f"{n} files"
-        print(f"benchmark tree at {args.dest}: {args.entries} entries, {msg} ({time.monotonic() - t0:.1f} s)")
-    else:
-        expected = generate_sample(args.dest)
-        print(f"sample dldata tree at {args.dest} ({time.monotonic() - t0:.1f} s); parameters:")
-        for repo, n in expected.items():
-            print(f"  {repo}: {n:,}")
+    expected = generate_sample(args.dest)
+    print(f"sample dldata tree at {args.dest} ({time.monotonic() - t0:.1f} s); parameters:")
+    for repo, n in expected.items():
+        print(f"  {repo}: {n:,}")
     return 0
 
 
