@@ -3,7 +3,8 @@ rules.py over its last window of in-job samples; the first time one fires, ONE `
 that job on the events channel (the front end shows a notification with a link to the job).
 
 No Slurm call at all: the job list is the monitor's (squeue within the budget, markers), the
-figures are the samples the job writes into its directory, read incrementally (trace.TraceReader).
+figures are the samples the job writes into its directory, read incrementally by the job's one reader
+(metrics/samples.py, shared with the charts and the job's detail), which keeps the window looked at.
 It runs only while someone listens on the channel, like the monitor. That a job was told is kept in
 its directory (``advice.live.json``), so a restarted server does not tell it again.
 """
@@ -20,8 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..metrics.efficiency import summarize
-from ..metrics.stream import sample_files, task_of
-from ..metrics.trace import TraceReader
+from ..metrics.samples import JobSamples, SampleReaders, task_of
 from .rules import Finding, Usage, findings, usage_of
 from .thresholds import DEFAULT, Thresholds
 
@@ -33,11 +33,11 @@ MIN_SAMPLE_SECONDS = 5.0  # a window with less than this of samples says nothing
 class LiveAdvisor:
     """One per server, over the monitor's jobs. ``monitor`` needs ``jobs`` (id -> Job),
     ``listening`` and ``publish(event, payload)``; ``find_dir(id)`` gives a job's directory or
-    None; ``spec_of(id)`` its JobSpec or None."""
+    None; ``spec_of(id)`` its JobSpec or None; ``samples`` the server's readers of jobs' samples."""
 
     def __init__(self, monitor: Any, find_dir: Callable[[str], Optional[Path]],
                  spec_of: Callable[[str], Any], thresholds: Thresholds = DEFAULT,
-                 interval: Optional[float] = None) -> None:
+                 interval: Optional[float] = None, samples: Optional[SampleReaders] = None) -> None:
         self.monitor = monitor
         self.find_dir = find_dir
         self.spec_of = spec_of
@@ -45,9 +45,9 @@ class LiveAdvisor:
         self.interval = interval or max(1.0, min(30.0, thresholds.live_settle_seconds / 5))
         self.told: dict[str, Optional[dict]] = {}  # job id -> the event sent (None: nothing to tell)
         self.checks = 0
-        self._readers: dict[str, dict[str, TraceReader]] = {}
-        self._windows: dict[str, dict[str, list[dict]]] = {}
-        self._headers: dict[str, dict[str, Optional[dict]]] = {}
+        self.samples = samples if samples is not None else SampleReaders()
+        self.samples.keep_seconds(thresholds.live_window_seconds)  # the window it looks at
+        self._held: dict[str, JobSamples] = {}  # job -> its reader, while its window is followed
         self._task: Optional[asyncio.Task[None]] = None
 
     def start(self) -> None:
@@ -84,11 +84,9 @@ class LiveAdvisor:
         self.checks += 1
         events = []
         running = self.running() if running is None else running
-        for job_id in list(self._readers):
-            if job_id not in running:  # ended or gone: forget its readers
-                self._readers.pop(job_id, None)
-                self._windows.pop(job_id, None)
-                self._headers.pop(job_id, None)
+        for job_id in list(self._held):
+            if job_id not in running or job_id in self.told:  # ended, gone or told: its window is not needed
+                self._held.pop(job_id).release(f"advice:{job_id}")
         for job_id in [job_id for job_id in list(self.told) if job_id not in running]:
             del self.told[job_id]  # ended: its directory remembers that it was told (TOLD_FILE)
         for job_id, job in running.items():
@@ -112,17 +110,9 @@ class LiveAdvisor:
         return events
 
     def _window_usage(self, job_id: str, job: Any, job_dir: Path, now: float) -> Optional[Usage]:
-        readers = self._readers.setdefault(job_id, {})
-        windows = self._windows.setdefault(job_id, {})
-        headers = self._headers.setdefault(job_id, {})
-        start = now - self.t.live_window_seconds
-        for node, path in sample_files(job_dir, task_of(job_id)).items():
-            reader = readers.setdefault(node, TraceReader(str(path)))
-            new = reader.poll()
-            headers[node] = reader.header
-            window = [s for s in windows.get(node, []) + new if s["t"] >= start]
-            windows[node] = window
-        nodes = [summarize(headers[n], w) for n, w in windows.items() if w]
+        reader = self._held[job_id] = self.samples.job(job_dir)
+        windows = reader.window(now - self.t.live_window_seconds, task_of(job_id), f"advice:{job_id}")
+        nodes = [summarize(header, window) for header, window in windows.values() if window]
         if not nodes:
             return None
         cores = [n["cpu_cores_mean"] for n in nodes if n["cpu_cores_mean"] is not None]

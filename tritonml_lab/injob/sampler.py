@@ -10,7 +10,7 @@ into the job directory and starts it next to the user's program, with whatever P
 ``{node}`` in --out is replaced by $SLURMD_NODENAME, else the short host name (one file per node);
 in an array task, ``{task}`` by $SLURM_ARRAY_TASK_ID, and without ``{task}`` in --out the name gets
 ".task<N>" before its extension (samples.gpu1.task3.jsonl), so that tasks sharing a node and the
-array's directory never share (or move aside) each other's file. Readers: metrics/stream.py.
+array's directory never share (or move aside) each other's file. Reader: metrics/samples.py.
 Processes: --job J accounts every process of job J on this node (see JobProcs: the batch script,
 its children and the tasks of every srun step); without it, the process tree of --pid. The sampler
 stops when --pid (if given) is gone. --other-nodes (batch host of a multi-node job): one srun step
@@ -91,6 +91,11 @@ from collections import deque
 
 FORMAT_VERSION = 1
 COLS = ["u", "m", "p", "T", "s"]
+# The samples files' names in the job directory, here only (the batch script's --out and the server's
+# readers, metrics/, import them): samples.<node>.jsonl, an array task's samples.<node>.task<N>.jsonl.
+SAMPLES_PREFIX, SAMPLES_SUFFIX, TASK_INFIX = "samples.", ".jsonl", ".task"
+SAMPLES_OUT = SAMPLES_PREFIX + "{node}" + SAMPLES_SUFFIX  # --out's name, {node} filled in by out_path
+SAMPLES_GLOB = SAMPLES_PREFIX + "*" + SAMPLES_SUFFIX
 MIB = 1048576.0
 TOP_PROCS = 4  # "pc": CPU of the busiest processes of the job (DataLoader workers near 1 each)
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode
@@ -1436,7 +1441,7 @@ def out_path(out, node, task=None):
     ".task<N>" before its extension (samples.gpu1.jsonl -> samples.gpu1.task3.jsonl)."""
     if task is not None and "{task}" not in out:
         base, ext = os.path.splitext(out)
-        out = "%s.task%s%s" % (base, task, ext)
+        out = "%s%s%s%s" % (base, TASK_INFIX, task, ext)
     if task is None:
         out = out.replace(".{task}", "")
     return out.replace("{node}", node).replace("{task}", task or "")

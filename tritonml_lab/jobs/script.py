@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from ..injob import checkpoint as injob_checkpoint
 from ..injob import profiler as injob_profiler
+from ..injob.sampler import SAMPLES_OUT
 from ..slurm.timefmt import parse_duration
 from . import ddp
 from .spec import Defaults, JobSpec, ddp_layout, resolve
@@ -23,7 +24,6 @@ ARRAY_STDOUT, ARRAY_STDERR = "stdout.%a.log", "stderr.%a.log"
 EXIT_FILE = "exit_code"
 START_FILE = "started"
 SAMPLER_FILE = "sampler.py"
-SAMPLES_GLOB = "samples.*.jsonl"
 PYTHON_FILE = "main.py"
 USER_SCRIPT = "user.sh"
 # Long jobs (spec.checkpoint): the in-job module, the files of each run (markers.py reads them).
@@ -134,7 +134,7 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
             "# (srun --overlap). If it fails, the job goes on: the sampler catches its own errors",
             "# and stops when this script ends.",
             f"{shlex.quote(defaults.sampler_python)} {shlex.quote(job_dir + '/' + SAMPLER_FILE)} "
-            f"--out {shlex.quote(job_dir + '/samples.{node}.jsonl')} --interval {defaults.sample_interval:g} "
+            f"--out {shlex.quote(job_dir + '/' + SAMPLES_OUT)} --interval {defaults.sample_interval:g} "
             f'--pid $$ --job "$SLURM_JOB_ID" --other-nodes >> {shlex.quote(job_dir)}/sampler.log 2>&1 &',
         ]
     if spec.modules:

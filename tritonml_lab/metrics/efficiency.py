@@ -1,7 +1,7 @@
 """Efficiency of a finished job and plain advice, from the in-job samples and Slurm's accounting.
 
 ``summarize(header, samples)`` reduces a sampler file (any mix of 1 Hz and coarse rows) to GPU and
-CPU figures; ``with_slurm_gpus`` falls back to Slurm's GPU TRES where no sample measured a GPU;
+CPU figures (``Summary``: the same as running sums, for a reader that follows the file); ``with_slurm_gpus`` falls back to Slurm's GPU TRES where no sample measured a GPU;
 ``advise(figures)`` turns those plus sacct's (``slurm.parse.sacct_efficiency``) into sentences a
 researcher can act on, with the rules of ``advice/rules.py``. Pure functions: the server, the widget and ``%tritonml efficiency`` all show
 the same result (``report.py`` puts them together).
@@ -23,33 +23,48 @@ BUSY_CORE = 0.8  # a process at this share of a core or more counts as busy (a D
 def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
     """Time-weighted GPU utilisation (mean, max, idle share), GPU memory peak vs the card, CPU
     cores used (mean, max) and resident memory peak, over the whole file."""
-    per_gpu: list[dict[str, Any]] = []
-    total = cpu_sum = cpu_time = 0.0
-    cpu_max = rss_max = None
-    busy_sum = busy_time = io_sum = io_time = 0.0
+    summary = Summary()
     for raw in samples:
+        summary.add(raw, header)
+    return summary.result(header)
+
+
+class Summary:
+    """``summarize`` as running sums: ``add`` samples as they are read, ``result`` at any time (the
+    same figures as ``summarize`` over all the samples added, as they are summed in the same order)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.per_gpu: list[dict[str, Any]] = []
+        self.total = self.cpu_sum = self.cpu_time = 0.0
+        self.cpu_max: Optional[float] = None
+        self.rss_max: Optional[float] = None
+        self.busy_sum = self.busy_time = self.io_sum = self.io_time = 0.0
+
+    def add(self, raw: dict, header: Optional[dict]) -> None:
+        self.count += 1
         s = expand(raw, header)
         seconds = float(s["seconds"])
-        total += seconds
+        self.total += seconds
         if raw.get("pc") is not None:  # added keys: absent from older files (then None, not 0)
-            busy_sum += sum(1 for c in raw["pc"] if c >= BUSY_CORE) * seconds
-            busy_time += seconds
+            self.busy_sum += sum(1 for c in raw["pc"] if c >= BUSY_CORE) * seconds
+            self.busy_time += seconds
         if raw.get("io") is not None:
-            io_sum += raw["io"] * seconds
-            io_time += seconds
+            self.io_sum += raw["io"] * seconds
+            self.io_time += seconds
         if s["cpu_cores"] is not None:
-            cpu_sum += s["cpu_cores"] * seconds
-            cpu_time += seconds
+            self.cpu_sum += s["cpu_cores"] * seconds
+            self.cpu_time += seconds
             peak = s["cpu_cores_max"] if s["cpu_cores_max"] is not None else s["cpu_cores"]
-            cpu_max = peak if cpu_max is None else max(cpu_max, peak)
+            self.cpu_max = peak if self.cpu_max is None else max(self.cpu_max, peak)
         if s["rss_mib"] is not None:
-            rss_max = s["rss_mib"] if rss_max is None else max(rss_max, s["rss_mib"])
+            self.rss_max = s["rss_mib"] if self.rss_max is None else max(self.rss_max, s["rss_mib"])
         for k, gpu in enumerate(s["gpus"]):
-            while len(per_gpu) <= k:
-                per_gpu.append({"util_sum": 0.0, "time": 0.0, "idle": 0.0, "util_max": None,
-                                "mem_max": None, "mem_total_mib": gpu.get("mem_total_mib"),
-                                "name": gpu.get("name"), "index": gpu.get("index")})
-            acc = per_gpu[k]
+            while len(self.per_gpu) <= k:
+                self.per_gpu.append({"util_sum": 0.0, "time": 0.0, "idle": 0.0, "util_max": None,
+                                     "mem_max": None, "mem_total_mib": gpu.get("mem_total_mib"),
+                                     "name": gpu.get("name"), "index": gpu.get("index")})
+            acc = self.per_gpu[k]
             if gpu["util"] is not None:
                 acc["util_sum"] += gpu["util"] * seconds
                 acc["time"] += seconds
@@ -59,30 +74,33 @@ def summarize(header: Optional[dict], samples: list[dict]) -> dict[str, Any]:
                 acc["util_max"] = peak if acc["util_max"] is None else max(acc["util_max"], peak)
             if gpu["mem_mib"] is not None:
                 acc["mem_max"] = gpu["mem_mib"] if acc["mem_max"] is None else max(acc["mem_max"], gpu["mem_mib"])
-    gpus = [
-        {
-            "index": acc["index"],
-            "name": acc["name"],
-            "util_mean": round(acc["util_sum"] / acc["time"], 1) if acc["time"] else None,
-            "util_max": acc["util_max"],
-            "idle_fraction": round(acc["idle"] / acc["time"], 3) if acc["time"] else None,
-            "memory_peak_bytes": int(acc["mem_max"] * MIB) if acc["mem_max"] is not None else None,
-            "memory_total_bytes": int(acc["mem_total_mib"] * MIB) if acc["mem_total_mib"] else None,
+
+    def result(self, header: Optional[dict]) -> dict[str, Any]:
+        """The figures so far, as new objects each time (callers add to them)."""
+        gpus = [
+            {
+                "index": acc["index"],
+                "name": acc["name"],
+                "util_mean": round(acc["util_sum"] / acc["time"], 1) if acc["time"] else None,
+                "util_max": acc["util_max"],
+                "idle_fraction": round(acc["idle"] / acc["time"], 3) if acc["time"] else None,
+                "memory_peak_bytes": int(acc["mem_max"] * MIB) if acc["mem_max"] is not None else None,
+                "memory_total_bytes": int(acc["mem_total_mib"] * MIB) if acc["mem_total_mib"] else None,
+            }
+            for acc in self.per_gpu
+        ]
+        return {
+            "seconds": self.total,
+            "source": (header or {}).get("src"),
+            "gpus": gpus,
+            "cpu_cores_mean": round(self.cpu_sum / self.cpu_time, 2) if self.cpu_time else None,
+            "cpu_cores_max": self.cpu_max,
+            "rss_peak_bytes": int(self.rss_max * MIB) if self.rss_max is not None else None,
+            # processes each near a full core (the sampler's "pc"), on average: DataLoader workers
+            # that cannot keep up show as 2 or more while the GPU waits
+            "cpu_busy_procs_mean": round(self.busy_sum / self.busy_time, 2) if self.busy_time else None,
+            "io_wait_mean": round(self.io_sum / self.io_time, 1) if self.io_time else None,  # % of time stalled on I/O
         }
-        for acc in per_gpu
-    ]
-    return {
-        "seconds": total,
-        "source": (header or {}).get("src"),
-        "gpus": gpus,
-        "cpu_cores_mean": round(cpu_sum / cpu_time, 2) if cpu_time else None,
-        "cpu_cores_max": cpu_max,
-        "rss_peak_bytes": int(rss_max * MIB) if rss_max is not None else None,
-        # processes each near a full core (the sampler's "pc"), on average: DataLoader workers
-        # that cannot keep up show as 2 or more while the GPU waits
-        "cpu_busy_procs_mean": round(busy_sum / busy_time, 2) if busy_time else None,
-        "io_wait_mean": round(io_sum / io_time, 1) if io_time else None,  # % of time stalled on I/O
-    }
 
 
 SLURM_GPU_NAME = "Slurm accounting (gres/gpuutil, gres/gpumem)"

@@ -1,117 +1,44 @@
-"""Live metrics of running jobs: tail each job's sample files while someone watches, push new points.
+"""Live metrics of running jobs: follow each watched job's samples, push new points.
 
-The batch job writes ``samples.<node>.jsonl`` into its job directory (see ``jobs/script.py``); the
-server never contacts compute nodes. Files are read incrementally by offset (``trace.TraceReader``),
-only for jobs that a client subscribed to, once per ``interval``.
+The batch job writes its samples files into its job directory (see ``injob/sampler.py``); the server
+never contacts compute nodes. The files are read through the job's one reader (``samples.JobSamples``,
+shared with the live advice and the job's detail), only for jobs that a client subscribed to, once
+per ``interval``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Optional
 
 from ..catalog.isolation import BoundedIO
-from .efficiency import summarize
-from .trace import TraceReader, downsample, load
+from .samples import JobSamples, SampleReaders, task_of
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, dict], None]
-PREFIX, SUFFIX = "samples.", ".jsonl"
 NOT_ANSWERING = "directory not answering"
-TASK = ".task"  # samples.<node>.task<N>.jsonl: array task N's file (the sampler's out_path)
-
-
-def split_name(name: str) -> Optional[tuple[str, Optional[str]]]:
-    """(node, array task or None) of a samples file's name, or None when it is not one."""
-    if not (name.startswith(PREFIX) and name.endswith(SUFFIX)) or len(name) <= len(PREFIX) + len(SUFFIX):
-        return None
-    middle = name[len(PREFIX) : -len(SUFFIX)]
-    node, sep, task = middle.rpartition(TASK)
-    if sep and node and task.isdigit():
-        return node, task
-    return middle, None
-
-
-def sample_files(job_dir: Path, task: Optional[str] = None) -> dict[str, Path]:
-    """node -> samples file of a job directory. With ``task`` (an array task's number): that
-    task's files, plus files named without a task (written before tasks had their own, when every
-    task of the array on a node wrote one file). Without: every file; an array task's is keyed
-    "<node>_<task>", as Slurm names the task's job id."""
-    try:
-        paths = sorted(job_dir.glob(f"{PREFIX}*{SUFFIX}"))
-    except OSError:
-        return {}
-    out: dict[str, Path] = {}
-    for p in paths:
-        parts = split_name(p.name)
-        try:
-            if parts is None or not p.is_file() or p.is_symlink():
-                continue
-        except OSError:
-            continue
-        node, its = parts
-        if task is None:
-            out[node if its is None else f"{node}_{its}"] = p
-        elif its == str(task) or (its is None and node not in out):
-            out[node] = p  # a task's own file wins over an old shared one
-    return out
-
-
-def task_of(job_id: str) -> Optional[str]:
-    """The array task of a job id ("123_4" -> "4"), or None."""
-    _base, sep, task = str(job_id).partition("_")
-    return task if sep and task.isdigit() else None
 
 
 def history(job_dir: Path, max_points: int = 3600, task: Optional[str] = None) -> dict[str, Any]:
-    """All nodes' samples, each downsampled to at most about ``max_points``."""
-    nodes = {}
-    for node, path in sample_files(job_dir, task).items():
-        header, samples, end = load(str(path))
-        nodes[node] = {"header": header, "samples": downsample(samples, max_points=max_points), "ended": end is not None}
-    return {"nodes": nodes}
+    """All nodes' samples, each downsampled to at most about ``max_points`` (a reader of its own: the
+    kernel's side; the server asks its ``SampleReaders``)."""
+    return JobSamples(job_dir).history(task, max_points)
 
 
 def job_summary(job_dir: Path, task: Optional[str] = None) -> Optional[dict[str, Any]]:
-    """The efficiency summary over every node's samples (GPUs listed per node), or None.
-    ``task``: an array task's number, to read only its files (see ``sample_files``)."""
-    files = sample_files(job_dir, task)
-    if not files:
-        return None
-    merged: dict[str, Any] = {"gpus": [], "nodes": {}}
-    for node, path in files.items():
-        header, samples, _end = load(str(path))
-        summary = summarize(header, samples)
-        merged["nodes"][node] = summary
-        merged["gpus"] += [{**gpu, "node": node} for gpu in summary["gpus"]]
-    nodes = list(merged["nodes"].values())
-
-    def total(key: str) -> Optional[float]:
-        values = [n[key] for n in nodes if n[key] is not None]
-        return round(sum(values), 2) if values else None
-
-    peaks = [n["rss_peak_bytes"] for n in nodes if n["rss_peak_bytes"] is not None]
-    merged.update(
-        source=nodes[0]["source"],
-        seconds=max(n["seconds"] for n in nodes),
-        # the job's cores: the nodes added up (compared with all the CPUs Slurm allocated)
-        cpu_cores_mean=total("cpu_cores_mean"),
-        cpu_cores_max=total("cpu_cores_max"),
-        # --mem is per node: the largest node's peak is the one to compare with it
-        rss_peak_bytes=max(peaks) if peaks else None,
-        cpu_busy_procs_mean=total("cpu_busy_procs_mean"),
-        io_wait_mean=max((n["io_wait_mean"] for n in nodes if n.get("io_wait_mean") is not None), default=None),
-    )
-    return merged
+    """The efficiency summary over every node's samples (GPUs listed per node), or None; each file
+    read whole (the kernel's side; the server asks its ``SampleReaders``, which read what is new).
+    ``task``: an array task's number, to read only its files (see ``samples.sample_files``)."""
+    return JobSamples(job_dir).summary(task)
 
 
 class MetricsHub:
-    """Per watched job, one reader per node file; a poll loop that runs only while someone watches.
+    """Per watched job, where each node's stream is (``marks``) in the job's shared reader; a poll
+    loop that runs only while someone watches.
 
     Every read of a job directory runs in the bounded pool ``io`` (the jobs service's, shared with
     its other job-directory reads), never on the event loop: a directory that hangs (an OST that
@@ -119,14 +46,15 @@ class MetricsHub:
     by at most one poll at a time; while its poll hangs, the others go on."""
 
     def __init__(self, find_dir: Callable[[str], Optional[Path]], interval: float = 1.0,
-                 io: Optional[BoundedIO] = None) -> None:
+                 io: Optional[BoundedIO] = None, samples: Optional[SampleReaders] = None) -> None:
         self.find_dir = find_dir
         self.interval = interval
         self._own_io = io is None  # a pool given (the server's job directories') is closed by its owner
         self.io = io if io is not None else BoundedIO(2, 10.0, "tritonml-metrics-io")
+        self.samples = samples if samples is not None else SampleReaders()
         self._watchers: dict[str, set[Listener]] = {}
-        self._readers: dict[str, dict[str, TraceReader]] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._marks: dict[str, dict[str, Optional[float]]] = {}  # job -> node -> newest sample sent
+        self._held: dict[str, JobSamples] = {}  # job -> the reader its stream holds
         self._polling: set[str] = set()  # jobs whose poll is in the pool now
         self._task: Optional[asyncio.Task[None]] = None
 
@@ -145,56 +73,50 @@ class MetricsHub:
                 listeners.discard(listener)
                 if not listeners:
                     self._watchers.pop(job_id, None)
-                    self._readers.pop(job_id, None)
+                    self._forget(job_id)
 
         return unwatch
 
     async def _begin(self, job_id: str, listener: Listener) -> None:
+        marks = self._marks.get(job_id, {})  # a second watcher's history leaves the first's marks
         try:
-            past = await self.io.run(f"metrics-history:{job_id}", NOT_ANSWERING, self._history_blocking, job_id)
+            past, reader = await self.io.run(f"metrics-history:{job_id}", NOT_ANSWERING, self._history_blocking,
+                                             job_id, marks)
         except self.io.error:
-            past = {"nodes": {}, "error": NOT_ANSWERING}
+            past, reader = {"nodes": {}, "error": NOT_ANSWERING}, None
         except OSError as exc:
-            past = {"nodes": {}, "error": f"The job's directory could not be read: {exc.strerror or exc}"}
+            past, reader = {"nodes": {}, "error": f"The job's directory could not be read: {exc.strerror or exc}"}, None
         self._watchers.setdefault(job_id, set()).add(listener)
+        self._marks.setdefault(job_id, marks)
+        if reader is not None:
+            self._held[job_id] = reader
         _call(listener, "metrics-history", {"id": job_id, **past})
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
 
-    def _lock(self, job_id: str) -> threading.Lock:
-        return self._locks.setdefault(job_id, threading.Lock())
+    def _forget(self, job_id: str) -> None:
+        """No one watches the job: its stream lets go of the reader (never blocks). A read cancelled
+        or under way may hold it again: that hold lapses by itself (samples.HOLD_SECONDS)."""
+        self._marks.pop(job_id, None)
+        held = self._held.pop(job_id, None)
+        if held is not None:
+            held.release(f"charts:{job_id}")
 
-    def _history_blocking(self, job_id: str) -> dict[str, Any]:
-        """In the pool: the job's history, and readers that continue after it."""
-        with self._lock(job_id):
-            job_dir = self.find_dir(job_id)
-            if job_dir is None:
-                return {"nodes": {}}
-            past = history(job_dir, task=task_of(job_id))
-            if job_id not in self._readers:
-                readers = {}
-                for node, path in sample_files(job_dir, task_of(job_id)).items():
-                    readers[node] = TraceReader(str(path))
-                    readers[node].history()  # continue after what `past` holds
-                self._readers[job_id] = readers
-            return past
+    def _history_blocking(self, job_id: str, marks: dict) -> tuple[dict[str, Any], Optional[JobSamples]]:
+        """In the pool: the job's history and its reader; the stream goes on after it (``marks``)."""
+        job_dir = self.find_dir(job_id)
+        if job_dir is None:
+            return {"nodes": {}}, None
+        reader = self.samples.job(job_dir)
+        return reader.history(task_of(job_id), holder=f"charts:{job_id}", marks=marks), reader
 
-    def _poll_blocking(self, job_id: str) -> list[tuple[str, Any, list]]:
-        """In the pool: (node, header, new samples) of one watched job."""
-        with self._lock(job_id):
-            job_dir = self.find_dir(job_id)
-            if job_dir is None or job_id not in self._watchers:
-                return []
-            readers = self._readers.setdefault(job_id, {})
-            out = []
-            for node, path in sample_files(job_dir, task_of(job_id)).items():
-                reader = readers.get(node)
-                if reader is None:  # a node's file that appeared after watching began: all of it
-                    reader = readers[node] = TraceReader(str(path))
-                samples = reader.poll()
-                if samples:
-                    out.append((node, reader.header, samples))
-            return out
+    def _poll_blocking(self, job_id: str, marks: dict) -> tuple[list[tuple[str, Any, list]], Optional[JobSamples]]:
+        """In the pool: (node, header, new samples) of one watched job, and its reader."""
+        job_dir = self.find_dir(job_id)
+        if job_dir is None:
+            return [], None
+        reader = self.samples.job(job_dir)
+        return reader.since(marks, task_of(job_id), f"charts:{job_id}"), reader
 
     def close(self) -> None:
         """Stop polling, and let the pool's idle threads end if the pool is this hub's own."""
@@ -211,16 +133,23 @@ class MetricsHub:
             if job_id in self._polling:
                 continue  # its directory is slow or hangs: the other jobs go on
             self._polling.add(job_id)
-            future = self.io.submit(f"metrics-poll:{job_id}", self._poll_blocking, job_id)
+            marks = self._marks.setdefault(job_id, {})
+            future = self.io.submit(f"metrics-poll:{job_id}", self._poll_blocking, job_id, marks)
             future.add_done_callback(lambda f, j=job_id: loop.call_soon_threadsafe(self._polled, j, f))
 
     def _polled(self, job_id: str, future: "Future[list]") -> None:
         self._polling.discard(job_id)
         try:
-            found = future.result()
+            found, reader = future.result()
         except Exception:  # noqa: BLE001 - one job's directory must not stop the others
             log.warning("tritonml-lab: reading the samples of job %s failed", job_id, exc_info=True)
             return
+        if job_id not in self._watchers:  # unwatched while it read: the read held the reader again
+            if reader is not None:
+                reader.release(f"charts:{job_id}")
+            return
+        if reader is not None:
+            self._held[job_id] = reader
         for node, header, samples in found:
             payload = {"id": job_id, "node": node, "header": header, "samples": samples}
             for listener in list(self._watchers.get(job_id, ())):
@@ -234,9 +163,6 @@ class MetricsHub:
                 log.exception("tritonml-lab: metrics poll failed")
             await asyncio.sleep(self.interval)
         self._task = None
-        for job_id in list(self._locks):
-            if job_id not in self._watchers and job_id not in self._polling:
-                self._locks.pop(job_id, None)
 
 
 def _call(listener: Listener, event: str, payload: dict) -> None:

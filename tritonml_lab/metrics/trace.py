@@ -1,6 +1,8 @@
-"""Read the sampler's files (format in ``sampler.py``'s docstring): incrementally by byte offset,
-tolerant of a partial last line and of the atomic rewrite that compaction makes; plus helpers to
-downsample and to expand the compact rows into named fields.
+"""The one reader of the sampler's files (format in ``sampler.py``'s docstring): incremental by byte
+offset, tolerant of a partial last line and of the atomic rewrite that compaction makes; and the one
+place that decodes a sample's GPU rows, through the header's ``cols`` (``gpu_order``, ``expand``).
+Everything above it (metrics/samples.py, efficiency.py, the charts) gets rows in the sampler's COLS
+order, and a header that says so.
 
     r = TraceReader(path)
     r.poll()      # -> new samples since the last poll (dicts as in the file), oldest first
@@ -15,6 +17,8 @@ from typing import Any, Dict, List, NamedTuple, Optional
 from ..injob.sampler import COLS, Bucket
 
 Sample = Dict[str, Any]
+# What each of the sampler's columns means, in expand's names.
+NAMES = {"u": "util", "m": "mem_mib", "p": "power_w", "T": "temp_c", "s": "sm_mhz"}
 
 
 class Chunk(NamedTuple):
@@ -25,6 +29,7 @@ class Chunk(NamedTuple):
     ino: Optional[int]  # inode of the file read: a new one means it was rewritten
     reset: bool  # True when the file was replaced or shrank and was read again from 0
     bad: int  # complete lines that were not valid JSON objects (skipped)
+    nbytes: int = 0  # bytes read from the file by this call
 
 
 def read_chunk(path, offset=0, ino=None, max_bytes=None):
@@ -49,7 +54,7 @@ def read_chunk(path, offset=0, ino=None, max_bytes=None):
     samples = []  # type: List[Sample]
     bad = 0
     if cut < 0:
-        return Chunk(None, samples, None, offset, st.st_ino, reset, 0)
+        return Chunk(None, samples, None, offset, st.st_ino, reset, 0, len(data))
     for line in data[: cut + 1].split(b"\n"):
         if not line.strip():
             continue
@@ -69,13 +74,43 @@ def read_chunk(path, offset=0, ino=None, max_bytes=None):
         elif k is None and "t" in obj:
             samples.append(obj)
         # unknown kinds: ignored (newer writers)
-    return Chunk(header, samples, end, offset + cut + 1, st.st_ino, reset, bad)
+    return Chunk(header, samples, end, offset + cut + 1, st.st_ino, reset, bad, len(data))
+
+
+def gpu_order(header):
+    # type: (Optional[Dict[str, Any]]) -> Optional[List[Optional[int]]]
+    """Where each of COLS is in this file's GPU rows (None: not written), or None when the rows are
+    already in COLS order (every file so far; a header without ``cols`` is from before they were named)."""
+    cols = (header or {}).get("cols")
+    if not cols or list(cols) == COLS:
+        return None
+    return [cols.index(c) if c in cols else None for c in COLS] + [len(cols)]  # + coarse rows' max util
+
+
+def in_cols_order(samples, order):
+    # type: (List[Sample], List[Optional[int]]) -> List[Sample]
+    """The samples with their GPU rows rearranged by ``gpu_order`` (copies; the rest as it was)."""
+    out = []
+    for s in samples:
+        if s.get("g"):
+            rows = [[row[i] if i is not None and i < len(row) else None for i in order[:-1]]
+                    + list(row[order[-1]:]) for row in s["g"]]
+            s = dict(s, g=rows)
+        out.append(s)
+    return out
+
+
+class Read(NamedTuple):
+    reset: bool  # the file was rewritten or shrank and was read again from 0: sums over it start over
+    samples: List[Sample]  # every complete sample since the last read, in file order
+    fresh: List[Sample]  # those newer than any returned before (what a stream sends on)
 
 
 class TraceReader:
     """Follows one samples file. ``poll()`` returns only samples newer than the newest one
     returned before, so a rewrite by compaction (which re-sends older, coarser data) is
-    invisible to a streaming consumer; ``history()`` gives everything in the file now."""
+    invisible to a streaming consumer; ``history()`` gives everything in the file now; ``read()``
+    both, for a consumer that also sums what the file holds (metrics/samples.py)."""
 
     def __init__(self, path, max_bytes=None):
         self.path = path
@@ -86,26 +121,36 @@ class TraceReader:
         self.last_t = None  # type: Optional[float]
         self.resets = 0
         self.bad = 0
+        self.bytes_read = 0  # all the bytes read so far (what an incremental reader saves shows here)
         self.max_bytes = max_bytes
+        self._order = None  # type: Optional[List[Optional[int]]]
 
-    def poll(self):
-        # type: () -> List[Sample]
+    def read(self):
+        # type: () -> Read
         c = read_chunk(self.path, self.offset, self.ino, self.max_bytes)
         if c.reset:
             self.resets += 1
             self.end = None
         self.offset, self.ino = c.offset, c.ino
         self.bad += c.bad
+        self.bytes_read += c.nbytes
         if c.header is not None:
-            self.header = c.header
+            self._order = gpu_order(c.header)
+            # rows are handed on in COLS order: the header says so (the charts decode through it)
+            self.header = c.header if self._order is None else dict(c.header, cols=list(COLS))
         if c.end is not None:
             self.end = c.end
-        out = c.samples
+        samples = c.samples if self._order is None else in_cols_order(c.samples, self._order)
+        fresh = samples
         if self.last_t is not None:
-            out = [s for s in out if s["t"] > self.last_t]
-        if out:
-            self.last_t = out[-1]["t"]
-        return out
+            fresh = [s for s in samples if s["t"] > self.last_t]
+        if fresh:
+            self.last_t = fresh[-1]["t"]
+        return Read(c.reset, samples, fresh)
+
+    def poll(self):
+        # type: () -> List[Sample]
+        return self.read().fresh
 
     def history(self, max_points=None):
         # type: (Optional[int]) -> List[Sample]
@@ -118,8 +163,9 @@ class TraceReader:
 
 def load(path):
     """(header, samples, end) of a whole file."""
-    c = read_chunk(path)
-    return c.header, c.samples, c.end
+    r = TraceReader(path)
+    samples = r.read().samples
+    return r.header, samples, r.end
 
 
 def sample_seconds(s, header=None):
@@ -165,15 +211,16 @@ def downsample(samples, step=None, max_points=None):
 
 def expand(s, header=None):
     # type: (Sample, Optional[Dict[str, Any]]) -> Dict[str, Any]
-    """A sample with named fields: {t, seconds, cpu_cores, cpu_cores_max, rss_mib, rss_mib_max,
-    gpus: [{index, uuid, name, util, util_max, mem_mib, mem_total_mib, power_w, temp_c,
-    sm_mhz}]}. ``*_max`` equal the value for full-resolution samples."""
+    """A sample (rows in COLS order, as ``TraceReader`` gives them) with named fields: {t, seconds,
+    cpu_cores, cpu_cores_max, rss_mib, rss_mib_max, gpus: [{index, uuid, name, util, util_max,
+    mem_mib, mem_total_mib, power_w, temp_c, sm_mhz}]}. ``*_max`` equal the value for
+    full-resolution samples; coarse rows carry util's maximum after the columns."""
     gpus = (header or {}).get("gpus") or []
     rows = []
     for k, row in enumerate(s.get("g") or ()):
         info = gpus[k] if k < len(gpus) else {}
-        d = dict(zip(("util", "mem_mib", "power_w", "temp_c", "sm_mhz"), row[: len(COLS)]))
-        d["util_max"] = row[5] if len(row) > 5 else row[0]
+        d = {NAMES[c]: row[i] for i, c in enumerate(COLS) if i < len(row)}
+        d["util_max"] = row[len(COLS)] if len(row) > len(COLS) else d.get("util")
         d.update(index=info.get("i", k), uuid=info.get("uuid"), name=info.get("name"),
                  mem_total_mib=info.get("mt"))
         rows.append(d)

@@ -5,7 +5,8 @@ Job directories are read in a pool of their own threads, never on the event loop
 waits at most DIR_TIMEOUT seconds for one; the job list waits at most LIST_WAIT for the manifests it has
 not read yet (the rest follow as job events). A manifest found missing or unreadable is looked for again
 after MANIFEST_RECHECK seconds (it may have been briefly so). The job service, the live charts
-(MetricsHub), the live advice and the usage report all read through this one owner.
+(MetricsHub), the live advice and the usage report all read through this one owner, and the jobs'
+samples through its one registry of readers (``samples``, metrics/samples.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Optional
 from ..catalog.isolation import BoundedIO
 from ..jobs.spec import JobSpec
 from ..jobs.store import BadJobRequest, DirectoryNotAnswering, JobStore, Manifest, parse_job_id
-from ..metrics.stream import job_summary
+from ..metrics.samples import SampleReaders
 from ..slurm import Job
 
 DIR_THREADS = 4
@@ -34,6 +35,7 @@ class JobFiles:
         stopped answering (the server pushes the job's row again)."""
         self.store = store
         self.on_late = on_late
+        self.samples = SampleReaders()  # one reader per job's samples: the detail, the charts, the live advice
         self.dirs = BoundedIO(DIR_THREADS, DIR_TIMEOUT, "tritonml-jobdir-io", DirectoryNotAnswering)
         self.manifests: dict[str, Manifest] = {}  # job id (an array's) -> its manifest
         self._no_manifest: dict[str, float] = {}  # job id -> when a read found none (monotonic)
@@ -48,7 +50,7 @@ class JobFiles:
     def summary(self, job_id: str) -> Optional[dict[str, Any]]:
         """The samples' summary of the job (all its tasks), or None without a directory."""
         path = self.path(job_id)
-        return job_summary(path) if path is not None else None
+        return self.samples.job(path).summary() if path is not None else None
 
     def spec(self, job_id: str) -> Optional[JobSpec]:
         manifest = self.manifest(job_id)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from ..advice.thresholds import Thresholds
 from ..metrics.models import MetricsSummary
 from ..metrics.report import after_the_end
-from ..metrics.stream import NOT_ANSWERING, history, job_summary
+from ..metrics.stream import NOT_ANSWERING
 from ..slurm import Job, JobState, SlurmClient
 from ..slurm.models import SlurmEfficiency
 from ..jobs.launcher import GRACE_SECONDS, Launcher
@@ -243,16 +243,18 @@ class JobService:
         path = self.files.path(job_id)
         if path is None:
             raise JobNotFound(job_id)
-        return {"id": job_id, **history(path, max_points=max(10, min(max_points, 20000)))}
+        return {"id": job_id, **self.files.samples.job(path).history(max_points=max(10, min(max_points, 20000)))}
 
     def _detail_files(self, job_id: str, with_script: bool, with_runs: bool) -> Optional[tuple]:
-        """In the pool: (job.sh, the samples' summary, the runs or None) of the job's directory."""
+        """In the pool: (job.sh, the samples' summary, the runs or None) of the job's directory. The
+        summary from the job's shared reader: what was written since the last look is read, not all."""
         base, task = parse_job_id(job_id)
         job_dir = self.store.find(base)
         if job_dir is None:
             return None
         script = job_dir.script() if with_script else None
-        return script, job_summary(job_dir.path, task), run_history(str(job_dir.path), task) if with_runs else None
+        summary = self.files.samples.job(job_dir.path).summary(task)
+        return script, summary, run_history(str(job_dir.path), task) if with_runs else None
 
     def view_dict(self, job: dict) -> dict:
         """A monitor event's job, as the API shows it (with tracking fields)."""

@@ -40,7 +40,7 @@ class Services:
     cluster: "BudgetedCache[ClusterSummary]"
     thresholds: Thresholds
     monitor: JobMonitor
-    files: JobFiles  # the job directories' reader (pool, manifests)
+    files: JobFiles  # the job directories' reader (pool, manifests, the jobs' samples readers)
     launcher: Launcher
     jobs: JobService
     metrics: MetricsHub  # live charts: the push channel's job-metrics
@@ -166,7 +166,8 @@ def build_services(config: TritonML) -> Services:
         files=files,
         launcher=launcher,
         jobs=JobService(slurm, store, monitor, defaults, thresholds, files=files, launcher=launcher),
-        metrics=MetricsHub(files.path, io=files.dirs),
-        advisor=LiveAdvisor(monitor, files.path, files.spec, thresholds),
+        # The charts, the live advice and the job detail (files.summary, JobService) share each job's reader.
+        metrics=MetricsHub(files.path, io=files.dirs, samples=files.samples),
+        advisor=LiveAdvisor(monitor, files.path, files.spec, thresholds, samples=files.samples),
         reports=UsageReports(slurm, thresholds, samples=files.summary),  # my efficiency report
     )

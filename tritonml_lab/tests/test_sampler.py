@@ -630,7 +630,7 @@ def test_array_tasks_get_their_own_file(tmp_path, monkeypatch):
     names = sorted(os.listdir(tmp_path))
     assert names == ["samples.gpu1.task3.jsonl", "samples.gpu1.task4.jsonl"], names
     assert lines(tmp_path / "samples.gpu1.task4.jsonl")[0]["task"] == "4"
-    from tritonml_lab.metrics.stream import sample_files, split_name
+    from tritonml_lab.metrics.samples import sample_files, split_name
     (tmp_path / "samples.gpu2.jsonl").write_text("")  # an old, shared file (before tasks had their own)
     assert split_name("samples.gpu1.task3.jsonl") == ("gpu1", "3")
     assert split_name("samples.gpu2.jsonl") == ("gpu2", None)

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from tritonml_lab.metrics.stream import job_summary, sample_files
+from tritonml_lab.metrics.samples import sample_files
+from tritonml_lab.metrics.stream import job_summary
 
 from .test_jobs_api import post_job, wait_done
 
