@@ -4,9 +4,10 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { TritonAPI, TritonClient } from '../api';
+import { ICatalogActions } from './detail';
 import { catalogIcon } from './icons';
 import { CatalogModel } from './model';
-import { CatalogPanel, ICatalogActions } from './panel';
+import { CatalogPanel } from './panel';
 import { jobSpecFor, useInJob } from './useInJob';
 
 export namespace CatalogCommandIDs {
