@@ -17,7 +17,7 @@ import json
 import math
 import os
 import threading
-from typing import Any, Optional
+from typing import NamedTuple, Optional
 
 from .models import StepSeries
 
@@ -29,10 +29,28 @@ HOLD = 4 * MAX_POINTS  # points kept per file between reads
 MAX_FILES = 20_000  # files followed at once; beyond, the cache starts over (reads again from the start)
 
 
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(f"{value:.{DIGITS}g}")
-    return None
+class StepLine(NamedTuple):
+    step: int
+    values: dict[str, float]  # the line's values that are finite numbers
+    t: Optional[float]  # the shim's wall time of the report, when the line has one
+
+
+def parse_step_line(raw: bytes) -> Optional[StepLine]:
+    """One line of ``steps.<task>.jsonl`` as the shim's ``report(step=...)`` writes it
+    (``{"step": n, "values": {...}, "t": ...}``); None if it is not a step line. The one parser of the
+    format in the package: the sweep view's curves here, TensorBoard's scalars in tracking/convert.py
+    (the in-job shim reads the file with its own few lines: it cannot import the package)."""
+    try:
+        record = json.loads(raw)
+        step, values = record["step"], record["values"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0 or not isinstance(values, dict):
+        return None
+    numbers = {str(k): float(v) for k, v in values.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+    t = record.get("t")
+    return StepLine(step, numbers, float(t) if isinstance(t, (int, float)) else None)
 
 
 class _Followed:
@@ -59,10 +77,10 @@ class _Followed:
         if lines and (not picks or picks[-1] != len(lines) - 1):
             picks.append(len(lines) - 1)
         for i in picks:
-            record = _parse(lines[i])
-            if record is None:
+            line = parse_step_line(lines[i])
+            if line is None:
                 continue
-            step, values = record
+            step, values = line.step, {name: float(f"{v:.{DIGITS}g}") for name, v in line.values.items()}
             if step <= self.last_step:
                 self.points = [point for point in self.points if point[1] < step]
             self.last_step = step
@@ -101,18 +119,6 @@ def _picks(count: int) -> tuple[int, ...]:
     if count <= MAX_POINTS:
         return tuple(range(count))
     return tuple(sorted({round(i * (count - 1) / (MAX_POINTS - 1)) for i in range(MAX_POINTS)}))
-
-
-def _parse(raw: bytes) -> Optional[tuple[int, dict[str, float]]]:
-    """(step, its numeric values) of one line, None if it is not a step line."""
-    try:
-        record = json.loads(raw)
-        step, values = record["step"], record["values"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(step, int) or isinstance(step, bool) or step < 0 or not isinstance(values, dict):
-        return None
-    return step, {str(k): n for k, v in values.items() if (n := _number(v)) is not None}
 
 
 class StepReader:

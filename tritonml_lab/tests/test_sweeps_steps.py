@@ -19,7 +19,7 @@ from tritonml_lab.slurm import JobState
 from tritonml_lab.sweeps import SweepRequest, SweepTask, rank_tasks, read_task_files, write_task_files
 from tritonml_lab.sweeps.adaptive import task_config
 from tritonml_lab.sweeps.models import Pruned
-from tritonml_lab.sweeps.steps import HOLD, MAX_POINTS, StepReader
+from tritonml_lab.sweeps.steps import HOLD, MAX_POINTS, StepLine, StepReader, parse_step_line
 
 from .test_sweeps import RESOURCES, by_index, get_sweep, post_sweep, sweep_rows, wait_finished
 
@@ -190,6 +190,18 @@ def test_the_step_reader_follows_thins_and_bounds(tmp_path):
     series = reader.read(str(path), "loss")
     assert series.count == 10_002 and series.steps[-1] == 3 and series.values["loss"][-1] == 7
     assert all(step < 3 for step in series.steps[:-1])
+
+
+def test_one_parser_reads_the_shims_step_lines():
+    """The sweep view's curves and the TensorBoard conversion (tracking/convert.py) read steps lines
+    through this one parser: finite numbers only, the shim's time when the line has one."""
+    line = parse_step_line(b'{"step": 3, "values": {"loss": 0.123456, "n": 2, "ok": true, "x": "a", '
+                           b'"big": 1e999, "nan": NaN}, "t": 1700000000}')
+    assert line == StepLine(3, {"loss": 0.123456, "n": 2.0}, 1700000000.0)
+    assert parse_step_line(b'{"step": 0, "values": {}}') == StepLine(0, {}, None)
+    for bad in (b"not json", b"[1]", b'{"step": 1}', b'{"step": -1, "values": {}}', b'{"step": true, "values": {}}',
+                b'{"step": 1.5, "values": {}}', b'{"step": 1, "values": [1]}', b'{"values": {"loss": 1}}'):
+        assert parse_step_line(bad) is None, bad
 
 
 def test_a_requeued_task_is_read_by_its_newest_run(tmp_path):

@@ -15,7 +15,6 @@ file that was replaced or shortened (a retry in a reused directory) starts the e
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import threading
@@ -25,6 +24,7 @@ from typing import Any, Optional
 
 from ..injob.sweep_shim import LOG_ROOT, POINTS_FILE, RUN_FILE, STEPS_FILE, run_name
 from ..jobs.store import BadJobRequest
+from ..sweeps.steps import parse_step_line
 
 EVENTS_FILE = "events.out.tfevents.tritonml-report"  # "tfevents" in the name: TensorBoard reads it
 STATE_FILE = ".tritonml-report.json"
@@ -139,16 +139,9 @@ class ReportConverter:
 
 def _event(raw: bytes, Event, Summary):
     """One steps line as an Event of simple scalars; None if it is not a step line with numbers."""
-    try:
-        record = json.loads(raw)
-        step, values = record["step"], record["values"]
-    except (ValueError, KeyError, TypeError):
+    line = parse_step_line(raw)
+    if line is None or not line.values:
         return None
-    if not isinstance(step, int) or isinstance(step, bool) or step < 0 or not isinstance(values, dict):
-        return None
-    scalars = [Summary.Value(tag=str(name)[:200], simple_value=float(value)) for name, value in values.items()
-               if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)]
-    if not scalars:
-        return None
-    wall = record.get("t") if isinstance(record.get("t"), (int, float)) else time.time()
-    return Event(wall_time=float(wall), step=step, summary=Summary(value=scalars))
+    scalars = [Summary.Value(tag=name[:200], simple_value=value) for name, value in line.values.items()]
+    wall = line.t if line.t is not None else time.time()
+    return Event(wall_time=wall, step=line.step, summary=Summary(value=scalars))
