@@ -7,6 +7,10 @@ into the job directory and starts it next to the user's program, with whatever P
     python sampler.py --out DIR/samples.{node}.jsonl --interval 1 --pid PID [--gpus 0,1]
                       [--job SLURM_JOB_ID [--other-nodes]]
 
+One file of well over 400 lines on purpose: it runs by path in the job, whose Python often lacks
+tritonml-lab, so it cannot import a sibling module. Its parts are the sections below (GPU selection,
+sources, /proc accounting, aggregation, the file, the sampler, other nodes), a class or two each.
+
 ``{node}`` in --out is replaced by $SLURMD_NODENAME, else the short host name (one file per node);
 in an array task, ``{task}`` by $SLURM_ARRAY_TASK_ID, and without ``{task}`` in --out the name gets
 ".task<N>" before its extension (samples.gpu1.task3.jsonl), so that tasks sharing a node and the
