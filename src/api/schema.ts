@@ -2076,7 +2076,7 @@ export interface components {
         ErrorBody: {
             message: string;
             /**
-             * @description "invalid", "scheduler_unavailable", "not_started" or the error's kind
+             * @description "invalid", "scheduler_unavailable", "not_started", "internal" or the error's kind
              * @default null
              */
             reason?: string | null;
@@ -2443,11 +2443,6 @@ export interface components {
             time?: string | null;
             /** @default null */
             ntasks_per_node?: number | null;
-            /**
-             * @description array indices, e.g. "0-9%2" or "1,3,5"
-             * @default null
-             */
-            array?: string | null;
             /** @default null */
             constraint?: string | null;
             /**
@@ -2474,6 +2469,21 @@ export interface components {
              */
             workdir?: string | null;
             /**
+             * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
+             * @default null
+             */
+            checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile?: ("torch" | "nsys") | null;
+            /**
+             * @description array indices, e.g. "0-9%2" or "1,3,5"
+             * @default null
+             */
+            array?: string | null;
+            /**
              * @description Python source to run
              * @default null
              */
@@ -2493,16 +2503,6 @@ export interface components {
              * @default null
              */
             python?: string | null;
-            /**
-             * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
-             * @default null
-             */
-            checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile?: ("torch" | "nsys") | null;
             /** @default null */
             origin?: components["schemas"]["Origin-Input"] | null;
         };
@@ -2527,7 +2527,7 @@ export interface components {
              */
             outcome: string | null;
         };
-        /** @description What ``POST jobs`` accepts (snake_case keys; all optional except what to run). */
+        /** @description What ``POST jobs`` accepts: the resources, and exactly one of code, script or command. */
         JobSpec: {
             /**
              * @description job name: letters, digits, . _ + -; up to 64
@@ -2562,11 +2562,6 @@ export interface components {
             time: string | null;
             /** @default null */
             ntasks_per_node: number | null;
-            /**
-             * @description array indices, e.g. "0-9%2" or "1,3,5"
-             * @default null
-             */
-            array: string | null;
             /** @default null */
             constraint: string | null;
             /**
@@ -2593,6 +2588,21 @@ export interface components {
              */
             workdir: string | null;
             /**
+             * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
+             * @default null
+             */
+            checkpoint: components["schemas"]["Checkpoint-Output"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile: ("torch" | "nsys") | null;
+            /**
+             * @description array indices, e.g. "0-9%2" or "1,3,5"
+             * @default null
+             */
+            array: string | null;
+            /**
              * @description Python source to run
              * @default null
              */
@@ -2612,16 +2622,6 @@ export interface components {
              * @default null
              */
             python: string | null;
-            /**
-             * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
-             * @default null
-             */
-            checkpoint: components["schemas"]["Checkpoint-Output"] | null;
-            /**
-             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
-             * @default null
-             */
-            profile: ("torch" | "nsys") | null;
         };
         /**
          * @description Every base job state Slurm 22.05+ reports (``squeue``/``sacct``), by Slurm's own names.
@@ -3021,8 +3021,9 @@ export interface components {
             };
         };
         /**
-         * @description ``POST notebook-jobs``: the notebook, its parameters and kernel, plus the resource keys of
-         *     ``POST jobs`` (validated by JobSpec's own rules, errors per field).
+         * @description ``POST notebook-jobs``: the notebook, its parameters and kernel, plus the resources of
+         *     ``POST jobs`` (held to the same rules, errors per field). What runs is the executor, so none of a
+         *     job spec's payload keys.
          */
         NotebookJobRequest: {
             /**
@@ -3584,25 +3585,89 @@ export interface components {
             sweeps: components["schemas"]["SweepSummary"][];
         };
         /**
-         * @description ``POST sweeps/{id}/retry``: which ended tasks (default: the failed ones), and resource keys of
-         *     JobSpec for the new array job (e.g. time, mem).
+         * @description ``POST sweeps/{id}/retry``: which ended tasks (default: the failed ones), and resources to
+         *     change for the new array job(s) (e.g. time, mem), held to the rules of ``POST jobs``; the sweep's
+         *     spec with them is validated as a whole when the retry is made.
          */
         SweepRetry: {
+            /**
+             * @description job name: letters, digits, . _ + -; up to 64
+             * @default null
+             */
+            name?: string | null;
+            /** @default null */
+            partition?: string | null;
+            /**
+             * @description distributed data-parallel: one task per GPU with srun, MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK and WORLD_SIZE set
+             * @default false
+             */
+            ddp?: boolean;
+            /** @default null */
+            nodes?: number | null;
+            /**
+             * @description GPU count "2" or type:count "h100:1"
+             * @default null
+             */
+            gpus?: string | null;
+            /** @default null */
+            cpus_per_task?: number | null;
+            /**
+             * @description memory per node, e.g. "16G" or "500M"
+             * @default null
+             */
+            mem?: string | null;
+            /**
+             * @description time limit, e.g. "01:00:00" or "2-00:00:00"
+             * @default null
+             */
+            time?: string | null;
+            /** @default null */
+            ntasks_per_node?: number | null;
+            /** @default null */
+            constraint?: string | null;
+            /**
+             * @description extra GRES, e.g. "min-vram:80g"
+             * @default null
+             */
+            gres?: string | null;
+            /**
+             * @description node-local disk, e.g. "100G"
+             * @default null
+             */
+            tmp?: string | null;
+            /** @default null */
+            account?: string | null;
+            /** @default null */
+            qos?: string | null;
+            modules?: string[];
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * @description absolute directory the job starts in
+             * @default null
+             */
+            workdir?: string | null;
+            /**
+             * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
+             * @default null
+             */
+            checkpoint?: components["schemas"]["Checkpoint-Input"] | null;
+            /**
+             * @description profile the program: "torch" (torch.profiler over a few steps after warm-up; the job detail's Profile section summarizes the trace) or "nsys" (nsys profile, where nsys is on the PATH)
+             * @default null
+             */
+            profile?: ("torch" | "nsys") | null;
             /**
              * @description task indices (default: the failed tasks)
              * @default null
              */
             indices?: number[] | null;
-            /** @default null */
-            time?: string | null;
-            /** @default null */
-            mem?: string | null;
-            /** @default null */
-            partition?: string | null;
-            /** @default null */
-            gpus?: string | null;
-        } & {
-            [key: string]: unknown;
+            /**
+             * @description absolute path of the Python that runs the code
+             * @default null
+             */
+            python?: string | null;
         };
         /** @description ``POST sweeps``: a SweepRequest, and where it came from. */
         SweepSubmit: {
@@ -3665,16 +3730,6 @@ export interface components {
              */
             workdir?: string | null;
             /**
-             * @description Python source each task runs
-             * @default null
-             */
-            code?: string | null;
-            /**
-             * @description absolute path of the Python that runs `code`
-             * @default null
-             */
-            python?: string | null;
-            /**
              * @description warn before the time limit (SIGUSR1) and requeue a job that stops there, up to N times
              * @default null
              */
@@ -3684,6 +3739,16 @@ export interface components {
              * @default null
              */
             profile?: ("torch" | "nsys") | null;
+            /**
+             * @description Python source each task runs
+             * @default null
+             */
+            code?: string | null;
+            /**
+             * @description absolute path of the Python that runs `code`
+             * @default null
+             */
+            python?: string | null;
             /**
              * @description name -> list of values; every combination runs
              * @default null

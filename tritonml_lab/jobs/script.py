@@ -14,6 +14,7 @@ from ..injob import profiler as injob_profiler
 from ..injob.sampler import SAMPLES_OUT
 from ..slurm.timefmt import parse_duration
 from . import ddp
+from .resources import job_python
 from .spec import Defaults, JobSpec, ddp_layout, resolve
 
 __all__ = ["Defaults", "render_script", "sbatch_options"]  # Defaults lives with the spec it completes
@@ -107,7 +108,7 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         f"# on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. You can submit this file",
         "# yourself: sbatch job.sh. Options: https://slurm.schedmd.com/sbatch.html",
     ]
-    given, spec = spec, resolve(spec, defaults)  # raises ValidationError: nothing is written
+    given, spec = spec, resolve(spec, defaults)  # raises InvalidRequest: nothing is written
     for option, comment in _options(given, spec, defaults, job_dir):
         lines.append(f"#SBATCH {option}" + (f"    # {comment}" if comment else ""))
     quoted_dir = shlex.quote(job_dir)
@@ -154,7 +155,7 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
         lines += _profile_lines(spec, quoted_dir)
     lines += ["", "# What to run"]
     if spec.code is not None:
-        python = spec.python or defaults.python or "python3"
+        python = job_python(spec.python, defaults)
         program = f"{shlex.quote(python)} {shlex.quote(job_dir + '/' + PYTHON_FILE)}"
     elif spec.script is not None:
         program = f"bash {shlex.quote(job_dir + '/' + USER_SCRIPT)}"

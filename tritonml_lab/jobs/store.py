@@ -45,6 +45,7 @@ from .script import (
 )
 from .. import injob
 from ..injob.profiler import HOOK_FILE as PROFILE_HOOK_FILE
+from .errors import BadJobRequest
 from .spec import _CONTROL, JobSpec
 
 _JOB_ID = re.compile(r"^(\d{1,12})(?:_(\d{1,7}))?$")
@@ -62,12 +63,6 @@ class DirectoryNotAnswering(Exception):
     """A job directory's read did not come back in time (a hung OST or NFS server)."""
 
     def __init__(self, message: str = "directory not answering") -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadJobRequest(ValueError):
-    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 

@@ -7,8 +7,8 @@ import os
 import sys
 
 from IPython.core.error import UsageError
-from pydantic import ValidationError
 
+from ..jobs.errors import InvalidRequest
 from ..jobs.store import BadJobRequest, JobNotFound
 from ..slurm import SlurmError
 from . import display
@@ -41,7 +41,7 @@ class NotebookCommands(SubmitCommands):
                 name, submit=launcher_submitter(self.launcher), root_dir=root, parameters=parameters,
                 kernel=args.kernel, python=python, **resources,
             ))
-        except ValidationError as exc:
+        except InvalidRequest as exc:
             raise UsageError("Invalid options; nothing was submitted.\n" + option_errors(exc)) from None
         except (BadJobRequest, JobNotFound) as exc:
             raise UsageError(f"{exc.message} Nothing was submitted.") from None

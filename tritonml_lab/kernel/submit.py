@@ -16,11 +16,9 @@ import time
 from typing import Optional
 
 from IPython.core.error import UsageError
-from pydantic import ValidationError
-
 from ..jobs.launcher import JobsRootUnavailable, SubmissionUncertain
 from ..jobs.script import render_script
-from ..jobs.spec import JobSpec, resolve
+from ..jobs.spec import InvalidRequest, JobSpec, parse
 from ..jobs.store import BadJobRequest, JobDir, Manifest, parse_job_id
 from ..slurm import JobState, SlurmError
 from . import display
@@ -67,10 +65,9 @@ class SubmitCommands(KernelClient):
             fields["script"] = cell
         else:
             fields["code"] = cell
-        try:
-            spec = JobSpec(**{key: value for key, value in fields.items() if value is not None})
-            resolve(spec, self.defaults)  # as the job gets it: e.g. --warn against the admin's default --time
-        except ValidationError as exc:
+        try:  # with the admin's defaults first, as the job gets it: e.g. --warn against the default --time
+            spec = parse(JobSpec, {key: value for key, value in fields.items() if value is not None}, self.defaults)
+        except InvalidRequest as exc:
             raise UsageError("Invalid job options; nothing was submitted.\n" + option_errors(exc)) from None
         return spec, inputs, outputs
 

@@ -9,8 +9,8 @@ import time
 from typing import Optional
 
 from IPython.core.error import UsageError
-from pydantic import ValidationError
 
+from ..jobs.spec import InvalidRequest, parse
 from ..slurm import SlurmError
 from . import display
 from .client import KernelClient, job_environment
@@ -58,9 +58,10 @@ class SweepCommands(KernelClient):
         else:
             fields["optuna"] = {"n": args.optuna, "space": parse_space(args.space), "seed": args.seed,
                                 "sampler": args.sampler or "tpe"}
-        try:
-            return SweepRequest(**{key: value for key, value in fields.items() if value is not None})
-        except ValidationError as exc:
+        try:  # with the admin's defaults first, as the tasks get them
+            return parse(SweepRequest, {key: value for key, value in fields.items() if value is not None},
+                         self.defaults, "sweep")
+        except InvalidRequest as exc:
             raise UsageError("Invalid sweep options; nothing was submitted.\n" + option_errors(exc)) from None
 
     @staticmethod
@@ -88,7 +89,7 @@ class SweepCommands(KernelClient):
             raise UsageError(f"Slurm did not take the sweep; nothing was submitted.\n{exc.message}") from None
         except BadSweepRequest as exc:  # e.g. an Optuna sweep whose Python lacks optuna
             raise UsageError(f"{exc.message}; nothing was submitted.") from None
-        except ValidationError as exc:  # the spec with the admin's defaults (e.g. --warn past the default --time)
+        except InvalidRequest as exc:  # e.g. a spec stored by a sweep, against today's defaults
             raise UsageError("Invalid sweep options; nothing was submitted.\n" + option_errors(exc)) from None
         jobs = ", ".join(job.id for job in view.jobs)
         print(f"Submitted sweep {view.id} ({view.name}): {view.total} tasks in {len(view.jobs)} array "
@@ -153,7 +154,7 @@ class SweepCommands(KernelClient):
 
         try:
             view = run(self.sweeps.retry(args.sweep_id, origin=self._origin(), env=job_environment()))
-        except (SweepNotFound, BadSweepRequest) as exc:
+        except (SweepNotFound, BadSweepRequest, InvalidRequest) as exc:  # InvalidRequest: against today's defaults
             raise UsageError(exc.message) from None
         except SlurmError as exc:
             raise UsageError(f"Slurm did not take the retry; nothing was submitted.\n{exc.message}") from None

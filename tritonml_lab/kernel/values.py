@@ -17,6 +17,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from pydantic import ValidationError
 
+from ..jobs.resources import check_workdir
 from ..jobs.spec import field_errors
 
 # JobSpec field -> the option that sets it, for error messages.
@@ -32,7 +33,6 @@ _OPTION_OF = {
     "output_dir": "--output-dir", "checkpoint": "--warn/--requeue", "prune": "--prune", "profile": "--profile",
 }
 
-_SAFE_DIR = re.compile(r"^/[A-Za-z0-9._+/@=,-]*$")  # a --chdir Slurm reads without quoting
 _DIST = re.compile(r"^(uniform|loguniform|randint|logint|choice)\((.*)\)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -61,10 +61,16 @@ def resource_fields(args) -> dict[str, Any]:
         raise UsageError(str(exc)) from None
     workdir = args.workdir
     if workdir is None:
-        cwd = os.getcwd()
-        workdir = cwd if _SAFE_DIR.fullmatch(cwd) else None  # else: the job directory
-    elif not _SAFE_DIR.fullmatch(workdir):
-        raise UsageError(f"--workdir: give an absolute path without spaces or quotes, not {workdir!r}")
+        workdir = os.getcwd()  # the notebook's folder, if a job can start there; else the job directory
+        try:
+            check_workdir(workdir)
+        except ValueError:
+            workdir = None
+    else:
+        try:
+            check_workdir(workdir)  # the spec's own rule, so that this names --workdir
+        except ValueError as exc:
+            raise UsageError(f"--workdir: {exc} (got {workdir!r})") from None
     return dict(
         name=args.name, partition=args.partition, gpus=args.gpus, cpus_per_task=args.cpus,
         mem=args.mem, time=args.time, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,

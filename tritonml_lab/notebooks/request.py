@@ -8,16 +8,15 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from ..jobs.spec import JobSpec, schema_without
+from ..jobs.resources import Resources
 from ..jobs.store import BadJobRequest, JobNotFound
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_PARAMETERS_JSON = 256 * 1024
 # JobSpec keys that say WHAT runs: for a notebook job the executor is what runs.
-PAYLOAD_KEYS = ("code", "script", "command", "python")
-NOT_FOR_NOTEBOOKS = PAYLOAD_KEYS + ("array",)
+NOT_FOR_NOTEBOOKS = ("code", "script", "command", "python", "array")
 
 
 class PathOutsideRoot(BadJobRequest):
@@ -55,11 +54,12 @@ def _check_relative(value: str, what: str) -> str:
     return value
 
 
-class NotebookJobRequest(JobSpec):
-    """``POST notebook-jobs``: the notebook, its parameters and kernel, plus the resource keys of
-    ``POST jobs`` (validated by JobSpec's own rules, errors per field)."""
+class NotebookJobRequest(Resources):
+    """``POST notebook-jobs``: the notebook, its parameters and kernel, plus the resources of
+    ``POST jobs`` (held to the same rules, errors per field). What runs is the executor, so none of a
+    job spec's payload keys."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=schema_without(*NOT_FOR_NOTEBOOKS))
+    refused = {key: "not used for notebook jobs (the notebook is what runs)" for key in NOT_FOR_NOTEBOOKS}
 
     path: str = Field(description="the notebook, relative to the server's root directory")
     parameters: dict[str, Any] = Field(default_factory=dict, description="values for the parameters cell")
@@ -67,17 +67,6 @@ class NotebookJobRequest(JobSpec):
     output_dir: Optional[str] = Field(
         None, description="where <name>.<jobid>.ipynb goes, relative to the root; default: next to the notebook"
     )
-
-    @model_validator(mode="after")
-    def _exactly_one_payload(self) -> "NotebookJobRequest":  # overrides JobSpec's: the executor runs
-        return self
-
-    @field_validator(*NOT_FOR_NOTEBOOKS)
-    @classmethod
-    def _not_for_notebooks(cls, v: Any) -> Any:
-        if v is not None:
-            raise ValueError("not used for notebook jobs (the notebook is what runs)")
-        return v
 
     @field_validator("path")
     @classmethod
@@ -120,11 +109,6 @@ class NotebookJobRequest(JobSpec):
         if size > MAX_PARAMETERS_JSON:
             raise ValueError(f"parameters are too large ({size} bytes; at most {MAX_PARAMETERS_JSON})")
         return v
-
-    def resources(self) -> dict[str, Any]:
-        """The JobSpec keys given (resources, name, modules, env, workdir)."""
-        keys = set(JobSpec.model_fields) - set(NOT_FOR_NOTEBOOKS)
-        return {k: v for k, v in self.model_dump(include=keys).items() if v not in (None, [], {})}
 
 
 def resolve_in_root(root_dir: str | os.PathLike[str], relative: str, what: str = "path") -> Path:

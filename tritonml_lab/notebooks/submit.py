@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
+from pydantic import ValidationError
+
 from .. import injob
 from ..jobs.launcher import Launcher
-from ..jobs.spec import JobSpec
+from ..jobs.spec import MAX_CODE, JobSpec, compose, parse
 from ..jobs.store import Origin
 from .kernels import KernelInfo, NotebookParameters, check_kernel, load_notebook, notebook_kernel_name
 from .kernels import notebook_parameters
@@ -140,10 +142,16 @@ async def prepare(
     snapshot = _snapshot(nb, kernel, request.parameters)
     notebook_json = json.dumps(snapshot)
     script = render_user_script(settings, notebook_json, python or sys.executable)
-    fields = request.resources()
-    fields.setdefault("name", _job_name(stem))
-    spec = JobSpec(**fields, script=script)
-    origin = Origin(kind="notebook", notebook=notebook_rel, kernel=kernel.name)
+    if len(script) > MAX_CODE:
+        raise BadNotebook(f"The notebook is {len(script):,} bytes as it will run (outputs cleared); a job takes "
+                          f"at most {MAX_CODE:,}. Keep large data in files the notebook reads.")
+    # The request's resources, checked when it was (with the admin's defaults); the script is ours.
+    named = {} if request.name else {"name": _job_name(stem)}
+    spec = compose(JobSpec, request, script=script, **named)
+    try:
+        origin = Origin(kind="notebook", notebook=notebook_rel, kernel=kernel.name)
+    except ValidationError:  # a name on disk (through a symlink) with a control character in it
+        raise BadNotebook("The notebook's path has a control character; rename it to run it.") from None
     return PreparedNotebookJob(spec=spec, origin=origin, settings=settings, kernel=kernel, output_dir=output_dir)
 
 
@@ -171,12 +179,12 @@ async def submit_notebook(
     """Submit a notebook run; returns (what ``submit`` returned, absolute output path).
 
     For ``%tritonml run-notebook PATH [-p name value ...] [resources...]``: ``submit`` is
-    ``JobService.submit`` on the server, or :func:`launcher_submitter` in a kernel. Raises pydantic's
-    ValidationError (use jobs.spec.field_errors), BadJobRequest subclasses (KernelNotFound,
-    PathOutsideRoot, BadNotebook), NotebookNotFound, or SlurmError.
+    ``JobService.submit`` on the server, or :func:`launcher_submitter` in a kernel. Raises
+    BadJobRequest subclasses (InvalidRequest, per field; KernelNotFound, PathOutsideRoot,
+    BadNotebook), NotebookNotFound, or SlurmError.
     ``python`` must be an interpreter with nbclient (the Jupyter server's); default this one.
     """
-    request = NotebookJobRequest(path=path, parameters=parameters or {}, kernel=kernel, **resources)
+    request = parse(NotebookJobRequest, dict(path=path, parameters=parameters or {}, kernel=kernel, **resources))
     prepared = await prepare(request, root_dir, kernel_specs=kernel_specs, python=python)
     result = await submit(prepared.spec, prepared.origin)
     job_id = result if isinstance(result, str) else result.id

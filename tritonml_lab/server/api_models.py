@@ -12,6 +12,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..jobs import JobSpec, Origin
+from ..jobs.spec import compose
 from ..slurm import ClusterSummary
 from ..sweeps import SweepRequest
 from .job_service import JobView
@@ -35,7 +36,7 @@ class ErrorBody(BaseModel):
     model_config = ConfigDict(json_schema_extra=_required("message"))
 
     message: str
-    reason: Optional[str] = Field(None, description='"invalid", "scheduler_unavailable", "not_started" or the error\'s kind')
+    reason: Optional[str] = Field(None, description='"invalid", "scheduler_unavailable", "not_started", "internal" or the error\'s kind')
     errors: Optional[list[FieldError]] = Field(None, description="per field, for an invalid request")
 
 
@@ -50,6 +51,10 @@ class JobRequest(JobSpec):
     """``POST jobs`` and ``POST jobs/preview``: a JobSpec, and where it came from."""
 
     origin: Optional[Origin] = None
+
+    def split(self) -> tuple[JobSpec, Origin]:
+        """The spec (its values as checked, not again) and the origin (default: the API)."""
+        return compose(JobSpec, self), self.origin or Origin(kind="api")
 
 
 class MonitorStatus(BaseModel):
@@ -211,17 +216,3 @@ class SweepList(BaseModel):
 class SweepsQuery(BaseModel):
     job: Optional[str] = Field(None, description="only the sweep this array job (or array task JOBID_TASK) "
                                "belongs to; an empty list when none")
-
-
-class SweepRetry(BaseModel):
-    """``POST sweeps/{id}/retry``: which ended tasks (default: the failed ones), and resource keys of
-    JobSpec for the new array job (e.g. time, mem)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    indices: Optional[list[int]] = Field(None, description="task indices (default: the failed tasks)")
-    time: Optional[str] = None
-    mem: Optional[str] = None
-    partition: Optional[str] = None
-    gpus: Optional[str] = None
-

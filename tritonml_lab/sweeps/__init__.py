@@ -1,6 +1,6 @@
 """Sweeps: hyperparameter searches (grid, random or Optuna) as Slurm array jobs, with the results collected.
 
-* :mod:`.request`     ``POST sweeps`` model (JobSpec's resource keys + the space), point generation, splitting
+* :mod:`.request`     ``POST sweeps`` and retry models (the resources of ``POST jobs`` + the space), point generation, splitting
 * :mod:`.service`     submit (one array job per MaxArraySize tasks), the results table, retry failed tasks, cancel
 * :mod:`.manifests`   the sweep's manifest on disk; :mod:`.table` the results table from the task files
 * :mod:`.models`      the sweep's manifest and views; :mod:`.taskfiles` its files in each array job's directory
@@ -18,6 +18,7 @@ from .request import (
     RandomSearch,
     Range,
     SweepRequest,
+    SweepRetry,
     array_chunks,
     array_spec,
     generate_points,
@@ -38,6 +39,7 @@ __all__ = [
     "SweepManifest",
     "SweepNotFound",
     "SweepRequest",
+    "SweepRetry",
     "SweepService",
     "SweepTask",
     "SweepView",

@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
+from ..jobs.resources import job_python
 from ..jobs.script import Defaults
 
 TASK_FILE = "tritonml_optuna.py"  # its name in the job directory (the shim loads it)
@@ -40,7 +41,7 @@ async def missing_optuna(spec: Mapping[str, Any], defaults: Defaults,
     """Why the tasks' Python cannot run an Optuna sweep (optuna not installed there), or None. ``spec``:
     the JobSpec fields of the array jobs. This process's own Python is asked in-process; another one
     with a quick ``python -c``, in the environment the job gets (the submitter's, plus ``env``)."""
-    python = spec.get("python") or defaults.python or "python3"  # as the batch script picks it
+    python = job_python(spec.get("python"), defaults)  # as the batch script picks it
     if not os.path.isabs(python) and spec.get("modules"):
         return None  # `module load` decides which python3 the job gets; a task missing optuna says so
     environment = {**(env if env is not None else os.environ), **(spec.get("env") or {})}

@@ -4,8 +4,8 @@ A sweep is the user's Python ``code`` run once per point of a search space, as S
 space is either a ``grid`` (name -> list of values, every combination), a ``random`` search
 (``n`` points drawn from per-name ranges or lists, reproducibly from ``seed``) or an ``optuna`` search
 (``n`` trials over the same kind of space, each task asking Optuna for its point when it starts; see
-:mod:`.adaptive`). The resource keys are those of ``POST jobs``, checked by JobSpec's own rules
-(errors per field).
+:mod:`.adaptive`). The resource keys are those of ``POST jobs``, held to the same rules
+(``jobs/resources.py``; errors per field).
 
 Point values are data (JSON scalars), handed to the task in a JSON file and never written into the
 batch script; they are still held to a narrow pattern so that a value can never look like a script
@@ -22,9 +22,10 @@ import re
 import secrets
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from ..jobs.spec import MAX_CODE, JobSpec, schema_without
+from ..jobs.resources import Python, Resources
+from ..jobs.spec import MAX_CODE
 
 MAX_POINTS = 100_000
 MAX_NAMES = 32
@@ -32,8 +33,6 @@ MAX_VALUES_PER_NAME = 10_000
 MAX_STRING = 200
 MAX_PARALLEL = 10_000
 RESERVED_NAMES = frozenset({"tritonml"})
-# JobSpec keys that do not apply: the sweep runner is what runs, and the sweep makes the array.
-NOT_FOR_SWEEPS = ("script", "command", "array")
 
 _SAFE_STRING = re.compile(r"^[A-Za-z0-9 ._+\-:/=@,]*$")
 _METRIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -171,14 +170,16 @@ class Prune(BaseModel):
     warmup: int = Field(0, ge=0, le=10**9, description="no task is pruned before this step")
 
 
-class SweepRequest(JobSpec):
+class SweepRequest(Resources):
     """``POST sweeps``: the code, the space (``grid``, ``random`` or ``optuna``), the metric and the
-    resource keys of ``POST jobs``."""
+    resources of ``POST jobs`` (held to the same rules)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=schema_without(*NOT_FOR_SWEEPS))
+    refused = {"array": "not used for sweeps: the sweep makes the array (one task per point)",
+               **{key: "not used for sweeps: a sweep runs Python code (give code)" for key in ("script", "command")}}
 
     code: Optional[str] = Field(None, validate_default=True, max_length=MAX_CODE,
                                 description="Python source each task runs")
+    python: Optional[Python] = Field(None, description="absolute path of the Python that runs `code`")
     grid: Optional[dict[str, Any]] = Field(None, description="name -> list of values; every combination runs")
     random: Optional[RandomSearch] = None
     optuna: Optional[OptunaSearch] = None
@@ -190,7 +191,7 @@ class SweepRequest(JobSpec):
     prune: Optional[Prune] = Field(None, description="stop clearly worse tasks early from their per-step values")
 
     @model_validator(mode="after")
-    def _exactly_one_payload(self) -> "SweepRequest":  # overrides JobSpec's: code is what runs
+    def _one_space(self) -> "SweepRequest":
         if sum(space is not None for space in (self.grid, self.random, self.optuna)) != 1:
             raise ValueError("give exactly one of grid (every combination), random (n random points) "
                              "or optuna (n adaptive trials)")
@@ -204,15 +205,6 @@ class SweepRequest(JobSpec):
     def _code(cls, v: Optional[str]) -> str:
         if not v or not v.strip():
             raise ValueError("give the Python code each task runs")
-        return v
-
-    @field_validator(*NOT_FOR_SWEEPS)
-    @classmethod
-    def _not_for_sweeps(cls, v: Any, info) -> Any:
-        if v is not None:
-            what = "the sweep makes the array (one task per point)" if info.field_name == "array" else \
-                "a sweep runs Python code (give code)"
-            raise ValueError(f"not used for sweeps: {what}")
         return v
 
     @field_validator("grid")
@@ -266,11 +258,6 @@ class SweepRequest(JobSpec):
             return self.model_copy(update={"random": random})
         return self
 
-    def resources(self) -> dict[str, Any]:
-        """The JobSpec fields of every array job (code included; array set per job)."""
-        keys = set(JobSpec.model_fields) - set(NOT_FOR_SWEEPS)
-        return {k: v for k, v in self.model_dump(include=keys).items() if v not in (None, [], {})}
-
     def space(self) -> dict[str, Any]:
         """The space as given (JSON), for the manifest and the view."""
         if self.grid is not None:
@@ -283,6 +270,21 @@ class SweepRequest(JobSpec):
         if self.optuna is not None:
             return {"optuna": {**space, "sampler": self.optuna.sampler}}
         return {"random": space}
+
+
+class SweepRetry(Resources):
+    """``POST sweeps/{id}/retry``: which ended tasks (default: the failed ones), and resources to
+    change for the new array job(s) (e.g. time, mem), held to the rules of ``POST jobs``; the sweep's
+    spec with them is validated as a whole when the retry is made."""
+
+    refused = {key: "cannot be changed on retry (resource keys only)" for key in ("code", "script", "command", "array")}
+
+    indices: Optional[list[StrictInt]] = Field(None, description="task indices (default: the failed tasks)")
+    python: Optional[Python] = Field(None, description="absolute path of the Python that runs the code")
+
+    def changes(self) -> dict[str, Any]:
+        """The keys given, to lay over the sweep's spec."""
+        return self.model_dump(exclude_unset=True, exclude={"indices"})
 
 
 def generate_points(request: SweepRequest) -> list[Optional[dict[str, Any]]]:

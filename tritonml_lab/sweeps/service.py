@@ -39,14 +39,14 @@ from typing import Any, Optional
 
 from ..jobs.launcher import Launcher, SubmissionListener
 from ..jobs.script import Defaults
-from ..jobs.spec import JobSpec
+from ..jobs.spec import JobSpec, checked, compose, parse
 from ..jobs.store import JobDir, JobStore, Origin
 from ..slurm import Job, JobState, SlurmClient, SlurmError
 from ..slurm import parse as slurm_parse
 from . import adaptive
 from .manifests import SweepManifests
 from .models import BadSweepRequest, SweepJob, SweepManifest, SweepView
-from .request import SweepRequest, array_chunks, array_spec, generate_points
+from .request import SweepRequest, SweepRetry, array_chunks, array_spec, generate_points
 from .table import SweepTable
 from .taskfiles import write_task_files
 
@@ -59,6 +59,11 @@ def _write_task_files(job_dir: JobDir, *, code: str, indices: list[int], params:
                       stop: Optional[dict[str, Any]]) -> None:
     """The sweep's files in an array job's directory (the launcher's ``prepare`` step)."""
     write_task_files(job_dir.path, code, indices, params, metric, optuna, stop)
+
+
+def _stored(spec: JobSpec) -> dict[str, Any]:
+    """The fields of every array job's spec as the manifest keeps them (the array is each job's own)."""
+    return {k: v for k, v in spec.model_dump(exclude={"array"}).items() if v not in (None, [], {})}
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -124,7 +129,10 @@ class SweepService:
         """Write one job directory per array job and sbatch each (one RPC per array job). When Slurm
         refuses any of them, the ones already submitted are cancelled and nothing is left behind."""
         request = request.with_seed()
-        spec_fields = request.resources()
+        # Every array job's spec: the request's code, Python and resources, checked with the admin's
+        # defaults once, here (when the request was not parsed with them), before anything runs.
+        template = checked(compose(JobSpec, request), self.defaults)
+        spec_fields = _stored(template)
         space = request.space()
         if request.optuna is not None:
             missing = await adaptive.missing_optuna(spec_fields, self.defaults, env)
@@ -136,7 +144,7 @@ class SweepService:
         origin = origin or Origin()
         limit = await self.array_limit()
         chunks = [list(range(start, stop)) for start, stop in array_chunks(len(points), limit)]
-        jobs = await self._submit_chunks(spec_fields, chunks, points, request.metric, request.parallel,
+        jobs = await self._submit_chunks(template, chunks, points, request.metric, request.parallel,
                                          attempt=0, origin=origin, env=env,
                                          optuna=space.get("optuna"), mode=request.mode or "min", prune=prune)
         manifest = SweepManifest(
@@ -162,7 +170,7 @@ class SweepService:
 
     async def _submit_chunks(
         self,
-        spec_fields: dict[str, Any],
+        template: JobSpec,
         chunks: list[list[int]],
         points: list[Optional[dict[str, Any]]],
         metric: Optional[str],
@@ -175,8 +183,7 @@ class SweepService:
         mode: str = "min",
         prune: Optional[dict[str, Any]] = None,
     ) -> list[SweepJob]:
-        specs = [JobSpec.model_validate({**spec_fields, "array": array_spec(len(chunk), parallel)})
-                 for chunk in chunks]
+        specs = [template.model_copy(update={"array": array_spec(len(chunk), parallel)}) for chunk in chunks]
         study = adaptive.task_config(optuna, mode, attempt, prune) if optuna is not None else None
         stop = {**prune, "mode": mode} if prune is not None and optuna is None else None  # the median rule
         done: list[tuple[SweepJob, JobDir]] = []
@@ -252,14 +259,16 @@ class SweepService:
     async def retry(
         self,
         sweep_id: str,
-        indices: Optional[list[int]] = None,
-        overrides: Optional[dict[str, Any]] = None,
+        request: Optional[SweepRetry] = None,
         origin: Optional[Origin] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> SweepView:
-        """Run the failed points again (or ``indices``, which must have ended) as new array job(s)
-        of the same sweep; ``overrides`` changes resources (e.g. more time or memory). In an Optuna
-        sweep each retried task asks the study for a new trial (the failed ones stay FAIL there)."""
+        """Run the failed points again (or ``request.indices``, which must have ended) as new array
+        job(s) of the same sweep; the request's resources change the sweep's (e.g. more time or
+        memory). In an Optuna sweep each retried task asks the study for a new trial (the failed
+        ones stay FAIL there)."""
+        request = request or SweepRetry()
+        indices = request.indices
         view = await self.view(sweep_id)
         by_index = {task.index: task for task in view.tasks}
         if indices is None:
@@ -277,14 +286,11 @@ class SweepService:
             if not chosen:
                 raise BadSweepRequest("Give the indices of the tasks to retry.")
         manifest = await asyncio.get_running_loop().run_in_executor(None, self.load, sweep_id)
-        spec_fields = dict(manifest.spec)
-        for key, value in (overrides or {}).items():
-            if key not in JobSpec.model_fields or key in ("code", "script", "command", "array"):
-                raise BadSweepRequest(f"{key!r} cannot be changed on retry (resource keys only)")
-            spec_fields[key] = value
-        JobSpec.model_validate({**spec_fields, "array": "0"})  # per-field errors before anything runs
+        # The sweep's spec with the changes, as a whole, with the admin's defaults: once, before anything runs.
+        template = parse(JobSpec, {**manifest.spec, **request.changes()}, self.defaults)
+        spec_fields = _stored(template)
         if "optuna" in manifest.space:
-            if spec_fields.get("ddp"):
+            if template.ddp:
                 raise BadSweepRequest("ddp is not supported for an optuna sweep (each task asks for one trial)")
             missing = await adaptive.missing_optuna(spec_fields, self.defaults, env)
             if missing:
@@ -292,7 +298,7 @@ class SweepService:
         limit = await self.array_limit()
         chunks = [chosen[start:stop] for start, stop in array_chunks(len(chosen), limit)]
         attempt = max(job.attempt for job in manifest.jobs) + 1
-        jobs = await self._submit_chunks(spec_fields, chunks, manifest.points, manifest.metric, manifest.parallel,
+        jobs = await self._submit_chunks(template, chunks, manifest.points, manifest.metric, manifest.parallel,
                                          attempt=attempt, origin=origin or manifest.origin, env=env,
                                          optuna=manifest.space.get("optuna"), mode=manifest.mode,
                                          prune=manifest.prune)

@@ -163,7 +163,9 @@ def test_sweeps_and_notebook_runs_pass_profile_on():
     from tritonml_lab.sweeps.request import SweepRequest
 
     assert "profile" in SweepRequest.model_fields and "profile" in NotebookJobRequest.model_fields
+    from tritonml_lab.jobs.spec import JobSpec, compose
+
     sweep = SweepRequest.model_validate({"code": "x", "grid": {"a": [1, 2]}, "profile": "torch"})
-    assert sweep.resources()["profile"] == "torch"
+    assert compose(JobSpec, sweep).profile == "torch"
     run = NotebookJobRequest.model_validate({"path": "nb.ipynb", "profile": "nsys"})
-    assert run.resources()["profile"] == "nsys"
+    assert compose(JobSpec, run, script="true").profile == "nsys"

@@ -45,3 +45,45 @@ async def test_client_fields_cannot_add_lines_to_the_batch_script(jp_fetch, jobs
     code, answer = await refused(jp_fetch, "jobs", body=json.dumps({"code": "x" * (1 << 20 + 1)}))
     assert code == 400 and "code" in answer["message"]
     assert leftovers(jobs_root) == []
+
+
+BODIES = {  # the smallest valid body of each POST, to which a test adds what it checks
+    ("jobs",): {"command": "true"}, ("jobs", "preview"): {"command": "true"},
+    ("notebook-jobs",): {"path": "nb.ipynb"}, ("sweeps",): {"code": "print(x)", "grid": {"x": [1]}},
+    ("sweeps", "1", "retry"): {},
+}
+
+
+@pytest.mark.parametrize("field, value", [("time", "soon"), ("gpus", "many"), ("workdir", "/tmp/a b")])
+async def test_a_bad_resource_is_the_same_400_through_every_endpoint(jp_fetch, jobs_root, field, value):
+    answers = []
+    for path, body in BODIES.items():
+        code, answer = await refused(jp_fetch, *path, body=json.dumps({**body, field: value}))
+        assert code == 400 and answer["reason"] == "invalid", (path, answer)
+        answers.append(answer["errors"])
+    assert len({json.dumps(errors) for errors in answers}) == 1 and answers[0][0]["field"] == field, answers
+    assert leftovers(jobs_root) == []
+
+
+async def test_keys_a_request_does_not_take_are_400_with_why(jp_fetch, jobs_root):
+    for path, key, words in ((("notebook-jobs",), "code", "notebook is what runs"),
+                             (("sweeps",), "array", "the sweep makes the array"),
+                             (("sweeps", "1", "retry"), "code", "cannot be changed on retry"),
+                             (("sweeps", "1", "retry"), "indices", "valid list")):
+        code, answer = await refused(jp_fetch, *path, body=json.dumps({**BODIES[path], key: "x"}))
+        assert code == 400 and any(e["field"] == key and words in e["message"] for e in answer["errors"]), answer
+    assert leftovers(jobs_root) == []
+
+
+async def test_an_internal_validation_error_is_a_logged_500_not_a_400(jp_fetch, jp_serverapp, monkeypatch, caplog):
+    from tritonml_lab.jobs import Origin
+
+    def broken(spec, origin=None):
+        return Origin.model_validate({"kind": "made-by-the-server"})  # a bug: not the request's fault
+
+    monkeypatch.setattr(jp_serverapp.web_app.settings["tritonml"].jobs, "preview", broken)
+    code, answer = await refused(jp_fetch, "jobs", "preview", body=json.dumps({"command": "true"}))
+    assert code == 500 and answer["reason"] == "internal" and "errors" not in answer, answer
+    assert "kind" not in answer["message"] and "log" in answer["message"]
+    logged = [r for r in caplog.records if r.exc_info and type(r.exc_info[1]).__name__ == "ValidationError"]
+    assert logged, [r.getMessage() for r in caplog.records]

@@ -240,6 +240,10 @@ async def test_a_failed_task_shows_its_error_and_is_retried(jp_fetch, tmp_path):
     code, body = await error_of(jp_fetch("tritonml", "sweeps", sweep["id"], "retry", method="POST",
                                          body=json.dumps({"indices": [7]})))
     assert code == 400 and "no task 7" in body["message"]
+    # The changes are checked with the sweep's spec, as a whole, before anything runs.
+    code, body = await error_of(jp_fetch("tritonml", "sweeps", sweep["id"], "retry", method="POST",
+                                         body=json.dumps({"checkpoint": {"warn": "10m"}})))
+    assert code == 400 and body["reason"] == "invalid" and "shorter than the time limit (00:05:00)" in body["message"]
     marker.unlink()
     response = await jp_fetch("tritonml", "sweeps", sweep["id"], "retry", method="POST", body="{}")
     retried = json.loads(response.body)

@@ -1,5 +1,10 @@
 """The base of every JSON handler: authentication, the contract decorator, bodies and queries
-validated into pydantic models, and domain errors mapped to HTTP answers of one shape."""
+validated into pydantic models, and domain errors mapped to HTTP answers of one shape.
+
+A body is parsed into the model its method documents (``@endpoint(body=...)``, :meth:`BaseHandler.body`),
+so the API description and the parsing cannot differ. The user's mistakes arrive here as domain
+errors (``InvalidRequest`` with its errors per field: 400); a pydantic ``ValidationError`` that gets
+here came from a model the server built itself, which is a bug: a logged 500, not the user's fault."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from tornado import web
 from ..api_models import ErrorBody
 from ...catalog import BadEntryId, CatalogError, CatalogTimeout, EntryNotFound, InvalidQuery
 from ...jobs import BadJobRequest, JobNotFound, field_errors
+from ...jobs.errors import InvalidRequest
+from ...jobs.spec import parse
 from ...jobs.launcher import JobsRootUnavailable
 from ..services import Services
 from ...slurm.errors import SchedulerUnavailable, SlurmError, SlurmOutputError, SlurmRejected
@@ -75,6 +82,8 @@ def _decode_json(body: bytes) -> Any:
 
 
 def status_for(error: Exception) -> Optional[int]:
+    if isinstance(error, ValidationError):  # never the user's: see the module's docstring
+        return None
     for kind, status in _STATUS:
         if isinstance(error, kind):
             return status
@@ -82,7 +91,12 @@ def status_for(error: Exception) -> Optional[int]:
 
 
 def _reason(error: Exception, status: int) -> str:
+    if isinstance(error, InvalidRequest):
+        return "invalid"
     return "scheduler_unavailable" if status == 503 else type(error).__name__
+
+
+INTERNAL_ERROR = "The server failed on this request (an error of its own, written to its log); please report it."
 
 
 class BaseHandler(APIHandler):
@@ -130,17 +144,28 @@ class BaseHandler(APIHandler):
             raise BadJobRequest(f"The request body must be {what}.")
         return value
 
+    async def body(self, what: str, *, with_defaults: bool = True) -> Any:
+        """The JSON body parsed into the model this method documents (``@endpoint(body=...)``), with the
+        admin's defaults applied first unless ``with_defaults`` is False (a body of changes to a spec
+        validated as a whole later); InvalidRequest (400, per field) or 413 when it does not fit.
+        ``what`` describes the object expected."""
+        method = getattr(type(self), self.request.method.lower())
+        operation = getattr(method, "__api__", None)
+        if operation is None or operation.body is None:
+            raise TypeError(f"{type(self).__name__}.{self.request.method.lower()} documents no body")
+        given = await self.json_object(what)
+        return parse(operation.body, given, self.services.jobs.defaults if with_defaults else None)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         status = status_for(exc) if exc is not None else None
-        if isinstance(exc, ValidationError):
-            errors = field_errors(exc)
-            summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            body = ErrorBody(message=f"Invalid job: {summary}", reason="invalid", errors=errors)
-            self.set_status(400)
+        if isinstance(exc, ValidationError):  # a model the server built: its bug, logged in log_exception
+            body = ErrorBody(message=INTERNAL_ERROR, reason="internal")
+            self.set_status(500)
         elif status is not None:
             message = getattr(exc, "message", None) or str(exc)
-            body = ErrorBody(message=message, reason=_reason(exc, status))
+            errors = field_errors(exc) if isinstance(exc, InvalidRequest) else None
+            body = ErrorBody(message=message, reason=_reason(exc, status), errors=errors)
             self.set_status(status)
         else:
             super().write_error(status_code, **kwargs)
@@ -150,7 +175,7 @@ class BaseHandler(APIHandler):
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         # Expected domain failures are not server bugs: one line, no traceback.
-        if isinstance(value, ValidationError) or status_for(value) not in (None, 500):
+        if status_for(value) not in (None, 500):
             self.log.warning("tritonml-lab: %s %s: %s", self.request.method, self.request.uri, value)
             return
         super().log_exception(typ, value, tb)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from jupyter_server.utils import url_path_join
 
@@ -11,18 +10,12 @@ from ...advice.spread import Spread
 from ...advice.suggest import Suggestion
 from ...advice.usage import UsageReport
 from ..api_models import FreshQuery, JobList, JobRequest, LogQuery, Metrics, MetricsQuery, ReportQuery
-from ...jobs import BadJobRequest, JobSpec, LogChunk, Origin
+from ...jobs import BadJobRequest, LogChunk
 from ..job_service import JobDetail, JobView, Preview
 from .base import BaseHandler, endpoint
 
 _JOB_FIELDS = "a JSON object of job fields"
 _SUBMIT_ERRORS = (400, 413, 422, 503, 507)
-
-
-def _spec_and_origin(body: dict[str, Any]) -> tuple[JobSpec, Origin]:
-    body = dict(body)
-    origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
-    return JobSpec.model_validate(body), origin
 
 
 class JobsHandler(BaseHandler):
@@ -37,7 +30,8 @@ class JobsHandler(BaseHandler):
     @endpoint(summary="Submit a job. Exactly one of code, script, command.",
               body=JobRequest, response=JobDetail, status=201, errors=_SUBMIT_ERRORS)
     async def post(self) -> None:
-        spec, origin = _spec_and_origin(await self.json_object(_JOB_FIELDS))
+        request: JobRequest = await self.body(_JOB_FIELDS)
+        spec, origin = request.split()
         job = await self.services.jobs.submit(spec, origin)
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "jobs", job.id))
         self.write_model(job, status=201)
@@ -47,8 +41,8 @@ class JobPreviewHandler(BaseHandler):
     @endpoint(summary="The batch script a spec would submit; submits nothing.",
               body=JobRequest, response=Preview, errors=(400, 413))
     async def post(self) -> None:
-        spec, origin = _spec_and_origin(await self.json_object(_JOB_FIELDS))
-        self.write_model(self.services.jobs.preview(spec, origin))
+        request: JobRequest = await self.body(_JOB_FIELDS)
+        self.write_model(self.services.jobs.preview(*request.split()))
 
 
 class JobHandler(BaseHandler):

@@ -19,8 +19,8 @@ class NotebookJobsHandler(BaseHandler):
               body=NotebookJobRequest, response=NotebookJobCreated, status=201,
               errors=(400, 404, 413, 422, 503, 507))
     async def post(self) -> None:
-        body = await self.json_object("a JSON object with path, parameters, kernel and job fields")
-        job = await self.services.notebooks.submit(NotebookJobRequest.model_validate(body))
+        request: NotebookJobRequest = await self.body("a JSON object with path, parameters, kernel and job fields")
+        job = await self.services.notebooks.submit(request)
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "notebook-jobs", job.id))
         self.write_model(job, status=201)
 

@@ -7,9 +7,9 @@ from functools import partial
 
 from jupyter_server.utils import url_path_join
 
-from ..api_models import SweepList, SweepRetry, SweepsQuery, SweepSubmit
+from ..api_models import SweepList, SweepsQuery, SweepSubmit
 from ...jobs import BadJobRequest, Origin
-from ...sweeps import SweepRequest, SweepView
+from ...sweeps import SweepRetry, SweepView
 from .base import BaseHandler, endpoint
 
 _SUBMIT = """The code runs once per point of a grid (every combination), a random search or an Optuna
@@ -49,9 +49,8 @@ class SweepsHandler(BaseHandler):
               description=_SUBMIT, body=SweepSubmit, response=SweepView, status=201,
               errors=(400, 413, 422, 503, 507))
     async def post(self) -> None:
-        body = await self.json_object("a JSON object with code, grid or random, and job fields")
-        origin = Origin.model_validate(body.pop("origin", None) or {"kind": "api"})
-        sweep = await self.services.sweeps.submit(SweepRequest.model_validate(body), origin)
+        request: SweepSubmit = await self.body("a JSON object with code, grid or random, and job fields")
+        sweep = await self.services.sweeps.submit(request, request.origin or Origin(kind="api"))
         self.set_header("Location", url_path_join(self.base_url, "tritonml", "sweeps", sweep.id))
         self.write_model(sweep, status=201)
 
@@ -72,10 +71,7 @@ class SweepRetryHandler(BaseHandler):
     @endpoint(summary="Run the failed tasks (or the ended tasks in `indices`) again.", description=_RETRY,
               body=SweepRetry, body_required=False, response=SweepView, errors=(400, 404, 413, 422, 503, 507))
     async def post(self, sweep_id: str) -> None:
-        body = await self.json_object('a JSON object: {} or {"indices": [...], "time": ...}')
-        indices = body.pop("indices", None)
-        if indices is not None and (
-            not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
-        ):
-            raise BadJobRequest("indices must be a list of task indices (whole numbers)")
-        self.write_model(await self.services.sweeps.retry(sweep_id, indices=indices, overrides=body))
+        # The changes alone: the sweep's spec with them is validated as a whole, with the defaults, by retry.
+        request: SweepRetry = await self.body('a JSON object: {} or {"indices": [...], "time": ...}',
+                                              with_defaults=False)
+        self.write_model(await self.services.sweeps.retry(sweep_id, request))

@@ -58,7 +58,7 @@ class TensorBoardsHandler(BaseHandler):
     @endpoint(summary="Open TensorBoard for a job, a sweep or a folder.", description=_OPEN,
               body=TensorBoardOpen, response=TensorBoardInfo, errors=(400, 404, 413))
     async def post(self) -> None:
-        request = TensorBoardOpen.model_validate(await self.json_object("a JSON object: job, sweep or path"))
+        request: TensorBoardOpen = await self.body("a JSON object: job, sweep or path", with_defaults=False)
         target = await asyncio.get_running_loop().run_in_executor(None, target_of, self.services, request)
         why = targets.check_spec(target)
         if why:
@@ -87,7 +87,7 @@ class WandbSyncHandler(BaseHandler):
     async def post(self) -> None:
         from ...tracking.wandb import offline_runs, sync
 
-        request = WandbSync.model_validate(await self.json_object("a JSON object: job or sweep, dry_run"))
+        request: WandbSync = await self.body("a JSON object: job or sweep, dry_run", with_defaults=False)
         open_request = TensorBoardOpen(job=request.job, sweep=request.sweep)
         loop = asyncio.get_running_loop()
         target = await loop.run_in_executor(None, target_of, self.services, open_request)
