@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
-from ..jobs.spec import JobSpec
+from ..jobs.errors import InvalidRequest
+from ..jobs.spec import Defaults, JobSpec, parse
 from .rules import Finding, Usage, findings
 from .thresholds import DEFAULT, Thresholds
 
@@ -58,7 +59,7 @@ class Suggestion(BaseModel):
 
 
 def suggest(job_id: str, spec: Optional[JobSpec], usage: Usage, t: Thresholds = DEFAULT,
-            source: str = "") -> Suggestion:
+            source: str = "", defaults: Optional[Defaults] = None) -> Suggestion:
     """The suggestion for a finished job whose usage is ``usage`` (rules.usage_of)."""
     found: dict[str, Finding] = {}
     for f in findings(usage, t, any_length=True):  # per field the first with a value, else the first
@@ -76,7 +77,7 @@ def suggest(job_id: str, spec: Optional[JobSpec], usage: Usage, t: Thresholds = 
     changes = [c for c in parts.values() if c is not None and c.changed]
     new_spec = None
     if spec is not None:
-        new_spec, dropped = _apply(spec, changes)
+        new_spec, dropped = _apply(spec, changes, defaults)
         for c, why in dropped:  # a change the spec's own rules refuse: kept as it was, and why
             changes = [x for x in changes if x is not c]
             parts[c.field] = Change(field=c.field, from_=c.from_, to=c.from_, changed=False,
@@ -87,12 +88,12 @@ def suggest(job_id: str, spec: Optional[JobSpec], usage: Usage, t: Thresholds = 
     return Suggestion(id=job_id, spec=new_spec, changes=changes, source=source, note=note, **parts)
 
 
-def _apply(spec: JobSpec, changes: list[Change]) -> tuple[JobSpec, list[tuple[Change, str]]]:
-    """The spec with ``changes``, validated as POST jobs validates it. The changes are applied one by
-    one; one that makes the spec invalid (the rules keep within the spec's own, so this is a last
-    guard) is left out, with the validator's reason."""
-    from pydantic import ValidationError
-
+def _apply(spec: JobSpec, changes: list[Change], defaults: Optional[Defaults] = None,
+           ) -> tuple[JobSpec, list[tuple[Change, str]]]:
+    """The spec with ``changes``, validated as POST jobs validates it: with the admin's ``defaults``
+    first (a checkpoint warning is held to the site's default time when the spec names none). The
+    changes are applied one by one; one that makes the spec invalid (the rules keep within the spec's
+    own, so this is a last guard) is left out, with the validator's reason."""
     current = spec
     dropped: list[tuple[Change, str]] = []
     for c in changes:
@@ -100,9 +101,9 @@ def _apply(spec: JobSpec, changes: list[Change]) -> tuple[JobSpec, list[tuple[Ch
         if c.field == "gpus" and spec.ddp and spec.ntasks_per_node and c.to:  # one task per GPU on each node
             update["ntasks_per_node"] = max(1, int(str(c.to).rpartition(":")[2]) // (spec.nodes or 1))
         try:
-            current = JobSpec.model_validate({**current.model_dump(), **update})
-        except ValidationError as exc:
-            dropped.append((c, "; ".join(str(e.get("msg", "")) for e in exc.errors())[:300]))
+            current = parse(JobSpec, {**current.model_dump(exclude_unset=True), **update}, defaults)
+        except InvalidRequest as exc:
+            dropped.append((c, "; ".join(e["message"] for e in exc.fields)[:300]))
     return current, dropped
 
 
@@ -156,7 +157,7 @@ def _time_ok(u: Usage) -> str:
 
 
 def suggestion_of(job_id: str, spec: Optional[JobSpec], metrics: Optional[dict], efficiency: Optional[dict],
-                  t: Thresholds = DEFAULT, state: Any = None) -> Suggestion:
+                  t: Thresholds = DEFAULT, state: Any = None, defaults: Optional[Defaults] = None) -> Suggestion:
     """From what ``GET jobs/{id}`` holds: the spec (job directory), the samples summary and sacct's
     figures (None until the job ended and slurmdbd has its record)."""
     from .rules import usage_of
@@ -166,7 +167,7 @@ def suggestion_of(job_id: str, spec: Optional[JobSpec], metrics: Optional[dict],
         usage.time_limit = usage.elapsed = None  # no time figure before sacct has the end
     has_samples = bool(metrics and (metrics.get("cpu_cores_mean") is not None or metrics.get("gpus")))
     source = "+".join(name for name, ok in (("samples", has_samples), ("sacct", efficiency is not None)) if ok)
-    result = suggest(job_id, spec, usage, t, source=source)
+    result = suggest(job_id, spec, usage, t, source=source, defaults=defaults)
     value = getattr(state, "value", state)
     if efficiency is None and value in ("RUNNING", "PENDING", "CONFIGURING", "COMPLETING"):
         result.note = (f"The job is {value}: CPU and memory come from its samples so far; time once it has "

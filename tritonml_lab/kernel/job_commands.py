@@ -64,7 +64,8 @@ class JobCommands(SubmitCommands):
             return
         print(f"Job {job_id} ({job.name}): {job.state.value}")
         print("\n".join(report_lines(report, self.thresholds)))
-        suggestion = suggestion_of(job_id, spec, report.metrics, report.efficiency, self.thresholds, job.state)
+        suggestion = suggestion_of(job_id, spec, report.metrics, report.efficiency, self.thresholds, job.state,
+                                   defaults=self.defaults)
         print("\n" + "\n".join(suggestion_lines(suggestion)))
 
     @property

@@ -56,7 +56,7 @@ def resubmit(cmds, job_id: str, suggested: bool) -> None:
         figures = cmds._ask(cmds.slurm.efficiency(job_id))
         efficiency = figures if figures.get("complete") else None
         suggestion = suggestion_of(job_id, spec, job_summary(old.path), efficiency, cmds.thresholds,
-                                   job.state if job is not None else None)
+                                   job.state if job is not None else None, defaults=cmds.defaults)
         print("\n".join(suggestion_lines(suggestion)))
         spec = suggestion.spec or spec
 

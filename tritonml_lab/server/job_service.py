@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field
 
+from ..advice.suggest import suggestion_of
 from ..advice.thresholds import Thresholds
 from ..metrics.models import MetricsSummary
 from ..metrics.report import after_the_end
@@ -215,10 +216,9 @@ class JobService:
 
     async def suggestion(self, job_id: str) -> "Suggestion":
         """Resources to ask for next time, from the same figures and rules as the detail's advice."""
-        from ..advice.suggest import suggestion_of  # here: advice.suggest imports jobs.spec
-
         detail = await self.detail(job_id)
-        return suggestion_of(job_id, detail.spec, detail.metrics, detail.efficiency, self.thresholds, detail.state)
+        return suggestion_of(job_id, detail.spec, detail.metrics, detail.efficiency, self.thresholds, detail.state,
+                             defaults=self.defaults)
 
     async def spread(self, job_id: str) -> "Spread":
         """The spread over an array job's tasks (one sacct call): median and worst, outliers."""
