@@ -1202,8 +1202,11 @@ class Sampler(object):
         if self.sleeping:
             raise _Stop()
 
-    def install_signals(self):
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    def install_signals(self, usr1=False):
+        """``usr1``: a sampler on another node of the job also stops on SIGUSR1, which is how the
+        batch host's sampler stops it (srun passes SIGUSR1 on to its tasks; on SIGTERM or SIGHUP it
+        kills the step at once, which lost the sampler's last line)."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP) + ((signal.SIGUSR1,) if usr1 else ()):
             try:
                 signal.signal(sig, self._on_signal)
             except Exception:
@@ -1316,8 +1319,9 @@ class OtherNodes(object):
     that it takes nothing from the job's own steps and they never wait for it, ``--gres=gpu:N``
     so that the step (and, where devices are constrained by cgroup, the sampler) sees that
     node's GPUs of the job. It never harms the job: all runs in a daemon thread, every failure
-    is logged (to sampler.log) and ignored, and ``stop()`` ends the steps (SIGTERM, which srun
-    passes on to the samplers; Slurm also ends them when the job ends)."""
+    is logged (to sampler.log) and ignored, and ``stop()`` ends the steps: SIGUSR1 to srun, which
+    passes it on to the samplers (started with --helper: they stop on it and write their last line),
+    then SIGTERM to an srun still running after ``wait`` seconds (srun then kills its step)."""
 
     def __init__(self, job, command, sampler=None, exclude=None):
         self.job = str(job)
@@ -1390,7 +1394,7 @@ class OtherNodes(object):
         for nodes, p in procs:
             if p.poll() is None:
                 try:
-                    p.terminate()
+                    p.send_signal(signal.SIGUSR1)
                 except Exception:
                     pass
             elif p.returncode:
@@ -1401,9 +1405,13 @@ class OtherNodes(object):
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except Exception:
                 try:
-                    p.kill()
+                    p.terminate()
+                    p.wait(timeout=2.0)
                 except Exception:
-                    pass
+                    try:
+                        p.kill()
+                    except Exception:
+                        pass
 
 
 def _int(text):
@@ -1433,6 +1441,8 @@ def parse_args(argv):
     p.add_argument("--job", default=None,
                    help="Slurm job id: account every process of this job on this node (those with "
                    "SLURM_JOB_ID and SLURMD_NODENAME in their environment, and their children)")
+    p.add_argument("--helper", action="store_true",
+                   help="started by --other-nodes on another node of the job: also stop on SIGUSR1")
     p.add_argument("--other-nodes", action="store_true",
                    help="with --job, on the batch host of a multi-node job: also start a sampler on "
                    "each other node of the job (srun --overlap), writing --out with its node name")
@@ -1481,11 +1491,11 @@ def main(argv=None):
         _log("cannot start: %r" % (e,))
         source.close()
         return 1
-    s.install_signals()
+    s.install_signals(usr1=a.helper)
     if a.other_nodes and a.job and _int(os.environ.get("SLURM_JOB_NUM_NODES")) > 1:
         command = [sys.executable, os.path.abspath(__file__), "--out", a.out, "--interval",
                    "%g" % a.interval, "--source", a.source, "--keep", "%g" % a.keep,
-                   "--bucket", "%g" % a.bucket, "--job", a.job]
+                   "--bucket", "%g" % a.bucket, "--job", a.job, "--helper"]
         others = OtherNodes(a.job, command, sampler=s,
                             exclude=getattr(s.tree, "exclude", None))
         s.on_stop = others.stop

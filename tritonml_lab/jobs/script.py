@@ -25,6 +25,16 @@ ARRAY_STDOUT, ARRAY_STDERR = "stdout.%a.log", "stderr.%a.log"
 EXIT_FILE = "exit_code"
 START_FILE = "started"
 SAMPLER_FILE = "sampler.py"
+# At the end the script stops its sampler and waits for it (at most 8 s), so that the sampler stops its
+# steps on the other nodes and every node's file gets its last line before Slurm ends the job and
+# kills what is left (Slurm 24.11 killed the other nodes' sampler steps first: their end lines were lost).
+STOP_SAMPLER = [
+    "tritonml_sampler=",
+    "tritonml_stop_sampler() {",
+    '    [ -n "$tritonml_sampler" ] && kill -TERM "$tritonml_sampler" 2>/dev/null || return 0',
+    '    for _ in $(seq 80); do kill -0 "$tritonml_sampler" 2>/dev/null || return 0; sleep 0.1; done',
+    "}",
+]
 PYTHON_FILE = "main.py"
 USER_SCRIPT = "user.sh"
 # Long jobs (spec.checkpoint): the in-job module, the files of each run (markers.py reads them).
@@ -124,7 +134,9 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
             "# Record how the job ended, for the notebook and the jobs panel (even if it fails;",
             "# scancel and the time limit send SIGTERM: that ends the script with 143, not 0).",
             "trap 'exit 143' TERM",
-            f"trap 'echo $? > {quoted_dir}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}' EXIT",
+            *STOP_SAMPLER,
+            f"trap 'tritonml_code=$?; echo $tritonml_code > {quoted_dir}/{EXIT_FILE}.${{SLURM_ARRAY_TASK_ID:-job}}; "
+            "tritonml_stop_sampler; exit $tritonml_code' EXIT",
             "set -eo pipefail",
         ]
     if defaults.sampler_python:
@@ -133,10 +145,11 @@ def render_script(spec: JobSpec, defaults: Defaults, job_dir: str, *, origin: st
             "# Live GPU and CPU samples for the charts (1 Hz, lowest priority), one file per node",
             "# ({node}: the Slurm node name); with several nodes it starts one on each other node",
             "# (srun --overlap). If it fails, the job goes on: the sampler catches its own errors",
-            "# and stops when this script ends.",
+            "# and this script stops it at its end (tritonml_stop_sampler).",
             f"{shlex.quote(defaults.sampler_python)} {shlex.quote(job_dir + '/' + SAMPLER_FILE)} "
             f"--out {shlex.quote(job_dir + '/' + SAMPLES_OUT)} --interval {defaults.sample_interval:g} "
             f'--pid $$ --job "$SLURM_JOB_ID" --other-nodes >> {shlex.quote(job_dir)}/sampler.log 2>&1 &',
+            "tritonml_sampler=$!",
         ]
     if spec.modules:
         lines += ["", "# Software environment"]
@@ -250,7 +263,9 @@ def _checkpoint_head(spec: JobSpec, defaults: Defaults, quoted_dir: str) -> list
         "# writes requeued.TASK.k instead of the exit code: the job is not over.",
         "trap 'exit 143' TERM",
         "tritonml_requeued=",
-        f"trap 'tritonml_code=$?; [ -n \"$tritonml_requeued\" ] || echo $tritonml_code > {quoted_dir}/{EXIT_FILE}.$tritonml_task' EXIT",
+        *STOP_SAMPLER,
+        f"trap 'tritonml_code=$?; [ -n \"$tritonml_requeued\" ] || echo $tritonml_code > {quoted_dir}/{EXIT_FILE}.$tritonml_task; "
+        "tritonml_stop_sampler; exit $tritonml_code' EXIT",
         "set -eo pipefail",
     ]
 
