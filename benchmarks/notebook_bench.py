@@ -95,7 +95,7 @@ async def main() -> None:
         for run in range(args.repeat):
             created = await notebooks.submit(NotebookJobRequest(path="bench.ipynb", **resources))
             nb_detail = await wait_end(services, created.id)
-            progress = read_progress(services.jobs.store.find(created.id))
+            progress = read_progress(services.store.find(created.id))
             assert progress and progress["status"] == "completed", progress
             py = await services.jobs.submit(JobSpec(code=plain, python=kernel_python, **resources))
             py_detail = await wait_end(services, py.id)

@@ -47,10 +47,10 @@ def _start(server_app) -> Services:
     services.kernel_specs = server_app.kernel_spec_manager
     # Kernels this server starts inherit its environment: the magics then use the same jobs root and
     # the admin's job defaults, and `%tritonml run-notebook` the server's Python (it has nbclient).
-    os.environ[JOBS_ROOT_ENV] = str(services.jobs.store.root)
+    os.environ[JOBS_ROOT_ENV] = str(services.store.root)
     os.environ.setdefault("TRITONML_SERVER_PYTHON", sys.executable)
-    export_defaults(services.jobs.defaults)
-    export_thresholds(services.jobs.thresholds)  # the advice rules, for %tritonml efficiency/resubmit
+    export_defaults(services.defaults)
+    export_thresholds(services.thresholds)  # the advice rules, for %tritonml efficiency/resubmit
     export_catalog_roots(config.catalog_root_pairs())
     return services
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..advice.usage import UsageReports
     from ..catalog import Catalog
     from ..jobs.launcher import Launcher
+    from ..jobs.script import Defaults
+    from ..jobs.store import JobStore
     from ..metrics.stream import MetricsHub
     from .job_files import JobFiles
     from .monitor import JobMonitor
@@ -38,7 +40,9 @@ class Services:
     config: TritonML
     slurm: SlurmClient
     cluster: "BudgetedCache[ClusterSummary]"
-    thresholds: Thresholds
+    thresholds: Thresholds  # the advice rules (admin traitlets advice_*)
+    defaults: Defaults  # the admin's job defaults, applied before a request is validated
+    store: JobStore  # the jobs root (c.TritonML.job_store_class)
     monitor: JobMonitor
     files: JobFiles  # the job directories' reader (pool, manifests, the jobs' samples readers)
     launcher: Launcher
@@ -162,6 +166,8 @@ def build_services(config: TritonML) -> Services:
         cluster=BudgetedCache(slurm.cluster_summary, budget_seconds=config.cluster_cache_seconds,
                               fresh_seconds=config.scheduler_fresh_seconds),
         thresholds=thresholds,
+        defaults=defaults,
+        store=store,
         monitor=monitor,
         files=files,
         launcher=launcher,

@@ -22,7 +22,7 @@ async def test_two_array_tasks_on_one_node_have_separate_samples(jp_fetch, jp_se
     for task in (0, 1):
         detail = await wait_done(jp_fetch, f"{job['id']}_{task}", timeout=120)
         assert detail["state"] == "COMPLETED", detail
-    job_dir = jp_serverapp.web_app.settings["tritonml"].jobs.store.find(job["id"]).path
+    job_dir = jp_serverapp.web_app.settings["tritonml"].store.find(job["id"]).path
     names = sorted(p.name for p in job_dir.iterdir() if p.name.startswith("samples."))
     assert names == ["samples.csl1.task0.jsonl", "samples.csl1.task1.jsonl"], names  # nothing moved aside
     for task in ("0", "1"):

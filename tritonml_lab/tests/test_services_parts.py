@@ -11,7 +11,7 @@ from tritonml_lab.server.config import TritonML
 from tritonml_lab.server.services import build_services
 
 HANDLERS = Path(__file__).resolve().parents[1] / "server" / "handlers"
-PARTS = ("monitor", "metrics", "advisor", "reports", "launcher", "files", "dirs")
+PARTS = ("monitor", "metrics", "advisor", "reports", "launcher", "files", "dirs", "store", "defaults", "thresholds")
 
 
 def test_no_handler_reaches_through_the_job_service():
@@ -25,6 +25,7 @@ def test_the_job_service_uses_the_parts_services_made_and_services_closes_each(t
     services = build_services(TritonML(jobs_root=str(tmp_path / "jobs")))
     jobs = services.jobs
     assert jobs.monitor is services.monitor and jobs.files is services.files and jobs.launcher is services.launcher
+    assert jobs.store is services.store and jobs.defaults is services.defaults and jobs.thresholds is services.thresholds
     assert services.metrics.io is services.files.dirs  # one pool for the job directories
 
     async def start_and_close():

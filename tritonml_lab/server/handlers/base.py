@@ -154,7 +154,7 @@ class BaseHandler(APIHandler):
         if operation is None or operation.body is None:
             raise TypeError(f"{type(self).__name__}.{self.request.method.lower()} documents no body")
         given = await self.json_object(what)
-        return parse(operation.body, given, self.services.jobs.defaults if with_defaults else None)
+        return parse(operation.body, given, self.services.defaults if with_defaults else None)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

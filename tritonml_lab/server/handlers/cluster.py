@@ -12,6 +12,6 @@ class ClusterHandler(BaseHandler):
               response=ClusterView, query=FreshQuery, errors=(503,))
     async def get(self) -> None:
         summary = await self.services.cluster.get(fresh=self.fresh())
-        d = self.services.jobs.defaults
+        d = self.services.defaults
         defaults = JobDefaults(partition=d.partition, time=d.time, cpus_per_task=d.cpus_per_task, mem=d.mem)
         self.write_model(ClusterView(**dict(summary), job_defaults=defaults))

@@ -41,9 +41,9 @@ def _info(handler: BaseHandler, instance: Instance, started: bool) -> TensorBoar
 
 def target_of(services, request: TensorBoardOpen) -> Target:
     """The folders of a job, a sweep or a folder (blocking: run in a worker thread)."""
-    jobs_root = Path(services.jobs.store.root)
+    jobs_root = Path(services.store.root)
     if request.job:
-        return targets.for_job(services.jobs.store, request.job)
+        return targets.for_job(services.store, request.job)
     if request.sweep:
         return targets.for_sweep(services.sweeps.manifests, jobs_root, request.sweep)
     return targets.for_folder(request.path or "", services.root_dir, jobs_root)
