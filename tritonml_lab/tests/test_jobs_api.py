@@ -10,6 +10,7 @@ from tornado.httpclient import HTTPClientError
 from tritonml_lab.server.config import TritonML
 from tritonml_lab.server.services import build_services
 
+from .job_waits import in_state, wait_detail
 from .jobs_root import leftovers
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -222,7 +223,12 @@ async def test_push_channel_sends_a_snapshot_then_changes(jp_fetch, jp_ws_fetch)
 async def test_a_job_over_its_time_limit_ends_in_timeout(jp_fetch):
     """Slurm enforces the limit (checked about every 30 s): one minute, then TIMEOUT."""
     job = await post_job(jp_fetch, partition="batch-csl", time="00:01:00", command="echo started; sleep 600")
-    detail = await wait_done(jp_fetch, job["id"], timeout=180)
+    await wait_done(jp_fetch, job["id"], timeout=180)
+    # The exit marker shows the end at once, as TIMEOUT only when the start and exit markers span the
+    # whole limit. Slurm counts the limit from the allocation; the script writes its start marker a
+    # moment later (over a second on a loaded machine, seen on 24.11), so the end may show CANCELLED
+    # until sacct, asked 1, 2, 4, ... s after the exit marker, confirms TIMEOUT.
+    detail = await wait_detail(jp_fetch, job["id"], in_state("TIMEOUT"), timeout=60)
     assert detail["state"] == "TIMEOUT"
     assert (await read_log(jp_fetch, job["id"]))["data"] == "started\n"
     assert any("time limit" in line for line in detail["advice"])
