@@ -17,6 +17,15 @@ pytestmark = pytest.mark.usefixtures("slurm_cluster")
 BURN = "t=time.time()\nwhile time.time()-t<10: pass\n"
 
 
+def fake_job_id(k: int = 0) -> str:
+    """A job id no other process on this host uses now: JobProcs scans all of /proc, where another
+    run of the same test (the other Slurm lane's, dev/flaky runs both at once, or another user's)
+    would otherwise add its processes to this one's job."""
+    import os
+
+    return f"9{os.getpid()}{k}"
+
+
 async def test_two_node_job_samples_both_nodes_with_their_own_cpu_load(jp_fetch, jobs_root):
     job = await post_job(
         jp_fetch, name="two-node-burn", partition="gpu-debug", nodes=2, ntasks_per_node=1,
@@ -90,12 +99,13 @@ def test_job_procs_counts_only_this_job_on_this_node(tmp_path):
 
     burn = "import time\nt=time.time()\nwhile time.time()-t<4: pass\n"
     clears = ("import subprocess, sys\nsubprocess.run([sys.executable, '-c', %r], env={})\n" % burn)
-    mine = spawn({"SLURM_JOB_ID": "991", "SLURMD_NODENAME": "n1"}, clears)
+    job, other = fake_job_id(1), fake_job_id(2)
+    mine = spawn({"SLURM_JOB_ID": job, "SLURMD_NODENAME": "n1"}, clears)
     sleep = "import time\ntime.sleep(4)\n"
-    other_node = spawn({"SLURM_JOB_ID": "991", "SLURMD_NODENAME": "n2"}, sleep)
-    other_job = spawn({"SLURM_JOB_ID": "992", "SLURMD_NODENAME": "n1"}, sleep)
+    other_node = spawn({"SLURM_JOB_ID": job, "SLURMD_NODENAME": "n2"}, sleep)
+    other_job = spawn({"SLURM_JOB_ID": other, "SLURMD_NODENAME": "n1"}, sleep)
     try:
-        procs = JobProcs("991", "n1")
+        procs = JobProcs(job, "n1")
         time.sleep(0.5)
         procs.sample(time.monotonic())
         time.sleep(1.5)
@@ -118,14 +128,15 @@ def test_a_step_started_late_in_a_long_job_is_found_within_seconds():
     import subprocess
     import sys
 
-    env = {**os.environ, "SLURM_JOB_ID": "99999994", "SLURMD_NODENAME": "n1"}
+    job = fake_job_id()
+    env = {**os.environ, "SLURM_JOB_ID": job, "SLURMD_NODENAME": "n1"}
     # The "batch script": after a second it starts a child (the srun client), which waits.
     batch = subprocess.Popen([sys.executable, "-c", (
         "import subprocess, sys, time\ntime.sleep(1.0)\n"
         "subprocess.run([sys.executable, '-c', 'import time; time.sleep(6)'])\n")], env=env)
     task = None
     try:
-        procs = JobProcs("99999994", "n1")
+        procs = JobProcs(job, "n1")
         now = time.monotonic()
         procs.first = now - 3600  # an hour into the job
         procs.sample(now)
