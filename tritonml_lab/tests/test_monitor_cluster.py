@@ -43,6 +43,16 @@ class Recorder:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{job_id} never {state}; saw {self.states(job_id)}")
 
+    async def wait_for_any(self, job_id: str, timeout: float = 60) -> dict:
+        """The first event of the job, whatever its state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for _at, data in self.events:
+                if data["id"] == job_id:
+                    return data
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{job_id} never showed up")
+
 
 @contextlib.asynccontextmanager
 async def watching(jobs_root):
@@ -136,6 +146,7 @@ async def test_a_plain_sbatch_job_shows_up_within_the_slow_interval(jobs_root):
     client = SlurmClient(timeout=30)
     monitor = JobMonitor(client, store=JobStore(jobs_root), squeue_budget_seconds=5, slow=5, fast=0.5)
     recorder = Recorder(monitor)
+    job_id = None
     try:
         await monitor.snapshot()
         polls = monitor.polls
@@ -143,12 +154,17 @@ async def test_a_plain_sbatch_job_shows_up_within_the_slow_interval(jobs_root):
                        "--wrap", "sleep 8").strip()
         # Within the slow interval (5 s here): the bound allows for a loaded 2-core CI machine, since
         # this test checks that it shows up without a marker, not how fast (benchmarks/site_load.py).
-        await recorder.wait_for(job_id, "RUNNING", timeout=20)
+        await recorder.wait_for_any(job_id, timeout=20)
+        # It runs once csl1 has a free CPU: the other tests' jobs share its 8 (some sleep out a
+        # one-minute limit), so it may stay pending a while; squeue (every 5 s) tells when it runs.
+        await recorder.wait_for(job_id, "RUNNING", timeout=150)
         await recorder.wait_for(job_id, "COMPLETED", timeout=45)  # squeue, then sacct once it left
         assert monitor.polls > polls
     finally:
         recorder.unsubscribe()
         await monitor.stop()
+        if job_id is not None:
+            slurm("scancel", job_id)  # ended already, unless the test failed: never left queued
 
 
 async def test_nobody_listening_costs_nothing(jobs_root):
