@@ -140,11 +140,20 @@ async def test_a_hung_job_directory_degrades_only_that_job(jp_fetch, jp_ws_fetch
                                     and m["data"]["directory_error"] == NOT_ANSWERING)
         assert pushed["data"]["state"] in ("PENDING", "RUNNING")
 
-        degraded = await timings(jp_fetch, socket, healthy)
+        # 2x, and never less than 5 ms over: a sub-millisecond ping on a shared 2-core machine meets
+        # one scheduling hiccup in 60. (Before the fix every request waited UNBLOCK_AFTER seconds.)
+        def too_slow(degraded: dict[str, list[float]]) -> list[str]:
+            return [what for what in normal
+                    if p99(degraded[what]) > max(2 * p99(normal[what]), p99(normal[what]) + JITTER)]
+
+        # Up to three rounds of timings: another process's burst of CPU (a loaded 2-core machine)
+        # slows one round by some ms; a request that waits on the hung directory is slow in every one.
+        for _round in range(3):
+            degraded = await timings(jp_fetch, socket, healthy)
+            if not too_slow(degraded):
+                break
         assert not watchdog.finished.is_set(), "the event loop was blocked until the watchdog unblocked it"
         for what in normal:
-            # 2x, and never less than 5 ms over: a sub-millisecond ping on a shared 2-core machine meets
-            # one scheduling hiccup in 60. (Before the fix every request waited UNBLOCK_AFTER seconds.)
             assert p99(degraded[what]) <= max(2 * p99(normal[what]), p99(normal[what]) + JITTER), (
                 what, f"p99 {p99(degraded[what]) * 1000:.1f} ms while one directory hangs, "
                       f"{p99(normal[what]) * 1000:.1f} ms before")
