@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..catalog.isolation import BoundedIO
@@ -30,14 +31,32 @@ CONFIRM_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 # For this long after a marker changed a job, squeue may not set it back (the script ended, but
 # slurmctld still says RUNNING or COMPLETING); after it, squeue wins (a requeued job runs again).
 MARKER_GRACE = 30.0
-# Directories are scanned by SCAN_THREADS threads (more join while one hangs, as in the job files'
-# pool); a tick waits at most SCAN_WAIT for its scans, and those not back are collected by a later one.
+# A tick's directories are scanned by one thread of a pool of SCAN_THREADS (more join while one hangs, as
+# in the job files' pool); the tick waits at most SCAN_WAIT for them.
 SCAN_THREADS = 2
 SCAN_TIMEOUT = 2.0
 SCAN_WAIT = 1.0
 ROOT_KEY = "/"  # the jobs root's listing (new job ids); never a job id
 BEFORE_START = {JobState.PENDING, JobState.CONFIGURING, JobState.UNKNOWN, JobState.REQUEUED,
                 JobState.REQUEUE_HOLD, JobState.REQUEUE_FED}
+
+
+class _Batch:
+    """Directories one pool thread scans in turn (ROOT_KEY: the jobs root's listing), and what it
+    found; ``at`` is the one it is in now. Filled by the thread, taken by the event loop."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.at: Optional[str] = None
+        self.abandoned = False
+        self.markers: deque[Marker] = deque()
+        self.new_ids: deque[str] = deque()
+
+    def take_markers(self) -> list[Marker]:
+        return [self.markers.popleft() for _ in range(len(self.markers))]
+
+    def take_new_ids(self) -> list[str]:
+        return [self.new_ids.popleft() for _ in range(len(self.new_ids))]
 
 
 class MarkerWatch:
@@ -53,7 +72,10 @@ class MarkerWatch:
         self._start_mtimes: dict[str, tuple[int, float]] = {}
         self._turn = 0
         self._pool: Optional[BoundedIO] = None  # made on the first scan, in the server's event loop
-        self._scans: dict[str, asyncio.Future[Any]] = {}  # directory (job id, or the root) -> its scan
+        self._batches = 0  # batches started (each one pool task)
+        self._stalled: list[tuple[_Batch, asyncio.Future[Any]]] = []  # given up, still out
+        self._suspects: set[str] = set()  # directories a batch hung in: scanned on their own until they answer
+        self._alone: dict[str, tuple[_Batch, asyncio.Future[Any]]] = {}  # directory -> its own scan, out now
 
     async def _watch(self: JobMonitor) -> None:
         while self._running():
@@ -79,8 +101,10 @@ class MarkerWatch:
                 log.exception("tritonml-lab: job marker scan failed")
 
     async def _scan_once(self: JobMonitor) -> None:
-        """One tick: each directory scanned in the pool on its own, so that one that hangs (an OST that
-        stopped answering) holds up its own job's markers only; its scan is collected when it is back."""
+        """One tick. The directories are scanned in turn by one pool thread (one hop a tick: cheap);
+        a scan not back within SCAN_WAIT is given up where it is, the directory it is in (an OST that
+        stopped answering) is scanned on its own from then on until it answers, and the rest go on at
+        the next tick. So a hung directory holds up its own job's markers, and the others' once."""
         bases = sorted({job.array_job_id or job.id for job in self.jobs.values() if job.state.is_active})
         if len(bases) > self.dirs_per_tick:  # bounded per second: take turns
             self._turn = (self._turn + self.dirs_per_tick) % len(bases)
@@ -89,30 +113,54 @@ class MarkerWatch:
             return  # closed: no thread is started after close()
         if self._pool is None:
             self._pool = BoundedIO(SCAN_THREADS, SCAN_TIMEOUT, "tritonml-markers", DirectoryNotAnswering)
-        for key in [ROOT_KEY, *bases]:
-            if key not in self._scans:  # one scan at a time per directory: a hung one is not stacked
-                work = (self.scanner.new_ids,) if key == ROOT_KEY else (self._scan_base, key)
-                self._scans[key] = asyncio.wrap_future(self._pool.submit(f"markers:{key}", *work))
-        await asyncio.wait(list(self._scans.values()), timeout=SCAN_WAIT)
+        held = {batch.at for batch, future in self._stalled if not future.done()}  # hung in there now
+        batch = _Batch([key for key in (ROOT_KEY, *bases) if key not in self._suspects])
+        self._batches += 1
+        waiting = asyncio.wrap_future(self._pool.submit(f"markers:{self._batches}", self._scan_batch, batch))
+        for key in self._suspects - held - set(self._alone):
+            alone = _Batch([key])
+            self._alone[key] = (alone, asyncio.wrap_future(self._pool.submit(f"markers:{key}", self._scan_batch, alone)))
+        await asyncio.wait([waiting, *(future for _b, future in self._alone.values())], timeout=SCAN_WAIT)
+        if not waiting.done():
+            batch.abandoned = True  # it stops after the directory it is in; the rest: the next tick
+            if batch.at is not None:
+                self._suspects.add(batch.at)
+            self._stalled.append((batch, waiting))
+        found = [batch]
+        for key, (alone, future) in list(self._alone.items()):
+            if future.done():
+                found.append(alone)
+                del self._alone[key]
+                self._suspects.discard(key)  # it answered: back with the others
+        for stalled, future in list(self._stalled):
+            found.append(stalled)  # what it scanned before it hung, and the rest once it is back
+            if future.done():
+                self._stalled.remove((stalled, future))
+                self._suspects.discard(stalled.at)
         markers, new_ids = [], []
-        for key, future in list(self._scans.items()):
-            if not future.done():
-                continue
-            del self._scans[key]
-            if future.cancelled() or future.exception() is not None:
-                continue
-            if key == ROOT_KEY:
-                new_ids = future.result()
-            else:
-                markers += future.result()
+        for each in found:
+            markers += each.take_markers()
+            new_ids += each.take_new_ids()
         for jid in new_ids:
             self._dirs.pop(jid, None)
-        self.scanner.keep_only({job.array_job_id or job.id for job in self.jobs.values()} | set(self._scans))
+        self.scanner.keep_only({job.array_job_id or job.id for job in self.jobs.values()} | self._suspects)
         now = time.monotonic()
         for marker in sorted(markers, key=marker_order):
             self._on_marker(marker, now)
         if new_ids and not all(jid in self.jobs for jid in new_ids):
             self.poke(submitted=True)  # submitted elsewhere (the kernel's magics): squeue once
+
+    def _scan_batch(self: JobMonitor, batch: "_Batch") -> None:
+        """In the pool: each directory of ``batch`` in turn, until it is given up."""
+        for key in batch.keys:
+            if batch.abandoned:
+                return
+            batch.at = key
+            if key == ROOT_KEY:
+                batch.new_ids.extend(self.scanner.new_ids())
+            else:
+                batch.markers.extend(self._scan_base(key))
+        batch.at = None
 
     def _scan_base(self: JobMonitor, base: str) -> list[Marker]:
         """In the pool: the new markers of one job's directory (found through the jobs root once)."""
@@ -132,9 +180,9 @@ class MarkerWatch:
         return sorted(markers, key=marker_order), new_ids
 
     def _close_markers(self) -> None:
-        for future in self._scans.values():
-            future.cancel()
-        self._scans = {}
+        for batch, _future in self._stalled:
+            batch.abandoned = True
+        self._stalled, self._alone, self._suspects = [], {}, set()
         if self._pool is not None:
             self._pool.shutdown()  # idle threads end; one hung in a read ends when the read returns
             self._pool = None
