@@ -139,6 +139,13 @@ def test_a_notebook_past_its_limit_keeps_its_outputs_and_marks_the_cell(jobs):
     _magics, submitted = jobs
     job_id, job_dir = submitted["notebook"]
     assert final_state(job_id).state.value == "TIMEOUT"
+    # The batch script ends at Slurm's SIGTERM (its trap); the notebook executor, TERMed too, saves the
+    # notebook and then progress.json (with ended_at) a moment later (0.3 s after the job's end, seen
+    # on 24.11): read them once it has. Before, progress.json could still hold the warning's message.
+    deadline = time.monotonic() + 30
+    while json.loads((job_dir / "progress.json").read_text()).get("ended_at") is None:
+        assert time.monotonic() < deadline, "the notebook executor never saved how the job ended"
+        time.sleep(0.2)
     out = nbformat.read(str(job_dir / "output.ipynb"), as_version=4)
     assert out.cells[0].outputs[0].text == "one\n"
     second = out.cells[1]
