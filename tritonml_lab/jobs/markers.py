@@ -237,6 +237,12 @@ class MarkerScanner:
         return found
 
 
+# Slurm starts the limit's clock when it allocates the job; the start marker is written when the script
+# starts, seconds later on a busy node (over 1 s was seen): a SIGTERM this close to the limit is the
+# limit's. A cancel in these last seconds shows as TIMEOUT until sacct confirms (seconds later).
+LIMIT_SLACK = 10.0
+
+
 def ended(code: int, started: Optional[float], at: float, time_limit: Optional[int]) -> dict:
     """Job fields for an exit marker: COMPLETED (0), FAILED (other codes), and for the TERM trap
     TIMEOUT when the job ran its whole time limit (minutes), else CANCELLED. sacct confirms later.
@@ -246,7 +252,7 @@ def ended(code: int, started: Optional[float], at: float, time_limit: Optional[i
     if code != TERM_EXIT:
         return {"state": JobState.FAILED, "exit_code": code}
     ran = at - started if started is not None else None
-    out_of_time = ran is not None and time_limit is not None and ran >= time_limit * 60 - 1
+    out_of_time = ran is not None and time_limit is not None and ran >= time_limit * 60 - LIMIT_SLACK
     state = JobState.TIMEOUT if out_of_time else JobState.CANCELLED
     return {"state": state, "exit_code": None, "signal": 15, "signal_name": "SIGTERM"}
 

@@ -36,6 +36,7 @@ def test_marker_names_and_contents(tmp_path):
 
 @pytest.mark.parametrize("code,ran,state", [
     (0, 5, JobState.COMPLETED), (3, 5, JobState.FAILED), (143, 30, JobState.CANCELLED), (143, 60, JobState.TIMEOUT),
+    (143, 52, JobState.TIMEOUT),  # the start marker written 8 s after Slurm started the clock (a busy node)
 ])
 def test_what_an_exit_code_means(code, ran, state):
     assert ended(code, 1000.0, 1000.0 + ran, time_limit=1)["state"] is state
