@@ -22,6 +22,7 @@ from ..jobs.spec import JobSpec
 from ..jobs.store import BadJobRequest, DirectoryNotAnswering, JobStore, Manifest, parse_job_id
 from ..metrics.samples import SampleReaders
 from ..slurm import Job
+from ..metrics.stream import NOT_ANSWERING
 
 DIR_THREADS = 4
 DIR_TIMEOUT = 5.0
@@ -88,8 +89,6 @@ class JobFiles:
     # -- from the event loop -------------------------------------------------------------------
     async def manifest_soon(self, base: str) -> Optional[Manifest]:
         """The manifest, known or read in the pool (raises DirectoryNotAnswering after DIR_TIMEOUT)."""
-        from ..metrics.stream import NOT_ANSWERING
-
         return self.manifests.get(base) or await self.dirs.run(f"manifest:{base}", NOT_ANSWERING,
                                                                self.read_manifest, base)
 

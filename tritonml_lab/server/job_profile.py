@@ -23,6 +23,7 @@ from ..injob import profiler as injob_profiler
 from ..metrics.profile import TraceError, summarize_file
 from ..jobs.script import PROFILE_DIR
 from ..jobs.store import DirectoryNotAnswering, JobNotFound, parse_job_id
+from ..metrics.stream import NOT_ANSWERING
 
 if TYPE_CHECKING:
     from ..advice.thresholds import Thresholds
@@ -173,10 +174,8 @@ async def data_wait_share(files: "JobFiles", thresholds: "Thresholds", job_id: s
 
 async def job_profile(files: "JobFiles", thresholds: "Thresholds", job_id: str) -> JobProfile:
     """The job's profile: state, summary, file (raises JobNotFound for a job without a directory)."""
-    from ..metrics.stream import NOT_ANSWERING
-
     base, _task = parse_job_id(job_id)
-    manifest = await files.dirs.run(f"manifest:{base}", NOT_ANSWERING, files.read_manifest, base)
+    manifest = await files.manifest_soon(base)
     if manifest is None:
         raise JobNotFound(job_id)
     try:
@@ -190,8 +189,6 @@ async def job_profile(files: "JobFiles", thresholds: "Thresholds", job_id: str) 
 
 async def trace_file(files: "JobFiles", job_id: str) -> tuple[str, str]:
     """(path, kind) of the job's trace to download; JobNotFound when there is none."""
-    from ..metrics.stream import NOT_ANSWERING
-
     base, _task = parse_job_id(job_id)
 
     def find() -> tuple[Optional[str], Optional[str]]:
@@ -208,8 +205,6 @@ async def trace_file(files: "JobFiles", job_id: str) -> tuple[str, str]:
 
 async def read_chunk(files: "JobFiles", path: str, offset: int) -> bytes:
     """DOWNLOAD_CHUNK bytes of the file from ``offset``, in the pool."""
-    from ..metrics.stream import NOT_ANSWERING
-
     def read() -> bytes:
         with open(path, "rb") as handle:
             handle.seek(offset)
