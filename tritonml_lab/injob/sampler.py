@@ -299,6 +299,7 @@ class SmiSource(object):
     name = "nvidia-smi"
     STATIC = "index,uuid,name,memory.total,power.limit,clocks.max.sm,pci.bus_id,driver_version"
     DYNAMIC = "index,utilization.gpu,memory.used,power.draw,temperature.gpu,clocks.sm"
+    FIRST_ROWS_S = 10.0  # the longest wait for the looping nvidia-smi's first rows
 
     def __init__(self, spec, interval, exe="nvidia-smi"):
         self.exe = exe
@@ -329,8 +330,12 @@ class SmiSource(object):
         self.proc = None
         self.restart_at = 0.0
         self._lock = threading.Lock()
+        self._first = threading.Event()
         if self.gpus:
             self._start()
+            # The first sample is the GPUs', not a row of blanks: wait (bounded) for nvidia-smi's
+            # first rows. It starts in ~0.1 s, seconds on a busy node; a hung one is not waited on.
+            self._first.wait(self.FIRST_ROWS_S)
 
     def _start(self):
         cmd = [self.exe, "--query-gpu=" + self.DYNAMIC, "--format=csv,noheader,nounits",
@@ -358,8 +363,11 @@ class SmiSource(object):
                        None if v[4] is None else int(v[4])]
                 with self._lock:
                     self.latest[idx] = (time.monotonic(), row)
+                    if all(g["i"] in self.latest for g in self.gpus):
+                        self._first.set()
         except Exception:
             pass
+        self._first.set()  # it ended: no first rows to wait for
         try:
             proc.wait(timeout=5)
         except Exception:

@@ -2,6 +2,7 @@
 the in-job module, and the restart history read from a job directory's markers."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +60,44 @@ def test_the_script_uses_slurms_own_options_and_requeues_itself():
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     plain = render_script(JobSpec(command="true"), Defaults(sampler_python=None), "/jobs/job-2")
     assert "--signal" not in plain and "--requeue" not in plain and "tritonml_warning" not in plain
+
+
+def test_the_warning_trap_comes_before_any_command():
+    """slurmctld looks at the warnings every 30 s and sends one up to 30 s early: a job whose warning
+    is due within 30 s of its start can get it as the script starts. Seen in CI: the script, still
+    writing its start marker, died of SIGUSR1 (FAILED, no exit marker). Before the trap there are
+    only assignments (no command, no $(...)) and the handler's definition."""
+    script = render_script(JobSpec(command="true", time="00:02:00", checkpoint={"warn": "90s"}),
+                           Defaults(sampler_python="/usr/bin/python3"), "/jobs/job-1").splitlines()
+    trap = script.index("trap tritonml_warning USR1")
+    handler = (script.index("tritonml_warning() {"), script.index("}", script.index("tritonml_warning() {")))
+    before = [line for i, line in enumerate(script[:trap])
+              if line.strip() and not line.startswith("#") and not handler[0] <= i <= handler[1]]
+    assert before and all(re.fullmatch(r"(export )?\w+=[^$`;|&<>]*(\$\{?\w+(:-\w+)?\}?[^$`;|&<>]*)*", line)
+                          for line in before), before
+
+
+def test_a_warning_while_the_script_starts_is_noted_not_fatal(tmp_path):
+    """The script's start marker made slow (as on a busy node): the warning that comes meanwhile is
+    noted and the program still runs and ends the job with its own status."""
+    (tmp_path / "main.py").write_text("print('ran', flush=True)\n")
+    job = JobSpec(command=f"python3 {tmp_path}/main.py", time="00:02:00", checkpoint={"warn": "90s"})
+    script = render_script(job, Defaults(sampler_python=None), str(tmp_path))
+    lines = script.splitlines()
+    start_marker = next(i for i, line in enumerate(lines) if line.startswith("printf") and "/started." in line)
+    lines.insert(start_marker, f"touch {tmp_path}/ready; sleep 0.5")
+    script = "\n".join(lines) + "\n"
+    env = {**os.environ, "SLURM_JOB_ID": "1", "SLURM_JOB_END_TIME": str(int(time.time()) + 120)}
+    proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(10)  # SIGUSR1
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and out == "ran\n", err
+    assert (tmp_path / "warned.job.0").read_text().strip()
+    assert (tmp_path / "exit_code.job").read_text().strip() == "0"
 
 
 def test_the_script_passes_the_warning_only_to_a_program_that_handles_it(tmp_path):
