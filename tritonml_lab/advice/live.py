@@ -75,9 +75,11 @@ class LiveAdvisor:
                 self.monitor.publish("advice", event)
 
     def running(self) -> dict[str, Any]:
-        """The monitor's running jobs (array tasks left out: on one node they share a samples file)."""
+        """The monitor's running jobs, array tasks too (each task has its own samples file). An array
+        shares one directory, so it is told once, by its first task the rules fire on: one
+        notification per sweep, not one per task."""
         return {job.id: job for job in list(self.monitor.jobs.values())
-                if getattr(job.state, "value", job.state) == "RUNNING" and job.started and not job.array_job_id}
+                if getattr(job.state, "value", job.state) == "RUNNING" and job.started}
 
     def check(self, now: float, running: Optional[dict[str, Any]] = None) -> list[dict]:
         """The events to send now (blocking: reads sample files; run it in a thread)."""

@@ -241,12 +241,17 @@ def _median_says_stop(step):
         _task["metric"], mine, step, median, len(bests))
 
 
-def run_name(params, index):
+def run_name(params, index, all_params=None):
     """The task's run name (TensorBoard, W&B): its parameters, ``lr=0.001,batch=32``; ``task-<index>``
-    without any. Safe as one directory name (no ``/``, no control characters, at most 200 characters)."""
+    without any. A point that the sweep has more than once (a random search over a few choices) gets
+    its index too (``lr=0.1,point=3``): two tasks must not log into one run. ``all_params``: every
+    point's parameters (the points file's). Safe as one directory name (no ``/``, no control
+    characters, at most 200 characters)."""
     if not params:
         return "task-%d" % index
     text = ",".join("%s=%s" % (name, value) for name, value in params.items())
+    if all_params is not None and sum(1 for other in all_params if other == params) > 1:
+        text = "%s,point=%d" % (text[:180], index)
     text = "".join("_" if ch in "/\\" or ord(ch) < 32 else ch for ch in text).strip() or "task-%d" % index
     if text in (".", ".."):
         text = "task-%d" % index
@@ -257,7 +262,7 @@ def _export_log_dir(job_dir, task):
     """This task's log directory, named by its point: in the environment (the user's own SummaryWriter
     logs there, W&B names its run so) and its name in ``tensorboard/.run.<task>`` (the server writes
     the report(step=...) values there as TensorBoard scalars)."""
-    name = run_name(_task["params"], _task["index"])
+    name = run_name(_task["params"], _task["index"], _task.get("all_params"))
     root = os.path.join(job_dir, LOG_ROOT)
     path = os.path.join(root, name)
     try:
@@ -325,6 +330,7 @@ def _setup(namespace, job_dir, config):
         raise RuntimeError("array task %d has no point (this array job has %d)" % (local, len(points["indices"])))
     _task["index"] = points["indices"][local]
     _task["params"] = points["params"][local]
+    _task["all_params"] = points["params"]
     _task["metric"] = points.get("metric")
     _task["path"] = os.path.join(job_dir, RESULT_FILE % task)
     _task["steps"] = os.path.join(job_dir, STEPS_FILE % task)

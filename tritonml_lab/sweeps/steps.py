@@ -19,9 +19,9 @@ import os
 import threading
 from typing import NamedTuple, Optional
 
+from ..injob.sweep_shim import STEPS_FILE  # the shim writes them: the name is defined there
 from .models import StepSeries
 
-STEPS_FILE = "steps.%s.jsonl"
 MAX_POINTS = 32  # points per curve in the view (a 96-pixel sparkline; the body of a 1,000-task sweep stays small)
 MAX_NAMES = 3  # curves per task: the sweep's metric first, then the first others reported
 DIGITS = 4  # significant digits sent

@@ -210,3 +210,25 @@ def test_live_advice_after_its_settling_time_at_the_defaults(tmp_path, workload,
         assert f["to"] == "8" and "--cpus-per-task=8" in f["text"] and "num_workers=7" in f["text"]
         assert "pin_memory=True, persistent_workers=True" in f["text"] and "CPU partition" not in f["text"]
     assert advisor.check(start + DEFAULT.live_settle_seconds + 90, running) == []  # told once
+
+
+def test_a_sweep_is_told_once_by_its_first_task_the_rules_fire_on(tmp_path):
+    """Array tasks are advised on (each has its own samples file); the array's directory remembers
+    the advice, so the other tasks of the sweep do not notify again."""
+    start = 1_800_000_000.0
+    d = tmp_path / "sweep"
+    d.mkdir()
+    for task in ("0", "1"):
+        header, rows = retimed("starved", start, DEFAULT.live_settle_seconds + 120)
+        (d / f"samples.gpu1.task{task}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in [header] + rows))
+    monitor = Monitor()
+    for task in ("0", "1"):
+        monitor.jobs[f"88_{task}"] = Job(id=f"88_{task}", name="sweep", state=JobState.RUNNING, started=start,
+                                         cpus=4, array_job_id="88", array_task_id=task)
+    advisor = LiveAdvisor(monitor, lambda _id: d, lambda _id: SPEC, DEFAULT)
+    assert set(advisor.running()) == {"88_0", "88_1"}
+    events = advisor.check(start + DEFAULT.live_settle_seconds + 60)
+    assert [e["id"] for e in events] == ["88_0"]
+    assert [f["code"] for f in events[0]["findings"]] == ["gpu-starved"]
+    assert advisor.check(start + DEFAULT.live_settle_seconds + 90) == []
+    assert set(advisor.told) == {"88_0", "88_1"}

@@ -63,6 +63,25 @@ def test_report_steps_become_scalars_incrementally(tmp_path):
     assert (run0 / EVENTS_FILE).exists()
 
 
+def test_a_point_the_sweep_has_twice_gets_a_run_of_its_own(tmp_path):
+    """A random search over a few choices can draw one point twice: each task logs into its own
+    run, named by its parameters and its point's index; a point drawn once keeps the plain name."""
+    from tritonml_lab.injob.sweep_shim import run_name
+
+    every = [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.1}]
+    assert [run_name(p, i, every) for i, p in enumerate(every)] == ["lr=0.1,point=0", "lr=0.2", "lr=0.1,point=2"]
+    assert run_name({"lr": 0.1}, 0) == "lr=0.1" and run_name({}, 3, every) == "task-3"
+    assert len(run_name({"x": "y" * 300}, 7, [{"x": "y" * 300}] * 2)) <= 200
+    job = tmp_path / "job-2"
+    job.mkdir()
+    (job / "sweep_points.json").write_text(json.dumps({"metric": "loss", "indices": [0, 1, 2], "params": every}))
+    for task in "012":
+        (job / f"steps.{task}.jsonl").write_text('{"step": 0, "values": {"loss": %s}}\n' % task)
+    assert ReportConverter().convert(job) == 3
+    assert sorted(p.name for p in (job / "tensorboard").iterdir()) == ["lr=0.1,point=0", "lr=0.1,point=2", "lr=0.2"]
+    assert scalars_of(job / "tensorboard" / "lr=0.1,point=2") == {"loss": [(0, 2.0)]}
+
+
 async def api(jp_fetch, *parts, method="GET", body=None, path=None):
     """A tritonml/ call, its answer checked against openapi.yaml: (status, body)."""
     try:

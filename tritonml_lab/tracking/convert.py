@@ -67,10 +67,10 @@ def _task_names(job_dir: Path, tasks: list[str]) -> dict[str, str]:
                     points = {}
             local = int(task)
             try:
-                params, index = points["params"][local], points["indices"][local]
+                params, index, every = points["params"][local], points["indices"][local], points["params"]
             except (KeyError, IndexError, TypeError):
-                params, index = None, local
-            name = run_name(params if isinstance(params, dict) else None, index)
+                params, index, every = None, local, None
+            name = run_name(params if isinstance(params, dict) else None, index, every)
         names[task] = name
     return names
 
