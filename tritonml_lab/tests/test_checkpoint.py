@@ -128,6 +128,35 @@ def test_the_script_passes_the_warning_only_to_a_program_that_handles_it(tmp_pat
     assert (tmp_path / "exit_code.job").read_text().strip() == "99"  # the end time had passed: no wait
 
 
+def test_at_the_time_limit_the_script_ends_after_its_program_saved(tmp_path):
+    """Slurm's SIGTERM (time limit, scancel) reaches the script and its program at once; the script's
+    end ends the job, and under proctrack/cgroup kills what is left: it waits for the program, which
+    saves on its SIGTERM (a notebook's outputs: issue 23), before it exits with 143."""
+    (tmp_path / "main.py").write_text(
+        "import os, signal, sys, time\n"
+        "def save(*_):\n"
+        "    time.sleep(1.0)  # a notebook's last save\n"
+        f"    open({str(tmp_path / 'saved')!r}, 'w').write('saved')\n"
+        "    sys.exit(143)\n"
+        "signal.signal(signal.SIGTERM, save)\n"
+        f"open({str(tmp_path / 'ready')!r}, 'w').write(str(os.getpid()))\n"
+        "while True: time.sleep(0.05)\n")
+    job = JobSpec(command=f"python3 {tmp_path}/main.py", time="00:10:00", checkpoint={"warn": "60s"})
+    script = render_script(job, Defaults(sampler_python=None), str(tmp_path))
+    env = {**os.environ, "SLURM_JOB_ID": "1", "SLURM_JOB_END_TIME": str(int(time.time()) + 600)}
+    proc = subprocess.Popen(["bash", "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    program = int((tmp_path / "ready").read_text())
+    proc.send_signal(15)  # as Slurm does: the batch shell and every process of the job
+    os.kill(program, 15)
+    proc.wait(timeout=30)
+    assert (tmp_path / "saved").exists(), "the script ended before its program had saved"
+    assert proc.returncode == 143 and (tmp_path / "exit_code.job").read_text().strip() == "143"
+
+
 def test_a_bash_program_that_exits_at_once_on_the_warning_keeps_its_status(tmp_path):
     """The script's wait, interrupted by the warning, still gets the program's own status (99: come
     back) when the program ends before the script looks again."""
