@@ -39,7 +39,7 @@ class NotebookCommands(SubmitCommands):
         try:
             job_id, output = run(submit_notebook(
                 name, submit=launcher_submitter(self.launcher), root_dir=root, parameters=parameters,
-                kernel=args.kernel, python=python, **resources,
+                kernel=args.kernel, python=python, defaults=self.defaults, **resources,
             ))
         except InvalidRequest as exc:
             raise UsageError("Invalid options; nothing was submitted.\n" + option_errors(exc)) from None

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from .. import injob
 from ..jobs.launcher import Launcher
+from ..jobs.script import Defaults
 from ..jobs.spec import MAX_CODE, JobSpec, compose, parse
 from ..jobs.store import Origin
 from .kernels import KernelInfo, NotebookParameters, check_kernel, load_notebook, notebook_kernel_name
@@ -174,6 +175,7 @@ async def submit_notebook(
     kernel: Optional[str] = None,
     python: Optional[str] = None,
     kernel_specs: Any = None,
+    defaults: Optional[Defaults] = None,
     **resources: Any,
 ) -> tuple[Any, str]:
     """Submit a notebook run; returns (what ``submit`` returned, absolute output path).
@@ -183,8 +185,10 @@ async def submit_notebook(
     BadJobRequest subclasses (InvalidRequest, per field; KernelNotFound, PathOutsideRoot,
     BadNotebook), NotebookNotFound, or SlurmError.
     ``python`` must be an interpreter with nbclient (the Jupyter server's); default this one.
+    ``defaults``: the admin's, applied before the one validation (the submitter's launcher's).
     """
-    request = parse(NotebookJobRequest, dict(path=path, parameters=parameters or {}, kernel=kernel, **resources))
+    request = parse(NotebookJobRequest, dict(path=path, parameters=parameters or {}, kernel=kernel, **resources),
+                    defaults)
     prepared = await prepare(request, root_dir, kernel_specs=kernel_specs, python=python)
     result = await submit(prepared.spec, prepared.origin)
     job_id = result if isinstance(result, str) else result.id
