@@ -9,7 +9,7 @@ import { TritonAPI } from '../api';
 import { ProfileField, ProfileMode } from './profilefield';
 import { formField, formText, ResourceFields } from './resources';
 import { IJobForm, ISpecResult, RunKind } from './spec';
-import { CheckpointFields, IBanner, ICheckpointForm, SubmitBanner } from './submitform';
+import { CheckpointFields, IBanner, ICheckpointForm, MoreOptions, SubmitBanner } from './submitform';
 
 export type PreviewState = 'idle' | 'loading' | 'ok' | 'invalid';
 
@@ -139,29 +139,21 @@ export function JobFormView(props: IViewProps): JSX.Element {
             </span>
           )}
         </div>
-        <details
-          className="tml-JobForm-advanced"
+        <MoreOptions
           open={props.showAdvanced}
-          onToggle={e => {
-            const open = (e.currentTarget as HTMLDetailsElement).open;
-            if (open !== props.showAdvanced) {
-              props.onAdvanced(open);
-            }
-          }}
+          onOpen={props.onAdvanced}
+          summary="More options (nodes, array, account…)"
         >
-          <summary>More options (nodes, array, account…)</summary>
-          <div className="tml-FieldGrid">
-            {field('nodes', 'Nodes', text('nodes', '1'))}
-            {field('ntasks_per_node', 'Tasks per node', text('ntasks_per_node', '1'))}
-            {field('array', 'Array', text('array', 'e.g. 0-9%2'))}
-            {field('constraint', 'Constraint', text('constraint', 'e.g. ampere'))}
-            {field('gres', 'Extra GRES', text('gres', 'e.g. min-vram:80g'))}
-            {field('tmp', 'Local disk (--tmp)', text('tmp', 'e.g. 100G'))}
-            {field('account', 'Account', text('account'))}
-            {field('qos', 'QOS', text('qos'))}
-            {field('workdir', 'Working directory', text('workdir', 'the job directory'), undefined, true)}
-          </div>
-        </details>
+          {field('nodes', 'Nodes', text('nodes', '1'))}
+          {field('ntasks_per_node', 'Tasks per node', text('ntasks_per_node', '1'))}
+          {field('array', 'Array', text('array', 'e.g. 0-9%2'))}
+          {field('constraint', 'Constraint', text('constraint', 'e.g. ampere'))}
+          {field('gres', 'Extra GRES', text('gres', 'e.g. min-vram:80g'))}
+          {field('tmp', 'Local disk (--tmp)', text('tmp', 'e.g. 100G'))}
+          {field('account', 'Account', text('account'))}
+          {field('qos', 'QOS', text('qos'))}
+          {field('workdir', 'Working directory', text('workdir', 'the job directory'), undefined, true)}
+        </MoreOptions>
         <div className="tml-Field tml-Field--wide tml-RunField" data-field={form.run}>
           <div className="tml-RunKinds" role="radiogroup" aria-label="What to run">
             {RUN_KINDS.map(k => (

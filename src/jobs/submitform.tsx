@@ -220,5 +220,30 @@ export function CheckpointFields(props: {
   );
 }
 
+/** The fields most jobs leave alone, folded: its open state is the form's (a field's message under it
+ * opens it). One component for both dialogs. */
+export function MoreOptions(props: {
+  open: boolean;
+  onOpen: (open: boolean) => void;
+  summary: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <details
+      className="tml-JobForm-advanced"
+      open={props.open}
+      onToggle={e => {
+        const open = (e.currentTarget as HTMLDetailsElement).open;
+        if (open !== props.open) {
+          props.onOpen(open);
+        }
+      }}
+    >
+      <summary>{props.summary}</summary>
+      <div className="tml-FieldGrid">{props.children}</div>
+    </details>
+  );
+}
+
 export { CHECKPOINT_FIELDS, checkpointFromForm, EMPTY_CHECKPOINT } from './checkpointform';
 export type { ICheckpointForm } from './checkpointform';

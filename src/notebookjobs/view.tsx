@@ -8,7 +8,7 @@ import { TritonAPI } from '../api';
 import { ProfileField, ProfileMode } from '../jobs/profilefield';
 import { formField, formText, ResourceFields } from '../jobs/resources';
 import { IJobForm } from '../jobs/spec';
-import { CheckpointFields, IBanner, ICheckpointForm, SubmitBanner } from '../jobs/submitform';
+import { CheckpointFields, IBanner, ICheckpointForm, MoreOptions, SubmitBanner } from '../jobs/submitform';
 import { IParamField } from './params';
 import { describeResources, IPreset, PRESETS } from './presets';
 
@@ -182,43 +182,31 @@ export function RunNotebookView(props: IViewProps): JSX.Element {
           true
         )}
       </div>
-      <details
-        className="tml-JobForm-advanced"
-        open={props.showMore}
-        onToggle={e => {
-          const open = (e.currentTarget as HTMLDetailsElement).open;
-          if (open !== props.showMore) {
-            props.onMore(open);
-          }
-        }}
-      >
-        <summary>More options (modules, output folder)</summary>
-        <div className="tml-FieldGrid">
-          {formField(
-            errors,
-            'modules',
-            'Modules',
-            formText(form, props.onChange, 'modules', 'e.g. scicomp-python-env'),
-            'space separated'
-          )}
-          {formField(
-            errors,
-            'output_dir',
-            'Output folder',
-            <input
-              className="tml-Input"
-              name="output_dir"
-              type="text"
-              value={props.outputDir}
-              placeholder="next to the notebook"
-              spellCheck={false}
-              autoComplete="off"
-              onChange={e => props.onOutputDir(e.currentTarget.value)}
-            />,
-            'relative to the Jupyter root'
-          )}
-        </div>
-      </details>
+      <MoreOptions open={props.showMore} onOpen={props.onMore} summary="More options (modules, output folder)">
+        {formField(
+          errors,
+          'modules',
+          'Modules',
+          formText(form, props.onChange, 'modules', 'e.g. scicomp-python-env'),
+          'space separated'
+        )}
+        {formField(
+          errors,
+          'output_dir',
+          'Output folder',
+          <input
+            className="tml-Input"
+            name="output_dir"
+            type="text"
+            value={props.outputDir}
+            placeholder="next to the notebook"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={e => props.onOutputDir(e.currentTarget.value)}
+          />,
+          'relative to the Jupyter root'
+        )}
+      </MoreOptions>
       <ParametersSection {...props} />
       {props.submitting && <p className="tml-muted tml-small">Submitting…</p>}
     </div>
