@@ -16,6 +16,9 @@ from .loop import run
 from .submit import SubmitCommands
 
 
+ENDING_SECONDS = 15  # the longest wait for Slurm to end a job whose script wrote its exit marker
+
+
 class JobCommands(SubmitCommands):
     """Mixin: the commands on jobs, over the waiting, fetching and cancelling of submit."""
 
@@ -46,6 +49,14 @@ class JobCommands(SubmitCommands):
         job = self._ask(self.launcher.lookup(job_id, queue=False))
         if job is None and job_dir is None:
             raise UsageError(f"Slurm knows no job {job_id} of yours.")
+        if job is not None and not job.state.is_finished and job_dir is not None \
+                and exit_codes(job_dir, parse_job_id(job_id)[1], None) is not None:
+            # Its script wrote the exit marker (what --wait goes by) and is in its EXIT trap, which
+            # stops the sampler (up to 8 s): Slurm says it ended once that is over.
+            deadline = time.monotonic() + ENDING_SECONDS
+            while not job.state.is_finished and time.monotonic() < deadline:
+                time.sleep(1)
+                job = self._ask(self.launcher.lookup(job_id, queue=False)) or job
         if job is None or not job.state.is_finished:
             state = job.state.value if job else "not in Slurm's accounting yet"
             print(f"Job {job_id} is {state}: its efficiency comes after the end. Until then: "

@@ -43,6 +43,26 @@ def test_efficiency_of_a_finished_job_matches_the_api(shell, magics, jobs_root, 
     assert "\n".join(report_lines(expected)) in out
 
 
+def test_a_job_whose_script_is_ending_is_waited_for(shell, magics, jobs_root, capsys):
+    """--wait returns at the exit marker; the script then runs its EXIT trap (it stops the sampler, up
+    to 8 s) while Slurm still says RUNNING. Efficiency right after waits for the end (seen in the
+    flaky runs: "Job N is RUNNING: its efficiency comes after the end" after --wait said COMPLETED).
+    Here the job writes its marker itself, 4 s before its script ends."""
+    cell = ('echo 0 > "$(dirname "$TRITONML_LOG_DIR")/exit_code.job"\n'
+            'sleep 4\n')
+    assert shell.run_cell(f"%%tritonml submit -p batch-csl --time 5:00 --bash\n{cell}").success
+    job_id = magics.last_job[0]
+    job_dir = JobStore(str(jobs_root)).find(job_id).path
+    deadline = time.monotonic() + 60
+    while not (job_dir / "exit_code.job").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    capsys.readouterr()
+    shell.run_line_magic("tritonml", f"efficiency {job_id}")
+    out = capsys.readouterr().out
+    assert out.startswith(f"Job {job_id} (tritonml): COMPLETED") or "try again in a few seconds" in out, out
+    assert "its efficiency comes after the end" not in out, out
+
+
 def test_running_and_unknown_jobs_get_a_clear_message(shell, magics, capsys):
     assert shell.run_cell("%%tritonml submit -p batch-csl --time 5:00 --bash\nsleep 60\n").success
     job_id = magics.last_job[0]
