@@ -111,8 +111,9 @@ def sacct_efficiency(text: str) -> dict[str, Any]:
         used = cpu_seconds(total_cpu)
         gpus = tres_gpus(tres)
         figures.update(
-            # A record slurmdbd has not finished writing has no time limit and "16?" as ReqMem.
-            complete=limit.isdigit() and size_bytes(req_mem) is not None,
+            # A record slurmdbd has not finished writing has no time limit and "16?" as ReqMem; one
+            # still RUNNING (the job's script has ended, slurmdbd not heard yet) lacks its CPU time.
+            complete=limit.isdigit() and size_bytes(req_mem) is not None and not JobState.parse(state).is_active,
             state=JobState.parse(state).value,
             elapsed_seconds=elapsed_s,
             time_limit_seconds=int(limit) * 60 if limit.isdigit() else None,

@@ -133,3 +133,14 @@ def test_sacct_text_with_unreadable_numbers():
     assert figures["cpu_used_seconds"] is None and figures["cpu_efficiency"] is None
     assert figures["elapsed_seconds"] == 120 and figures["cpus"] == 2 and figures["memory_peak_bytes"] is None
     assert figures["time_limit_seconds"] == 600 and figures["state"] == "COMPLETED"
+
+
+def test_a_record_still_running_is_not_complete():
+    """The job's script has ended (its exit marker says so) while sacct still says RUNNING, without
+    its CPU time: the figures wait (None in the report) rather than show 0 % used."""
+    running = "78|RUNNING|9|00:00:00|2|2G||30|billing=2,cpu=2,mem=2G,node=1"
+    ended = "78|COMPLETED|9|00:00:16|2|2G||30|billing=2,cpu=2,mem=2G,node=1\n78.batch|COMPLETED|9|00:00:16|2||110M||"
+    assert sacct_efficiency(running)["complete"] is False and sacct_efficiency(running)["state"] == "RUNNING"
+    figures = sacct_efficiency(ended)
+    assert figures["complete"] is True and figures["cpu_used_seconds"] == 16.0
+    assert figures["memory_peak_bytes"] == 110 * (1 << 20)
