@@ -67,13 +67,14 @@ def test_the_magic_refuses_it_and_submits_nothing(shell, magics, jobs_root, caps
         assert "must be shorter than the time limit (00:01:00, the site's default" in str(result.error_in_exec)
         assert leftovers(jobs_root) == []
         # A notebook run too, checked with the defaults before its notebook is read or copied.
-        notebook = tmp_path / "nb.ipynb"
+        (tmp_path / "notebooks").mkdir()
+        notebook = tmp_path / "notebooks" / "nb.ipynb"
         notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
         with pytest.raises(Exception) as info:
             shell.run_line_magic("tritonml", f"run-notebook {notebook} --warn 5m")
         assert type(info.value).__name__ == "UsageError" and "nothing was submitted" in str(info.value)
         assert "must be shorter than the time limit (00:01:00, the site's default" in str(info.value), info.value
-        assert leftovers(jobs_root) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]
+        assert leftovers(jobs_root) == [] and sorted(p.name for p in notebook.parent.iterdir()) == ["nb.ipynb"]
         # --time of its own: the same --warn is fine.
         assert shell.run_cell("%%tritonml submit --warn 5m --time 00:10:00 --dry-run\nprint(1)\n").success
         assert "#SBATCH --time=00:10:00" in capsys.readouterr().out
