@@ -110,10 +110,16 @@ def main() -> None:
     p.add_argument("--days", type=int, default=30)
     args = p.parse_args()
     print(json.dumps({"live": bench_live(args.jobs, args.hours)}))
-    if shutil.which("sacct"):
+    from tritonml_lab.slurm import SlurmError
+
+    skipped = "skipped: no cluster (dev/cluster up; eval \"$(dev/cluster env)\")"
+    if not shutil.which("sacct"):
+        print(json.dumps({"report": skipped}))
+        return
+    try:  # sacct is installed here even when the cluster is down
         print(json.dumps({"report": asyncio.run(bench_report(args.days))}))
-    else:
-        print(json.dumps({"report": "skipped: no sacct on PATH (eval \"$(dev/cluster env)\")"}))
+    except SlurmError as exc:
+        print(json.dumps({"report": f"{skipped}: {exc.message}"}))
 
 
 if __name__ == "__main__":
